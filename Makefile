@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# The two set-up commands of the README:
+#   make run    install dependencies, build, run cachalot (127.0.0.1:6379)
+#   make test   install dependencies, build, run every test suite
+BUILD ?= build
+ARGS ?=
+APT_PKGS = meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
+	liburcu-dev liburing-dev libisal-dev libcmocka-dev libmimalloc-dev \
+	libssl-dev libluajit-5.1-dev libdpdk-dev \
+	redis-server redis-tools python3 python3-redis python3-pytest \
+	procps valgrind
+
+.PHONY: deps build run test bench clean
+
+deps:
+	@missing=""; for p in $(APT_PKGS); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	$(BUILD)/control/cachalot $(ARGS)
+
+test: build
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2 \
+		--suite unit --suite fuzz --suite integration
+
+bench: build
+	CACHALOT=$(BUILD)/control/cachalot bench/run.sh
+
+clean:
+	rm -rf $(BUILD)

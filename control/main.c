@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * cachalot's main thread, which becomes the control thread: it reads the
+ * configuration, builds the shards, opens one SO_REUSEPORT listener per
+ * worker and bind address, starts the workers, and then waits for SIGTERM,
+ * SIGINT or SHUTDOWN to stop them cleanly.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <urcu-qsbr.h>
+
+#include "cfg.h"
+#include "cmd/cmd.h"
+#include "conn.h"
+#include "log.h"
+#include "store/store.h"
+#include "transport.h"
+#include "worker.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: cachalot [/path/to/cachalot.conf] [options]\n"
+		"       cachalot - (read config from stdin)\n"
+		"       cachalot -v or --version\n"
+		"       cachalot -h or --help\n"
+		"\n"
+		"Examples:\n"
+		"       cachalot (run with the built-in defaults: kernel transport, 127.0.0.1:6379)\n"
+		"       cachalot /etc/cachalot/cachalot.conf\n"
+		"       cachalot --port 7777 --workers 2\n"
+		"       cachalot /etc/cachalot/cachalot.conf --loglevel verbose --maxmemory 2gb\n"
+		"\n"
+		"Every directive of the config file can be given as --name value.\n");
+}
+
+static unsigned online_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static int open_listeners(const struct cfg *cfg, unsigned nworkers, int **fds)
+{
+	int nb = cfg->nbind > 0 ? cfg->nbind : 1;
+	int *v = calloc((size_t)nworkers * (size_t)nb, sizeof(int));
+
+	if (!v)
+		return -ENOMEM;
+	for (unsigned w = 0; w < nworkers; w++) {
+		for (int b = 0; b < nb; b++) {
+			const char *addr = cfg->nbind > 0 ? cfg->bind[b] : "0.0.0.0";
+			int fd = kernel_listen(addr, (int)cfg->port,
+					       (int)cfg->tcp_backlog);
+			if (fd < 0) {
+				log_warning("Warning: Could not create server TCP listening socket %s:%lld: %s",
+					    addr, cfg->port, strerror(-fd));
+				free(v);
+				return fd;
+			}
+			v[w * (unsigned)nb + (unsigned)b] = fd;
+		}
+	}
+	*fds = v;
+	return nb;
+}
+
+static void write_pidfile(const char *path)
+{
+	FILE *f;
+
+	if (!path || !*path)
+		return;
+	f = fopen(path, "w");
+	if (!f) {
+		log_warning("Failed to write PID file: %s", strerror(errno));
+		return;
+	}
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+}
+
+/* The control loop: signals and SHUTDOWN, nothing on the request path. */
+static void control_wait(int sfd)
+{
+	struct pollfd p = { .fd = sfd, .events = POLLIN };
+
+	while (!worker_shutdown_requested()) {
+		if (poll(&p, 1, 50) > 0) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				log_warning("Received %s scheduling shutdown...",
+					    si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+				break;
+			}
+		}
+	}
+	log_warning("User requested shutdown...");
+}
+
+/* Apply hooks: parameters whose change must reach a module at once. */
+static int apply_lfu(const struct cfg *c, char *err, size_t len)
+{
+	bool lfu = c->maxmemory_policy == CFG_POLICY_ALLKEYS_LFU ||
+		   c->maxmemory_policy == CFG_POLICY_VOLATILE_LFU;
+
+	(void)err;
+	(void)len;
+	store_set_lfu(lfu, (unsigned)c->lfu_log_factor,
+		      (unsigned)c->lfu_decay_time);
+	return 0;
+}
+
+static int apply_loglevel(const struct cfg *c, char *err, size_t len)
+{
+	(void)err;
+	(void)len;
+	log_set_level((int)c->loglevel);
+	return 0;
+}
+
+static int register_hooks(const struct cfg *cfg)
+{
+	if (cfg_on_change("maxmemory-policy", apply_lfu) ||
+	    cfg_on_change("lfu-log-factor", apply_lfu) ||
+	    cfg_on_change("lfu-decay-time", apply_lfu) ||
+	    cfg_on_change("loglevel", apply_loglevel))
+		return -EINVAL;
+	return apply_lfu(cfg, NULL, 0);
+}
+
+static int run(const struct cfg *cfg)
+{
+	unsigned nworkers = cfg->workers > 0 ? (unsigned)cfg->workers : online_cpus();
+	const char *why = NULL;
+	const struct transport_ops *tp;
+	struct worker_conf wc = { 0 };
+	struct store_conf sc;
+	sigset_t mask;
+	int *fds = NULL, nb, rc, sfd;
+
+	if (nworkers > STORE_MAX_SHARDS)
+		nworkers = STORE_MAX_SHARDS;
+	if (cfg->transport == CFG_TRANSPORT_DPDK) {
+		log_warning("transport dpdk is not available in this build yet; use 'transport kernel'");
+		return 1;
+	}
+	sc.nshards = nworkers;
+	sc.ndbs = (unsigned)cfg->databases;
+	if ((rc = store_setup(&sc)) || (rc = cmd_setup()) ||
+	    (rc = register_hooks(cfg))) {
+		log_warning("start-up failed: %s", strerror(-rc));
+		return 1;
+	}
+	nb = open_listeners(cfg, nworkers, &fds);
+	if (nb < 0)
+		return 1;
+	tp = kernel_transport((int)cfg->kernel_io, &why);
+	if (why)
+		log_notice("Using %s for kernel sockets (io_uring not used: %s)", tp->name, why);
+	wc.count = nworkers;
+	wc.tp = tp;
+	wc.nlisten = nb;
+	wc.listen_fds = fds;
+	wc.pin = true;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	/* Block before the workers exist so they inherit the mask and the
+	 * signals reach the control thread's signalfd. */
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	cmd_set_start_time(worker_clock_ms());
+	conn_clock_setup();
+	if ((rc = worker_setup(&wc)) || (rc = worker_start())) {
+		log_warning("could not start the workers: %s", strerror(-rc));
+		return 1;
+	}
+	for (int b = 0; b < (cfg->nbind > 0 ? cfg->nbind : 1); b++)
+		log_notice("Listening on %s:%lld (%u workers, transport kernel/%s)",
+			   cfg->nbind > 0 ? cfg->bind[b] : "0.0.0.0", cfg->port,
+			   nworkers, tp->name);
+	write_pidfile(cfg->pidfile);
+	log_notice("Ready to accept connections tcp");
+	rcu_thread_offline();
+	control_wait(sfd);
+	rcu_thread_online();
+	worker_stop();
+	for (unsigned i = 0; i < nworkers * (unsigned)nb; i++)
+		close(fds[i]);
+	free(fds);
+	if (cfg->pidfile && *cfg->pidfile)
+		unlink(cfg->pidfile);
+	close(sfd);
+	log_warning("cachalot is now ready to exit, bye bye...");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char err[1024];
+	const struct cfg *cfg;
+	int rc;
+
+	if (argc >= 2 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
+		printf("cachalot v=%s redis-compat=7.0 bits=%d\n", CACHALOT_VERSION,
+		       (int)(sizeof(void *) * 8));
+		return 0;
+	}
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		usage(stdout);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	rcu_register_thread();
+	if (cfg_setup() || cfg_load_args(argc, argv, err, sizeof(err))) {
+		fprintf(stderr, "\n*** FATAL CONFIG ERROR (cachalot %s) ***\n%s\n",
+			CACHALOT_VERSION, err);
+		return 1;
+	}
+	cfg = cfg_cur();
+	if (log_open(cfg->logfile)) {
+		fprintf(stderr, "Can't open the log file: %s\n", strerror(errno));
+		return 1;
+	}
+	log_set_level((int)cfg->loglevel);
+	log_notice("oO0OoO0OoO0Oo cachalot is starting oO0OoO0OoO0Oo");
+	log_notice("cachalot version=%s, bits=%d, pid=%d, just started",
+		   CACHALOT_VERSION, (int)(sizeof(void *) * 8), (int)getpid());
+	if (cfg_file()[0])
+		log_notice("Configuration loaded from %s", cfg_file());
+	else
+		log_notice("No config file specified, using the default config.");
+	rc = run(cfg);
+	rcu_unregister_thread();
+	return rc;
+}

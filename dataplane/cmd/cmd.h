@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * cmd: the command table and what a command handler sees.
+ *
+ * Every command is one line in a family's .def file (cmd_string.def,
+ * cmd_keys.def, cmd_server.def) plus its handler in cmd_<family>.c.  The
+ * line carries Redis's metadata: arity (positive = exact, negative = at
+ * least), flags, key positions (first, last, step; last -1 = to the end),
+ * the ACL group and documentation that COMMAND INFO/DOCS return.
+ *
+ * Where a handler runs is decided before it is called (conn.c):
+ *  - no keys, or CMD_CLIENT: on the client's own core;
+ *  - keys all owned by one shard: a write on that owner; a read on the
+ *    client's core under RCU (or on the owner, when the client has writes
+ *    in flight there: read-your-writes);
+ *  - keys on several shards, or CMD_ALL_SHARDS: on the client's core while
+ *    it holds every involved shard (xcore.h), so the command is atomic and
+ *    isolated as in Redis.
+ * A handler therefore just reads (cmd_read) and writes (cmd_write,
+ * store_put) the store and writes exactly one reply to c->out.
+ *
+ * Threading: handlers run on a worker thread, RCU-online.
+ */
+#ifndef CACHALOT_CMD_H
+#define CACHALOT_CMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <strings.h>
+
+#include "resp/resp.h"
+#include "store/store.h"
+
+struct worker;
+struct client;
+struct wstats;
+
+/* Redis command flags (COMMAND INFO names them) */
+#define CMD_WRITE        (1u << 0)
+#define CMD_READONLY     (1u << 1)
+#define CMD_DENYOOM      (1u << 2)
+#define CMD_ADMIN        (1u << 3)
+#define CMD_PUBSUB       (1u << 4)
+#define CMD_NOSCRIPT     (1u << 5)
+#define CMD_BLOCKING     (1u << 6)
+#define CMD_LOADING      (1u << 7)
+#define CMD_STALE        (1u << 8)
+#define CMD_SKIP_MONITOR (1u << 9)
+#define CMD_SKIP_SLOWLOG (1u << 10)
+#define CMD_FAST         (1u << 11)
+#define CMD_NO_AUTH      (1u << 12)
+#define CMD_NO_MULTI     (1u << 13)
+#define CMD_ALLOW_BUSY   (1u << 14)
+/* cachalot routing flags (not shown by COMMAND INFO) */
+#define CMD_CLIENT       (1u << 24) /* touches the client: run on its core */
+#define CMD_ALL_SHARDS   (1u << 25) /* hold every shard (FLUSHALL, ...) */
+#define CMD_HAS_SUBS     (1u << 26) /* dispatch on argv[1] */
+
+/** What a handler is given. */
+struct cmd_ctx {
+	struct worker *w;          /* the executing core */
+	struct client *cl;         /* the client, or NULL when run remotely */
+	struct wstats *st;         /* the executing core's counters */
+	unsigned db;               /* the client's selected database */
+	int argc;
+	const struct resp_arg *argv;
+	struct resp_out *out;      /* exactly one reply goes here */
+	int64_t now_ms;            /* unix ms, fixed for the whole command */
+	uint64_t *rng;             /* the core's xorshift64 state */
+};
+
+typedef void (*cmd_fn)(struct cmd_ctx *c);
+
+struct cmd_def {
+	const char *name;          /* lower case */
+	int arity;
+	uint32_t flags;
+	int first_key, last_key, key_step;
+	cmd_fn fn;
+	const char *group;         /* "string", "generic", "server", ... */
+	const char *since;
+	const char *summary;
+	const char *complexity;
+	const struct cmd_def *parent;   /* for subcommands */
+	const struct cmd_def **subs;    /* NULL-terminated, or NULL */
+	uint16_t id;               /* dense index for per-command stats */
+};
+
+/** Build the lookup tables.  Returns 0 or -errno.  Context: start-up. */
+int cmd_setup(void);
+void cmd_teardown(void);
+
+/**
+ * The command named name[0..len) (any case), or NULL.  For a command with
+ * subcommands this returns the container; use cmd_lookup_sub().
+ * Context: any thread; no allocation; not a linear scan.
+ */
+const struct cmd_def *cmd_lookup(const char *name, size_t len);
+/** The subcommand of parent named by name[0..len), or NULL. */
+const struct cmd_def *cmd_lookup_sub(const struct cmd_def *parent,
+				     const char *name, size_t len);
+/** Number of entries (commands and subcommands); ids are below it. */
+unsigned cmd_count(void);
+/** The entry with the given id. */
+const struct cmd_def *cmd_by_id(unsigned id);
+/** Top-level commands, for COMMAND LIST/COUNT/INFO. */
+unsigned cmd_top_count(void);
+const struct cmd_def *cmd_top(unsigned i);
+/** "get" or "config|get", as INFO commandstats and COMMAND name them. */
+void cmd_fullname(const struct cmd_def *d, char *buf, size_t size);
+
+/** Periodic sampling for INFO (instantaneous_ops_per_sec).
+ * Context: worker 0's cron. */
+void cmd_cron(int64_t now_ms);
+/** Server start time for INFO/LASTSAVE.  Context: start-up. */
+void cmd_set_start_time(int64_t ms);
+
+/* ---- helpers for handlers (cmd_util.c) ---------------------------- */
+
+extern const char *const cmd_err_syntax;    /* "ERR syntax error" */
+extern const char *const cmd_err_notint;    /* "ERR value is not an integer or out of range" */
+extern const char *const cmd_err_notfloat;  /* "ERR value is not a valid float" */
+extern const char *const cmd_err_wrongtype; /* "WRONGTYPE Operation against a key holding the wrong kind of value" */
+extern const char *const cmd_err_overflow;  /* "ERR increment or decrement would overflow" */
+extern const char *const cmd_err_nokey;     /* "ERR no such key" */
+
+/** Case-insensitive compare of an argument with a C string. */
+static inline bool cmd_arg_is(const struct resp_arg *a, const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	return a->len == n && strncasecmp(a->ptr, s, n) == 0;
+}
+
+/** Redis's string2ll: the whole argument must be a canonical integer. */
+bool cmd_parse_ll(const struct resp_arg *a, long long *out);
+/** Redis's string2ld / strtold rules for INCRBYFLOAT and friends. */
+bool cmd_parse_ld(const struct resp_arg *a, long double *out);
+
+/**
+ * Key lookups that count keyspace_hits/misses and record the access.
+ * cmd_read: any core, never deletes.  cmd_write: owner (or holder), deletes
+ * an expired key first.  Both return NULL when the key does not exist.
+ */
+struct sobj *cmd_read(struct cmd_ctx *c, unsigned db, const struct skey *k);
+struct sobj *cmd_write(struct cmd_ctx *c, unsigned db, const struct skey *k);
+/** Lookup without touching hits/misses (EXISTS, TYPE, ...), owner or not. */
+struct sobj *cmd_peek(struct cmd_ctx *c, unsigned db, const struct skey *k);
+
+/** Reply "ERR wrong number of arguments for '<name>' command". */
+void cmd_reply_arity(struct resp_out *o, const struct cmd_def *d);
+
+#endif

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Connection and server commands: PING ECHO HELLO AUTH SELECT QUIT RESET
+ * TIME ROLE LASTSAVE DEBUG SHUTDOWN COMMAND CLIENT CONFIG.  INFO is in
+ * cmd_info.c.  Replies and error texts are redis-server 7.0's.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "cmd.h"
+#include "cmd_pvt.h"
+#include "conn.h"
+#include "stats.h"
+#include "worker.h"
+
+#define CMD(n, ...) void cmd_##n(struct cmd_ctx *c);
+#define SUB(p, n, ...) void cmd_##p##_##n(struct cmd_ctx *c);
+#include "cmd_server.def"
+#undef CMD
+#undef SUB
+
+static const char *const err_wrongpass =
+	"WRONGPASS invalid username-password pair or user is disabled.";
+
+void cmd_ping(struct cmd_ctx *c)
+{
+	if (c->argc > 2) {
+		resp_error(c->out, "ERR wrong number of arguments for 'ping' command");
+		return;
+	}
+	if (c->argc == 2)
+		resp_bulk(c->out, c->argv[1].ptr, c->argv[1].len);
+	else
+		resp_simple(c->out, "PONG");
+}
+
+void cmd_echo(struct cmd_ctx *c)
+{
+	resp_bulk(c->out, c->argv[1].ptr, c->argv[1].len);
+}
+
+/* Constant-time enough: the length leaks, as it does in Redis. */
+static bool password_ok(const struct resp_arg *a)
+{
+	const char *pass = cfg_cur()->requirepass;
+	size_t n = strlen(pass);
+	unsigned char diff = 0;
+
+	if (a->len != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(a->ptr[i] ^ pass[i]);
+	return diff == 0;
+}
+
+/* AUTH [username] password; only the "default" user exists, and without
+ * requirepass it is "nopass": any password is accepted, as in Redis. */
+static bool auth_check(const struct resp_arg *user, const struct resp_arg *pass)
+{
+	if (user && !cmd_arg_is(user, "default"))
+		return false;
+	if (cfg_cur()->requirepass[0] == '\0')
+		return true;
+	return password_ok(pass);
+}
+
+void cmd_auth(struct cmd_ctx *c)
+{
+	const struct resp_arg *user = c->argc == 3 ? &c->argv[1] : NULL;
+
+	if (c->argc > 3) {
+		resp_error(c->out, cmd_err_syntax);
+		return;
+	}
+	if (!user && cfg_cur()->requirepass[0] == '\0') {
+		resp_error(c->out, "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+		return;
+	}
+	if (!auth_check(user, &c->argv[c->argc - 1])) {
+		resp_error(c->out, err_wrongpass);
+		return;
+	}
+	c->cl->authed = true;
+	resp_ok(c->out);
+}
+
+static void hello_reply(struct cmd_ctx *c)
+{
+	struct resp_out *o = c->out;
+
+	resp_map(o, 7);
+	resp_bulk_str(o, "server");
+	resp_bulk_str(o, "redis");
+	resp_bulk_str(o, "version");
+	resp_bulk_str(o, CMD_REDIS_VERSION);
+	resp_bulk_str(o, "proto");
+	resp_int(o, c->cl->proto);
+	resp_bulk_str(o, "id");
+	resp_int(o, (long long)c->cl->id);
+	resp_bulk_str(o, "mode");
+	resp_bulk_str(o, "standalone");
+	resp_bulk_str(o, "role");
+	resp_bulk_str(o, "master");
+	resp_bulk_str(o, "modules");
+	resp_array(o, 0);
+}
+
+void cmd_hello(struct cmd_ctx *c)
+{
+	long long ver = c->cl->proto;
+	const struct resp_arg *setname = NULL;
+	int i = 1;
+
+	if (c->argc >= 2) {
+		if (!cmd_parse_ll(&c->argv[1], &ver)) {
+			resp_error(c->out, "ERR Protocol version is not an integer or out of range");
+			return;
+		}
+		if (ver < 2 || ver > 3) {
+			resp_error(c->out, "NOPROTO unsupported protocol version");
+			return;
+		}
+		i = 2;
+	}
+	for (; i < c->argc; i++) {
+		int left = c->argc - i - 1;
+		if (cmd_arg_is(&c->argv[i], "auth") && left >= 2) {
+			if (!auth_check(&c->argv[i + 1], &c->argv[i + 2])) {
+				resp_error(c->out, err_wrongpass);
+				return;
+			}
+			c->cl->authed = true;
+			i += 2;
+		} else if (cmd_arg_is(&c->argv[i], "setname") && left >= 1) {
+			setname = &c->argv[++i];
+		} else {
+			resp_errorf(c->out, "ERR Syntax error in HELLO option '%.*s'",
+				    (int)c->argv[i].len, c->argv[i].ptr);
+			return;
+		}
+	}
+	if (!c->cl->authed) {
+		resp_error(c->out, "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+		return;
+	}
+	if (setname && !cmd_set_client_name(c, setname))
+		return;
+	c->cl->proto = (uint8_t)ver;
+	c->out->proto = (uint8_t)ver;
+	hello_reply(c);
+}
+
+void cmd_select(struct cmd_ctx *c)
+{
+	long long db;
+
+	if (!cmd_parse_ll(&c->argv[1], &db)) {
+		resp_error(c->out, cmd_err_notint);
+		return;
+	}
+	if (db < 0 || db >= (long long)store_ndbs()) {
+		resp_error(c->out, "ERR DB index is out of range");
+		return;
+	}
+	c->cl->db = (unsigned)db;
+	resp_ok(c->out);
+}
+
+void cmd_quit(struct cmd_ctx *c)
+{
+	c->cl->close_after_reply = true;
+	resp_ok(c->out);
+}
+
+void cmd_reset(struct cmd_ctx *c)
+{
+	struct client *cl = c->cl;
+
+	cl->db = 0;
+	cl->proto = 2;
+	c->out->proto = 2;
+	cl->reply = CLIENT_REPLY_ON;
+	cl->skip_next = false;
+	cl->no_evict = false;
+	cl->name[0] = '\0';
+	cl->authed = cfg_cur()->requirepass[0] == '\0';
+	resp_simple(c->out, "RESET");
+}
+
+void cmd_time(struct cmd_ctx *c)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	resp_array(c->out, 2);
+	resp_bulk_ll(c->out, (long long)ts.tv_sec);
+	resp_bulk_ll(c->out, (long long)(ts.tv_nsec / 1000));
+}
+
+void cmd_role(struct cmd_ctx *c)
+{
+	resp_array(c->out, 3);
+	resp_bulk_str(c->out, "master");
+	resp_int(c->out, 0);
+	resp_array(c->out, 0);
+}
+
+void cmd_lastsave(struct cmd_ctx *c)
+{
+	resp_int(c->out, cmd_start_time_ms() / 1000);
+}
+
+void cmd_debug(struct cmd_ctx *c)
+{
+	const struct resp_arg *sub = &c->argv[1];
+
+	if (cmd_arg_is(sub, "sleep") && c->argc == 3) {
+		long double secs;
+		if (!cmd_parse_ld(&c->argv[2], &secs) || secs < 0) {
+			resp_error(c->out, cmd_err_notfloat);
+			return;
+		}
+		/* As in Redis, DEBUG SLEEP stalls the core that runs it; the
+		 * other cores keep serving. */
+		struct timespec ts = {
+			.tv_sec = (time_t)secs,
+			.tv_nsec = (long)((secs - (long double)(time_t)secs) * 1e9L),
+		};
+		nanosleep(&ts, NULL);
+		resp_ok(c->out);
+	} else if (cmd_arg_is(sub, "help")) {
+		static const char *const help[] = {
+			"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"SLEEP <seconds>",
+			"    Stop the server for <seconds>. Decimals allowed.",
+			"HELP",
+			"    Print this help.",
+		};
+		cmd_reply_help(c, help, sizeof(help) / sizeof(help[0]));
+	} else {
+		resp_errorf(c->out, "ERR unknown subcommand '%.*s'. Try DEBUG HELP.",
+			    (int)sub->len, sub->ptr);
+	}
+}
+
+void cmd_shutdown(struct cmd_ctx *c)
+{
+	for (int i = 1; i < c->argc; i++) {
+		const struct resp_arg *a = &c->argv[i];
+		if (!cmd_arg_is(a, "nosave") && !cmd_arg_is(a, "save") &&
+		    !cmd_arg_is(a, "now") && !cmd_arg_is(a, "force") &&
+		    !cmd_arg_is(a, "abort")) {
+			resp_error(c->out, cmd_err_syntax);
+			return;
+		}
+		if (cmd_arg_is(a, "abort")) {
+			resp_error(c->out, "ERR No shutdown in progress.");
+			return;
+		}
+	}
+	/* Like Redis, the client gets no reply: the connection just ends. */
+	worker_request_shutdown();
+	if (c->cl)
+		c->cl->close_after_reply = true;
+}
+
+void cmd_reply_help(struct cmd_ctx *c, const char *const *lines, size_t n)
+{
+	resp_array(c->out, (long)n);
+	for (size_t i = 0; i < n; i++)
+		resp_simple(c->out, lines[i]);
+}

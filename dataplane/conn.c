@@ -1,0 +1,955 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * conn: from bytes to commands and back, in order.
+ *
+ * Input: received bytes accumulate in ib[0..ilen); requests are parsed
+ * from ipos in place (resp_parse puts its cursor back when a request is
+ * incomplete).  A large bulk announces its size, so the buffer grows once
+ * to hold it; `client-query-buffer-limit` caps that growth.
+ *
+ * Routing (the rules are in cmd.h): dispatch() finds the command, checks
+ * arity and authentication, computes the owners of its keys and then runs
+ * it here, sends it to its owner, or holds several owners and runs it
+ * here.  Local reads stay lock-free under RCU; a client with writes in
+ * flight to an owner sends its next commands for that owner there too, so
+ * the ring's FIFO order gives read-your-writes.
+ *
+ * Output: while no reply slot is pending, replies are written straight
+ * into `out`.  A command sent to another core takes a slot; so does every
+ * command after it until the slot queue drains.  When a slot at the head
+ * becomes ready its bytes move to `out`.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mimalloc.h>
+
+#include "cfg.h"
+#include "cmd/cmd.h"
+#include "conn.h"
+#include "log.h"
+#include "transport.h"
+#include "worker_pvt.h"
+#include "xcore.h"
+
+#define CONN_IBUF_INIT 16384
+#define CONN_ARGV_INLINE 16
+#define CONN_MAX_INFLIGHT 4096
+#define CONN_OBUF_KEEP (64 * 1024)
+
+struct rslot {
+	struct rslot *next;
+	struct resp_out out;
+	bool ready;
+	bool discard;           /* CLIENT REPLY said no answer */
+};
+
+struct conn {
+	struct client cl;
+	struct worker *w;
+	void *tp;
+	char *ib;
+	size_t ilen, icap, ipos;
+	struct resp_out out;
+	size_t opos;
+	struct rslot *qhead, *qtail;
+	uint32_t inflight_total;
+	bool closed;            /* transport gone; free when nothing in flight */
+	bool in_dirty;
+	bool paused;            /* stopped parsing: too much in flight */
+	bool in_paused;
+	bool rx_stopped;        /* protocol error: ignore further input */
+	struct conn *next_dirty;
+	struct conn *next_paused;
+	struct cds_list_head link;
+	struct rcu_head rcu;
+	struct resp_arg argv_inline[CONN_ARGV_INLINE];
+	struct resp_arg *argv_big;
+	int argv_big_cap;
+	struct resp_arg *parked_argv;   /* a parsed request waiting to run */
+	int parked_argc;
+	size_t parked_used;
+	uint16_t inflight[STORE_MAX_SHARDS];
+};
+
+static uint64_t conn_next_id = 1;
+static unsigned conn_total;
+
+unsigned conn_count(void)
+{
+	return __atomic_load_n(&conn_total, __ATOMIC_RELAXED);
+}
+
+struct client *conn_client(struct conn *c) { return &c->cl; }
+struct conn *client_conn(struct client *cl) { return (struct conn *)cl; }
+void *conn_tp(struct conn *c) { return c->tp; }
+void conn_set_tp(struct conn *c, void *tp) { c->tp = tp; }
+
+static void addr_str(const struct sockaddr *sa, char *buf, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (sa && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		port = ntohs(in->sin_port);
+	} else if (sa && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(in6->sin6_port);
+	}
+	snprintf(buf, size, "%s:%d", ip, port);
+}
+
+static bool addr_is_loopback(const struct sockaddr *sa)
+{
+	if (!sa)
+		return true;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+			return true;
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			return in6->sin6_addr.s6_addr[12] == 127;
+	}
+	return sa->sa_family == AF_UNIX;
+}
+
+struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer,
+		      const struct sockaddr *local)
+{
+	const struct cfg *cfg = cfg_cur();
+	unsigned n = __atomic_add_fetch(&conn_total, 1, __ATOMIC_RELAXED);
+	struct conn *c;
+
+	if (n > (unsigned)cfg->maxclients) {
+		__atomic_sub_fetch(&conn_total, 1, __ATOMIC_RELAXED);
+		w->st.rejected_connections++;
+		errno = EMFILE;
+		return NULL;
+	}
+	if (cfg->protected_mode && cfg->requirepass[0] == '\0' &&
+	    !addr_is_loopback(peer)) {
+		__atomic_sub_fetch(&conn_total, 1, __ATOMIC_RELAXED);
+		w->st.rejected_connections++;
+		errno = EACCES;
+		return NULL;
+	}
+	c = mi_zalloc_aligned(sizeof(*c), 64);
+	if (!c) {
+		__atomic_sub_fetch(&conn_total, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	c->w = w;
+	c->cl.id = __atomic_fetch_add(&conn_next_id, 1, __ATOMIC_RELAXED);
+	c->cl.proto = 2;
+	c->cl.authed = cfg->requirepass[0] == '\0';
+	c->cl.ctime_ms = c->cl.last_ms = w->now_ms;
+	c->cl.fd = fd;
+	c->cl.worker = w->id;
+	addr_str(peer, c->cl.addr, sizeof(c->cl.addr));
+	addr_str(local, c->cl.laddr, sizeof(c->cl.laddr));
+	resp_out_init(&c->out, 2);
+	cds_list_add_rcu(&c->link, &w->clients);
+	w->st.total_connections++;
+	return c;
+}
+
+static void conn_free_rcu(struct rcu_head *h)
+{
+	struct conn *c = caa_container_of(h, struct conn, rcu);
+
+	mi_free(c);
+}
+
+static void conn_release(struct conn *c)
+{
+	struct rslot *s, *next;
+
+	for (s = c->qhead; s; s = next) {
+		next = s->next;
+		resp_out_free(&s->out);
+		mi_free(s);
+	}
+	c->qhead = c->qtail = NULL;
+	resp_out_free(&c->out);
+	mi_free(c->ib);
+	mi_free(c->argv_big);
+	c->ib = NULL;
+	c->argv_big = NULL;
+	/* CLIENT LIST on other cores may still be reading it. */
+	call_rcu(&c->rcu, conn_free_rcu);
+}
+
+void conn_closed(struct conn *c)
+{
+	if (c->closed)
+		return;
+	c->closed = true;
+	cds_list_del_rcu(&c->link);
+	__atomic_sub_fetch(&conn_total, 1, __ATOMIC_RELAXED);
+	if (c->inflight_total == 0 && !c->in_dirty && !c->in_paused)
+		conn_release(c);
+}
+
+/* A closed connection leaves the dirty or paused list before it goes. */
+static void conn_maybe_release(struct conn *c)
+{
+	if (c->closed && c->inflight_total == 0 && !c->in_dirty &&
+	    !c->in_paused)
+		conn_release(c);
+}
+
+void worker_mark_dirty(struct worker *w, struct conn *c)
+{
+	if (c->in_dirty || c->closed)
+		return;
+	c->in_dirty = true;
+	c->next_dirty = w->dirty;
+	w->dirty = c;
+}
+
+/* ---- output --------------------------------------------------------- */
+
+const char *conn_tx_data(struct conn *c, size_t *len)
+{
+	*len = c->out.len - c->opos;
+	return c->out.buf + c->opos;
+}
+
+void conn_tx_done(struct conn *c, size_t n)
+{
+	c->opos += n;
+	c->w->st.net_output_bytes += n;
+	if (c->opos == c->out.len) {
+		c->opos = c->out.len = 0;
+		if (c->out.cap > CONN_OBUF_KEEP) {
+			int proto = c->out.proto;
+			resp_out_free(&c->out);
+			resp_out_init(&c->out, proto);
+		}
+	}
+}
+
+bool conn_tx_close(const struct conn *c)
+{
+	return c->cl.close_after_reply && !c->qhead && c->inflight_total == 0;
+}
+
+/* Move the ready prefix of the slot queue into out. */
+static void conn_drain_slots(struct conn *c)
+{
+	struct rslot *s;
+
+	while ((s = c->qhead) != NULL && s->ready) {
+		if (s->out.len)
+			resp_out_raw(&c->out, s->out.buf, s->out.len);
+		c->qhead = s->next;
+		if (!c->qhead)
+			c->qtail = NULL;
+		resp_out_free(&s->out);
+		mi_free(s);
+	}
+	worker_mark_dirty(c->w, c);
+}
+
+static struct rslot *conn_slot_new(struct conn *c)
+{
+	struct rslot *s = mi_malloc(sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->next = NULL;
+	s->ready = false;
+	s->discard = false;
+	resp_out_init(&s->out, c->cl.proto);
+	if (c->qtail)
+		c->qtail->next = s;
+	else
+		c->qhead = s;
+	c->qtail = s;
+	return s;
+}
+
+/* Where the next reply goes: out, or a fresh slot behind pending ones. */
+static struct resp_out *conn_reply_target(struct conn *c, struct rslot **sp)
+{
+	*sp = NULL;
+	if (!c->qhead) {
+		c->out.proto = c->cl.proto;
+		return &c->out;
+	}
+	*sp = conn_slot_new(c);
+	return *sp ? &(*sp)->out : &c->out;
+}
+
+static inline bool unlikely_suppress(const struct conn *c)
+{
+	return __builtin_expect(c->cl.reply != CLIENT_REPLY_ON ||
+				c->cl.skip_next, 0);
+}
+
+/* CLIENT REPLY: whether the command just run (or just sent) answers.
+ * SKIP silences itself and the command after it. */
+static bool conn_reply_suppressed(struct client *cl)
+{
+	if (cl->reply == CLIENT_REPLY_OFF)
+		return true;
+	if (cl->reply == CLIENT_REPLY_SKIP) {
+		cl->reply = CLIENT_REPLY_ON;
+		cl->skip_next = true;
+		return true;
+	}
+	if (cl->skip_next) {
+		cl->skip_next = false;
+		return true;
+	}
+	return false;
+}
+
+static void conn_reply_done(struct conn *c, struct rslot *s,
+			    struct resp_out *o, size_t start)
+{
+	if (unlikely_suppress(c) && conn_reply_suppressed(&c->cl))
+		o->len = start;
+	if (s) {
+		s->ready = true;
+		if (c->qhead == s)
+			conn_drain_slots(c);
+	} else {
+		worker_mark_dirty(c->w, c);
+	}
+}
+
+static void conn_count_error(struct wstats *st, const struct resp_out *o,
+			     size_t start)
+{
+	const char *p = o->buf + start + 1;
+	size_t n = o->len - start - 1;
+
+	st->total_error_replies++;
+	stats_error(st, p, n);
+}
+
+/* An error produced by conn itself (unknown command, arity, auth...). */
+static void conn_reply_error(struct conn *c, const char *text)
+{
+	struct rslot *s;
+	struct resp_out *o = conn_reply_target(c, &s);
+	size_t start = o->len;
+
+	resp_error(o, text);
+	conn_count_error(&c->w->st, o, start);
+	conn_reply_done(c, s, o, start);
+}
+
+/* ---- execution ------------------------------------------------------ */
+
+/* Command timing for commandstats.  clock_gettime() cost ~10% of a
+ * pipelined GET under perf; the TSC, scaled once at start-up, does not. */
+static double tsc_ns_per_tick = 1.0;
+static bool tsc_usable;
+
+void conn_clock_setup(void)
+{
+#if defined(__x86_64__)
+	struct timespec a, b, pause = { .tv_nsec = 20 * 1000 * 1000 };
+	uint64_t t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	t0 = __builtin_ia32_rdtsc();
+	nanosleep(&pause, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	t1 = __builtin_ia32_rdtsc();
+	double ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
+	if (t1 > t0 && ns > 0) {
+		tsc_ns_per_tick = ns / (double)(t1 - t0);
+		tsc_usable = true;
+	}
+#endif
+}
+
+static inline uint64_t clock_ticks(void)
+{
+#if defined(__x86_64__)
+	if (tsc_usable)
+		return __builtin_ia32_rdtsc();
+#endif
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t ticks_to_ns(uint64_t t)
+{
+	return tsc_usable ? (uint64_t)((double)t * tsc_ns_per_tick) : t;
+}
+
+static void conn_account(struct wstats *st, const struct cmd_def *d,
+			 const struct resp_out *o, size_t start, uint64_t ns)
+{
+	struct cmdstat *cs = &st->cmd[d->id];
+
+	cs->calls++;
+	cs->nsec += ns;
+	st->total_commands++;
+	if (o->len > start && o->buf[start] == '-') {
+		cs->failed_calls++;
+		conn_count_error(st, o, start);
+	} else if (d->flags & CMD_WRITE) {
+		st->dirty++;
+	}
+}
+
+static void conn_exec_local(struct conn *c, const struct cmd_def *d, int argc,
+			    const struct resp_arg *argv)
+{
+	struct worker *w = c->w;
+	struct rslot *s;
+	struct resp_out *o = conn_reply_target(c, &s);
+	size_t start = o->len;
+	struct cmd_ctx ctx = {
+		.w = w, .cl = &c->cl, .st = &w->st, .db = c->cl.db,
+		.argc = argc, .argv = argv, .out = o, .now_ms = w->now_ms,
+		.rng = &w->rng,
+	};
+	uint64_t t0 = clock_ticks();
+
+	d->fn(&ctx);
+	conn_account(&w->st, d, o, start, ticks_to_ns(clock_ticks() - t0));
+	conn_reply_done(c, s, o, start);
+}
+
+static void conn_send_remote(struct conn *c, const struct cmd_def *d,
+			     int argc, const struct resp_arg *argv,
+			     unsigned owner)
+{
+	size_t bytes = (size_t)argc * sizeof(struct resp_arg);
+	struct xmsg *m;
+	struct rslot *s;
+	char *p;
+
+	for (int i = 0; i < argc; i++)
+		bytes += argv[i].len;
+	m = xcore_msg_new(bytes);
+	s = m ? conn_slot_new(c) : NULL;
+	if (!s) {
+		if (m)
+			xcore_msg_free(m);
+		conn_reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
+		return;
+	}
+	m->type = XM_EXEC;
+	m->proto = c->cl.proto;
+	m->db = (uint8_t)c->cl.db;
+	m->cmd = d;
+	m->conn = c;
+	m->slot = s;
+	m->argc = argc;
+	m->argv = (struct resp_arg *)m->data;
+	p = m->data + (size_t)argc * sizeof(struct resp_arg);
+	for (int i = 0; i < argc; i++) {
+		memcpy(p, argv[i].ptr, argv[i].len);
+		m->argv[i].ptr = p;
+		m->argv[i].len = argv[i].len;
+		p += argv[i].len;
+	}
+	if (unlikely_suppress(c))
+		s->discard = conn_reply_suppressed(&c->cl);
+	c->inflight[owner]++;
+	c->inflight_total++;
+	xcore_send(c->w, owner, m);
+}
+
+void conn_exec_remote(struct worker *w, struct xmsg *m)
+{
+	const struct cmd_def *d = m->cmd;
+	struct cmd_ctx ctx = {
+		.w = w, .cl = NULL, .st = &w->st, .db = m->db,
+		.argc = m->argc, .argv = m->argv, .out = &m->out,
+		.now_ms = w->now_ms, .rng = &w->rng,
+	};
+	uint64_t t0 = clock_ticks();
+
+	resp_out_init(&m->out, m->proto);
+	d->fn(&ctx);
+	conn_account(&w->st, d, &m->out, 0, ticks_to_ns(clock_ticks() - t0));
+	m->type = XM_DONE;
+	xcore_send(w, m->from, m);
+}
+
+static void conn_pause_list_add(struct worker *w, struct conn *c)
+{
+	if (c->in_paused)
+		return;
+	c->in_paused = true;
+	c->next_paused = w->paused;
+	w->paused = c;
+}
+
+void conn_remote_done(struct worker *w, struct xmsg *m)
+{
+	struct conn *c = m->conn;
+	struct rslot *s = m->slot;
+	unsigned from = m->from;
+
+	/* The reply buffer moves into the slot; nothing is copied here. */
+	resp_out_free(&s->out);
+	s->out = m->out;
+	m->out.buf = NULL;
+	m->out.len = m->out.cap = 0;
+	xcore_msg_free(m);
+	s->ready = true;
+	c->inflight[from]--;
+	c->inflight_total--;
+	if (c->closed) {
+		conn_maybe_release(c);
+		return;
+	}
+	if (s->discard)
+		s->out.len = 0;
+	if (c->qhead == s)
+		conn_drain_slots(c);
+	if (c->paused && (c->inflight_total < CONN_MAX_INFLIGHT / 2 ||
+			  c->inflight_total == 0))
+		conn_pause_list_add(w, c);
+}
+
+/* The owners of d's keys: returns how many keys; *mask gets their cores. */
+static int conn_key_owners(const struct cmd_def *d, int argc,
+			   const struct resp_arg *argv, uint64_t *mask)
+{
+	int last, nkeys = 0;
+
+	*mask = 0;
+	if (d->first_key <= 0 || d->first_key >= argc)
+		return 0;
+	last = d->last_key < 0 ? argc + d->last_key : d->last_key;
+	if (last >= argc)
+		last = argc - 1;
+	for (int i = d->first_key; i <= last; i += d->key_step) {
+		uint16_t slot = slot_of(argv[i].ptr, argv[i].len);
+		*mask |= 1ull << store_owner(slot);
+		nkeys++;
+		if (d->key_step <= 0)
+			break;
+	}
+	return nkeys;
+}
+
+static void conn_exec_held(struct conn *c, const struct cmd_def *d, int argc,
+			   const struct resp_arg *argv, uint64_t mask)
+{
+	xcore_hold(c->w, mask);
+	conn_exec_local(c, d, argc, argv);
+	xcore_release(c->w, mask);
+}
+
+/* Returns false when the command has to wait: a keyless command that
+ * reads the whole keyspace (DBSIZE, KEYS, SCAN, INFO...) must see this
+ * client's writes that are still running on other cores. */
+static bool conn_route(struct conn *c, const struct cmd_def *d, int argc,
+		       const struct resp_arg *argv)
+{
+	struct worker *w = c->w;
+	uint64_t mask;
+	unsigned owner;
+
+	if (w->n == 1 || (d->flags & CMD_CLIENT)) {
+		conn_exec_local(c, d, argc, argv);
+		return true;
+	}
+	if (d->flags & CMD_ALL_SHARDS) {
+		conn_exec_held(c, d, argc, argv,
+			       w->n == 64 ? ~0ull : (1ull << w->n) - 1);
+		return true;
+	}
+	if (conn_key_owners(d, argc, argv, &mask) == 0) {
+		if (c->inflight_total > 0)
+			return false;
+		conn_exec_local(c, d, argc, argv);
+		return true;
+	}
+	if (mask & (mask - 1)) {
+		conn_exec_held(c, d, argc, argv, mask);
+		return true;
+	}
+	owner = (unsigned)__builtin_ctzll(mask);
+	if (owner == w->id ||
+	    (!(d->flags & CMD_WRITE) && c->inflight[owner] == 0))
+		conn_exec_local(c, d, argc, argv);
+	else
+		conn_send_remote(c, d, argc, argv, owner);
+	return true;
+}
+
+static void conn_unknown_command(struct conn *c, int argc,
+				 const struct resp_arg *argv)
+{
+	char msg[512];
+	size_t n;
+
+	n = (size_t)snprintf(msg, sizeof(msg),
+			     "ERR unknown command '%.*s', with args beginning with: ",
+			     (int)(argv[0].len > 128 ? 128 : argv[0].len),
+			     argv[0].ptr);
+	for (int i = 1; i < argc && n < sizeof(msg) - 1; i++) {
+		size_t room = sizeof(msg) - n;
+		int len = (int)(argv[i].len > 128 ? 128 : argv[i].len);
+		n += (size_t)snprintf(msg + n, room, "'%.*s' ", len, argv[i].ptr);
+		if (n >= 128 + 64)
+			break;
+	}
+	conn_reply_error(c, msg);
+}
+
+/* Returns false when the request must be run again later (see
+ * conn_route); everything else, errors included, consumes it. */
+static bool conn_dispatch(struct conn *c, int argc, const struct resp_arg *argv)
+{
+	const struct cmd_def *d = cmd_lookup(argv[0].ptr, argv[0].len);
+	char msg[256];
+
+	if (!d) {
+		conn_unknown_command(c, argc, argv);
+		return true;
+	}
+	if (d->subs && argc >= 2) {
+		const struct cmd_def *sub = cmd_lookup_sub(d, argv[1].ptr,
+							   argv[1].len);
+		if (!sub) {
+			char up[32];
+			size_t i;
+			for (i = 0; d->name[i] && i < sizeof(up) - 1; i++)
+				up[i] = (char)(d->name[i] & ~0x20);
+			up[i] = '\0';
+			snprintf(msg, sizeof(msg),
+				 "ERR unknown subcommand '%.*s'. Try %s HELP.",
+				 (int)(argv[1].len > 128 ? 128 : argv[1].len),
+				 argv[1].ptr, up);
+			conn_reply_error(c, msg);
+			return true;
+		}
+		d = sub;
+	}
+	if ((d->arity > 0 && argc != d->arity) ||
+	    (d->arity < 0 && argc < -d->arity) || !d->fn) {
+		char name[64];
+		cmd_fullname(d, name, sizeof(name));
+		snprintf(msg, sizeof(msg),
+			 "ERR wrong number of arguments for '%s' command", name);
+		c->w->st.cmd[d->id].rejected_calls++;
+		conn_reply_error(c, msg);
+		return true;
+	}
+	if (!c->cl.authed && !(d->flags & CMD_NO_AUTH)) {
+		if (cfg_cur()->requirepass[0] != '\0') {
+			c->w->st.cmd[d->id].rejected_calls++;
+			conn_reply_error(c, "NOAUTH Authentication required.");
+			return true;
+		}
+		c->cl.authed = true;
+	}
+	c->cl.last_cmd = d;
+	return conn_route(c, d, argc, argv);
+}
+
+/* ---- input ---------------------------------------------------------- */
+
+static struct resp_arg *conn_argv_grow(void *arg, struct resp_arg *old,
+				       int want)
+{
+	struct conn *c = arg;
+	struct resp_arg *n;
+	int cap = want < 64 ? 64 : want;
+
+	(void)old;
+	if (c->argv_big_cap >= want)
+		return c->argv_big;
+	n = mi_realloc(c->argv_big, (size_t)cap * sizeof(*n));
+	if (!n)
+		return NULL;
+	c->argv_big = n;
+	c->argv_big_cap = cap;
+	return n;
+}
+
+char *conn_rx_space(struct conn *c, size_t *avail)
+{
+	if (!c->ib) {
+		c->ib = mi_malloc(CONN_IBUF_INIT);
+		if (!c->ib) {
+			*avail = 0;
+			return NULL;
+		}
+		c->icap = CONN_IBUF_INIT;
+	}
+	if (c->icap - c->ilen < 1024 && c->ipos > 0) {
+		memmove(c->ib, c->ib + c->ipos, c->ilen - c->ipos);
+		c->ilen -= c->ipos;
+		c->ipos = 0;
+	}
+	if (c->icap - c->ilen < 1024) {
+		size_t cap = c->icap * 2;
+		char *n = mi_realloc(c->ib, cap);
+		if (!n) {
+			*avail = 0;
+			return NULL;
+		}
+		c->ib = n;
+		c->icap = cap;
+	}
+	*avail = c->icap - c->ilen;
+	return c->ib + c->ilen;
+}
+
+/* A request needs more room than we have: grow once, within the limit. */
+static bool conn_grow_for(struct conn *c, size_t need)
+{
+	long long limit = cfg_cur()->client_query_buffer_limit;
+	size_t pending = c->ilen - c->ipos;
+
+	if ((long long)need > limit || (long long)pending >= limit) {
+		log_msg(LOG_WARNING, 'W',
+			"Closing client that reached max query buffer length: id=%llu addr=%s",
+			(unsigned long long)c->cl.id, c->cl.addr);
+		return false;
+	}
+	if (c->ipos > 0) {
+		memmove(c->ib, c->ib + c->ipos, pending);
+		c->ilen = pending;
+		c->ipos = 0;
+	}
+	if (need + 1024 > c->icap) {
+		char *n = mi_realloc(c->ib, need + 1024);
+		if (!n)
+			return false;
+		c->ib = n;
+		c->icap = need + 1024;
+	}
+	return true;
+}
+
+/* A request that had to wait (conn_route) is kept parsed: parsing again
+ * is not possible because inline requests are unquoted in place.  Its
+ * arguments are stored as offsets from ipos, which survive the buffer
+ * moving or growing while the connection waits. */
+static void conn_park(struct conn *c, int argc, struct resp_arg *argv,
+		      size_t used)
+{
+	for (int i = 0; i < argc; i++)
+		argv[i].ptr = (const char *)(uintptr_t)(argv[i].ptr - (c->ib + c->ipos));
+	c->parked_argv = argv;
+	c->parked_argc = argc;
+	c->parked_used = used;
+	c->paused = true;
+}
+
+static bool conn_unpark(struct conn *c)
+{
+	struct resp_arg *argv = c->parked_argv;
+	int argc = c->parked_argc;
+
+	for (int i = 0; i < argc; i++)
+		argv[i].ptr = c->ib + c->ipos + (uintptr_t)argv[i].ptr;
+	if (!conn_dispatch(c, argc, argv)) {
+		conn_park(c, argc, argv, c->parked_used);
+		return false;
+	}
+	c->ipos += c->parked_used;
+	c->parked_argv = NULL;
+	return true;
+}
+
+static void conn_parse(struct conn *c)
+{
+	struct worker *w = c->w;
+	struct resp_req req = {
+		.argv = c->argv_inline, .argv_cap = CONN_ARGV_INLINE,
+		.grow = conn_argv_grow, .grow_arg = c,
+	};
+
+	if (c->parked_argv && !conn_unpark(c))
+		return;
+	w->lim.max_bulk_len = cfg_cur()->proto_max_bulk_len;
+	while (c->ipos < c->ilen && !c->rx_stopped && !c->closed) {
+		size_t used = 0, need = 0;
+		const char *err = NULL;
+		int rc;
+
+		if (c->inflight_total >= CONN_MAX_INFLIGHT) {
+			c->paused = true;
+			return;
+		}
+		req.argv = c->argv_inline;
+		req.argv_cap = CONN_ARGV_INLINE;
+		w->lim.unauth = !c->cl.authed && cfg_cur()->requirepass[0];
+		rc = resp_parse(c->ib + c->ipos, c->ilen - c->ipos, &w->lim,
+				&req, &used, &need, &err);
+		if (rc == RESP_AGAIN) {
+			if (need > c->icap - c->ipos && !conn_grow_for(c, need))
+				goto fatal;
+			if (c->ilen - c->ipos >= (size_t)cfg_cur()->client_query_buffer_limit)
+				goto fatal;
+			break;
+		}
+		if (rc == RESP_ERROR) {
+			conn_reply_error(c, err);
+			c->cl.close_after_reply = true;
+			c->rx_stopped = true;
+			break;
+		}
+		if (req.argc > 0 && !conn_dispatch(c, req.argc, req.argv)) {
+			conn_park(c, req.argc, req.argv, used);
+			return;
+		}
+		c->ipos += used;
+		if (c->cl.close_after_reply)
+			c->rx_stopped = true;
+	}
+	c->paused = false;
+	if (c->ipos == c->ilen)
+		c->ipos = c->ilen = 0;
+	return;
+fatal:
+	c->rx_stopped = true;
+	c->ipos = c->ilen = 0;
+	c->w->tp->close(c->w, c);
+}
+
+void conn_rx_done(struct conn *c, size_t n)
+{
+	c->ilen += n;
+	c->cl.last_ms = c->w->now_ms;
+	c->w->st.net_input_bytes += n;
+	if (c->rx_stopped) {
+		c->ipos = c->ilen = 0;
+		return;
+	}
+	conn_parse(c);
+}
+
+void conn_resume_paused(struct worker *w)
+{
+	struct conn *c = w->paused;
+
+	w->paused = NULL;
+	while (c) {
+		struct conn *next = c->next_paused;
+		c->in_paused = false;
+		if (c->closed)
+			conn_maybe_release(c);
+		else if (c->paused)
+			conn_parse(c);
+		c = next;
+	}
+}
+
+/* ---- management ----------------------------------------------------- */
+
+void conn_kill_local(struct worker *w, uint64_t id)
+{
+	struct conn *c;
+
+	cds_list_for_each_entry(c, &w->clients, link) {
+		if (c->cl.id == id) {
+			c->cl.close_after_reply = true;
+			c->rx_stopped = true;
+			worker_mark_dirty(w, c);
+			return;
+		}
+	}
+}
+
+bool conn_kill(struct worker *w, uint64_t id)
+{
+	for (unsigned i = 0; i < worker_count(); i++) {
+		struct worker *o = worker_get(i);
+		struct conn *c;
+
+		cds_list_for_each_entry_rcu(c, &o->clients, link) {
+			if (c->cl.id != id)
+				continue;
+			if (o == w) {
+				conn_kill_local(w, id);
+			} else {
+				struct xmsg *m = xcore_msg_new(0);
+				if (!m)
+					return false;
+				m->type = XM_KILL;
+				m->arg64 = id;
+				xcore_send(w, i, m);
+			}
+			return true;
+		}
+	}
+	return false;
+}
+
+void conn_cron(struct worker *w)
+{
+	long long timeout = cfg_cur()->timeout;
+	struct conn *c, *tmp;
+
+	if (timeout <= 0)
+		return;
+	cds_list_for_each_entry_safe(c, tmp, &w->clients, link) {
+		if (c->inflight_total == 0 &&
+		    w->now_ms - c->cl.last_ms > timeout * 1000)
+			w->tp->close(w, c);
+	}
+}
+
+void conn_close_all(struct worker *w)
+{
+	struct conn *c, *tmp;
+
+	cds_list_for_each_entry_safe(c, tmp, &w->clients, link)
+		w->tp->close(w, c);
+}
+
+void conn_visit_all(conn_visit_fn fn, void *arg)
+{
+	for (unsigned i = 0; i < worker_count(); i++) {
+		struct worker *o = worker_get(i);
+		struct conn *c;
+
+		cds_list_for_each_entry_rcu(c, &o->clients, link)
+			fn(&c->cl, c, arg);
+	}
+}
+
+void conn_buf_sizes(const struct conn *c, size_t *qbuf, size_t *qfree,
+		    size_t *obuf, size_t *oll)
+{
+	size_t n = 0;
+
+	*qbuf = c->ilen - c->ipos;
+	*qfree = c->icap - c->ilen;
+	*obuf = c->out.len - c->opos;
+	for (const struct rslot *s = c->qhead; s; s = s->next)
+		n++;
+	*oll = n;
+}
+
+void conn_flushed(struct conn *c)
+{
+	c->in_dirty = false;
+	conn_maybe_release(c);
+}
+
+struct conn *conn_next_dirty(const struct conn *c)
+{
+	return c->next_dirty;
+}

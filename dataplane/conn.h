@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * conn: one client connection above the byte-stream seam.
+ *
+ * A transport (kernel socket today, the userspace TCP stack later) moves
+ * bytes; conn turns them into requests, routes each request to the core
+ * that must run it (cmd.h explains the rules), and keeps replies in request
+ * order.  Replies go straight into the output buffer while nothing is
+ * outstanding; once a command runs on another core, every later reply gets
+ * a slot in a FIFO that is flushed as its prefix becomes ready.
+ *
+ * Threading: a connection belongs to the worker that accepted it; only
+ * that worker touches it, except that CLIENT LIST on any core reads the
+ * public struct client fields racily under RCU (they are hints there).
+ */
+#ifndef CACHALOT_CONN_H
+#define CACHALOT_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <urcu-qsbr.h>
+#include <urcu/rculist.h>
+
+#include "resp/resp.h"
+
+struct worker;
+struct xmsg;
+struct cmd_def;
+
+enum client_reply { CLIENT_REPLY_ON = 0, CLIENT_REPLY_OFF, CLIENT_REPLY_SKIP };
+
+/** The part of a connection that commands (HELLO, CLIENT, ...) see. */
+struct client {
+	uint64_t id;
+	unsigned db;
+	uint8_t proto;          /* 2 or 3 */
+	bool authed;
+	uint8_t reply;          /* enum client_reply */
+	bool skip_next;         /* CLIENT REPLY SKIP: drop the next reply */
+	bool no_evict;
+	bool close_after_reply; /* QUIT, protocol error, CLIENT KILL */
+	int64_t ctime_ms;
+	int64_t last_ms;        /* last interaction, for `timeout` and idle */
+	const struct cmd_def *last_cmd;
+	int fd;
+	unsigned worker;
+	char name[64];
+	char addr[64];          /* "ip:port" of the peer */
+	char laddr[64];         /* "ip:port" of our side */
+};
+
+/**
+ * Create a connection for an accepted socket.  Returns NULL with errno
+ * EMFILE at `maxclients`, EACCES when protected mode refuses the peer, or
+ * ENOMEM; the transport then sends kernel_reject()'s message and closes.
+ * Context: the accepting worker.
+ */
+struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer,
+		      const struct sockaddr *local);
+
+/** Where the transport may write received bytes: at least min bytes. */
+char *conn_rx_space(struct conn *c, size_t *avail);
+/** n bytes arrived in the space conn_rx_space gave: parse and run them. */
+void conn_rx_done(struct conn *c, size_t n);
+
+/** Output waiting to be sent, and how much of it went out. */
+const char *conn_tx_data(struct conn *c, size_t *len);
+void conn_tx_done(struct conn *c, size_t n);
+/** The transport's flush visited c (it leaves the turn's dirty list). */
+void conn_flushed(struct conn *c);
+/** The next connection on the worker's dirty list after c. */
+struct conn *conn_next_dirty(const struct conn *c);
+/** True when the transport should close after sending what is queued. */
+bool conn_tx_close(const struct conn *c);
+
+/** The transport's per-connection state (fd, io_uring buffers...). */
+void *conn_tp(struct conn *c);
+void conn_set_tp(struct conn *c, void *tp);
+
+/** The peer closed or the socket failed: forget the connection (freed
+ * once no command of it is running on another core).  Context: owner. */
+void conn_closed(struct conn *c);
+
+/** Public fields of c. */
+struct client *conn_client(struct conn *c);
+struct conn *client_conn(struct client *cl);
+
+/* ---- for xcore.c ------------------------------------------------- */
+/** Run a command another core sent here; the message goes back.  */
+void conn_exec_remote(struct worker *w, struct xmsg *m);
+/** A command this core sent elsewhere finished: fill its reply slot. */
+void conn_remote_done(struct worker *w, struct xmsg *m);
+/** CLIENT KILL reached the owning core. */
+void conn_kill_local(struct worker *w, uint64_t id);
+
+/* ---- for worker.c ------------------------------------------------ */
+/** Connections that paused (too many commands in flight): resume them. */
+void conn_resume_paused(struct worker *w);
+/** Close idle clients (`timeout`).  Context: owner worker cron. */
+void conn_cron(struct worker *w);
+/** Close every connection of w (shutdown). */
+void conn_close_all(struct worker *w);
+
+/** Calibrate the command timer.  Context: start-up, once. */
+void conn_clock_setup(void);
+
+/** Total clients connected now (all workers).  Context: any thread. */
+unsigned conn_count(void);
+
+/**
+ * Visit every client of every worker (CLIENT LIST, INFO clients).
+ * Context: RCU-online worker thread; fields are racy hints.
+ */
+typedef void (*conn_visit_fn)(const struct client *cl, const struct conn *c,
+			      void *arg);
+void conn_visit_all(conn_visit_fn fn, void *arg);
+/** Query and output buffer sizes of c (for CLIENT LIST). */
+void conn_buf_sizes(const struct conn *c, size_t *qbuf, size_t *qfree,
+		    size_t *obuf, size_t *oll);
+/** Ask the owning worker to close client id after its pending replies.
+ * Returns true if such a client exists.  Context: worker thread. */
+bool conn_kill(struct worker *w, uint64_t id);
+
+#endif

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * stats: one core's counters.  Each worker writes only its own wstats
+ * (plain increments); INFO, on whichever core it runs, sums every worker's
+ * with relaxed loads.  Cache-line aligned so cores never share a line.
+ */
+#ifndef CACHALOT_STATS_H
+#define CACHALOT_STATS_H
+
+#include <stdint.h>
+
+#define STATS_ERR_KINDS 32
+
+struct cmdstat {
+	uint64_t calls;
+	uint64_t nsec;           /* summed; INFO shows usec */
+	uint64_t rejected_calls;
+	uint64_t failed_calls;
+};
+
+struct errstat {
+	char name[24];          /* "ERR", "WRONGTYPE", ... ; "" = free */
+	uint64_t count;
+};
+
+struct wstats {
+	uint64_t keyspace_hits;
+	uint64_t keyspace_misses;
+	uint64_t total_commands;
+	uint64_t total_connections;
+	uint64_t rejected_connections;
+	uint64_t net_input_bytes;
+	uint64_t net_output_bytes;
+	uint64_t total_error_replies;
+	uint64_t unexpected_error_replies;
+	uint64_t expired_keys;
+	uint64_t dirty;         /* successful writes (rdb_changes_since_last_save) */
+	uint64_t io_reads;
+	uint64_t io_writes;
+	uint64_t xcore_msgs_sent;
+	uint64_t xcore_holds;
+	uint64_t loop_turns;
+	uint64_t max_loop_gap_us;
+	struct errstat err[STATS_ERR_KINDS];
+	struct cmdstat *cmd;    /* cmd_count() entries */
+} __attribute__((aligned(64)));
+
+/** Count an error reply: text is the error without '-' (its first word
+ * names the kind, as INFO errorstats shows it).  Context: owning core. */
+void stats_error(struct wstats *s, const char *text, size_t len);
+
+#endif

@@ -1,0 +1,675 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * store: the sharded keyspace (see store.h for the contract).
+ *
+ * Design
+ * ------
+ * One writer per key, many readers.  Every slot has exactly one owner core,
+ * so every key has exactly one thread that may change it.  That single rule
+ * is what keeps the rest simple: the shard tables are liburcu's lock-free
+ * hash (cds_lfht), but in practice only one thread ever writes each one, so
+ * its cmpxchg loops never contend; the per-slot lists, the expiry heap and
+ * the counters need no atomics beyond relaxed stores that let other cores
+ * read them untorn.  Readers on any core need nothing at all: with the QSBR
+ * flavour an RCU read-side section is "being online", which a polling worker
+ * always is between two rcu_quiescent_state() calls.
+ *
+ * Objects are immutable once published.  A write builds a new object (key
+ * and value in one mimalloc allocation) and swaps it in with
+ * cds_lfht_add_replace(); a reader that already holds the old one keeps a
+ * consistent value until its next quiescent state, after which call_rcu()
+ * frees it, from whichever thread (mimalloc handles remote frees).  The only
+ * mutable words are `expire` (owner, relaxed) and `access` (anyone, a hint).
+ *
+ * Why a list per slot, on top of the hash tables: SCAN by slot, CLUSTER
+ * GETKEYSINSLOT / COUNTKEYSINSLOT, slot migration and per-slot snapshots all
+ * want "the keys of slot s" without walking a whole shard.  The lists are
+ * RCU lists (urcu/rculist.h) so any core can walk them while the owner
+ * links and unlinks; a replaced object takes its predecessor's place with
+ * cds_list_replace_rcu(), so a concurrent walk never loses or repeats it.
+ * The list heads are mapped zeroed and initialised on first use, so unused
+ * databases cost address space, not memory.
+ *
+ * Why a heap for expiry: active expiry must find "everything whose time has
+ * passed" without scanning, and must stop after a bounded amount of work.
+ * A binary min-heap per (shard, db) on the expiry time gives the earliest
+ * key in O(1) and removal in O(log n); each object remembers its index, so
+ * EXPIRE, PERSIST, DEL and overwrite adjust the heap in O(log n) too.  One
+ * heap per db (rather than per shard) lets FLUSHDB drop a db's heap whole.
+ *
+ * FLUSHALL / FLUSHDB swap each table for an empty one and reset the lists,
+ * the heaps and the counters: O(slots), whatever the number of keys.  The
+ * old tables go to the store's background thread (store_bg.c) which waits
+ * for a grace period and frees the objects; cds_lfht_destroy() waits for
+ * the table's resize worker, which itself waits for grace periods, so it
+ * must not run on a worker or in a call_rcu callback.
+ *
+ * Table size is the owner's call too (see STORE_HT_FLAGS for why not
+ * cds_lfht's automatic resize): the owner counts its keys exactly and asks
+ * the background thread to double a table when its keys pass its bucket
+ * count, and to halve it when they fall under an eighth of it, so a lookup
+ * probes about one node.  cds_lfht_resize() runs concurrently with lookups
+ * and updates, so the owner never waits for it.
+ *
+ * Memory accounting uses mi_usable_size(), so used_bytes is what mimalloc
+ * really handed out for objects.  It drops when an object is unpublished,
+ * not when the grace period ends: the memory is committed to be freed.
+ */
+#include "store_pvt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
+
+struct store_state store_st;
+
+/*
+ * Key hash: a 64x64->128 multiply folded to 64 bits ("mum") is a strong
+ * mixer at one multiply per 16 bytes.  Short keys, the common case, are read
+ * as two possibly overlapping words and mixed once more with the length.
+ * The secret seed (random per process) keeps an attacker from choosing keys
+ * that collide in a bucket chain.
+ */
+#define HK1 0x9e3779b97f4a7c15ULL
+#define HK2 0xbf58476d1ce4e5b9ULL
+#define HK3 0x94d049bb133111ebULL
+
+static inline uint64_t mum(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint64_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint64_t key_hash(const void *buf, size_t len, uint64_t seed)
+{
+	const uint8_t *p = buf;
+	uint64_t s = seed, k = seed ^ HK1, a, b;
+	size_t n = len;
+
+	if (n <= 16) {
+		if (n >= 8) {
+			a = rd64(p);
+			b = rd64(p + n - 8);
+		} else if (n >= 4) {
+			a = rd32(p) << 32 | rd32(p + n - 4);
+			b = 0;
+		} else if (n > 0) {
+			a = (uint64_t)p[0] << 16 | (uint64_t)p[n >> 1] << 8 |
+			    p[n - 1];
+			b = 0;
+		} else {
+			a = b = 0;
+		}
+	} else {
+		while (n > 16) {
+			s = mum(rd64(p) ^ k, rd64(p + 8) ^ s);
+			p += 16;
+			n -= 16;
+		}
+		a = rd64(p + n - 16);
+		b = rd64(p + n - 8);
+	}
+	return mum(mum(a ^ k, b ^ s ^ HK2) ^ HK3, (uint64_t)len ^ HK2);
+}
+
+void skey_init(struct skey *k, const void *ptr, size_t len)
+{
+	k->ptr = ptr;
+	k->len = (uint32_t)len;
+	k->slot = slot_of(ptr, len);
+	k->hash = key_hash(ptr, len, store_st.seed);
+}
+
+/* cds_lfht match: node is a published sobj, key a struct skey. */
+static int match_key(struct cds_lfht_node *node, const void *key)
+{
+	const struct sobj *o = caa_container_of(node, struct sobj, node);
+	const struct skey *k = key;
+
+	return o->klen == k->len && memcmp(o->data, k->ptr, k->len) == 0;
+}
+
+struct cds_lfht *store_ht_new(void)
+{
+	return cds_lfht_new(STORE_HT_INIT, STORE_HT_INIT, 0, STORE_HT_FLAGS,
+			    NULL);
+}
+
+static uint64_t seed_new(void)
+{
+	uint64_t s;
+	struct timespec ts;
+
+	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) == sizeof(s))
+		return s;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return mum((uint64_t)ts.tv_nsec ^ HK1, (uint64_t)ts.tv_sec ^ HK2);
+}
+
+static inline uint32_t access_initial(void);
+
+static void lru_clock_note(uint32_t s)
+{
+	if (st_load(&store_st.lru_clock) != s)
+		st_store(&store_st.lru_clock, s);
+}
+
+/* ---- setup / teardown ------------------------------------------------ */
+
+static int setup_shards(void)
+{
+	unsigned i, d;
+	size_t sz = store_st.ndbs * sizeof(struct shard_db);
+
+	for (i = 0; i < store_st.nshards; i++) {
+		struct shard *sh = &store_st.shard[i];
+
+		sh->db = mi_zalloc_aligned((sz + 63) & ~(size_t)63, 64);
+		if (!sh->db)
+			return -ENOMEM;
+		for (d = 0; d < store_st.ndbs; d++) {
+			sh->db[d].ht = store_ht_new();
+			if (!sh->db[d].ht)
+				return -ENOMEM;
+			sh->db[d].ht_size = STORE_HT_INIT;
+		}
+	}
+	return 0;
+}
+
+static int setup_slots(void)
+{
+	unsigned d;
+
+	store_st.slots_bytes = SLOT_COUNT * sizeof(struct slot_list);
+	for (d = 0; d < store_st.ndbs; d++) {
+		void *p = mmap(NULL, store_st.slots_bytes,
+			       PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			       -1, 0);
+
+		if (p == MAP_FAILED)
+			return -errno;
+		store_st.slots[d] = p;
+	}
+	return 0;
+}
+
+/*
+ * Free what setup built.  Context: online, no reader left (workers
+ * stopped); reclaim_table() empties and destroys each table.
+ */
+static void store_free_all(void)
+{
+	unsigned i, d;
+
+	synchronize_rcu();
+	for (i = 0; i < STORE_MAX_SHARDS; i++) {
+		struct shard *sh = &store_st.shard[i];
+
+		if (!sh->db)
+			continue;
+		for (d = 0; d < store_st.ndbs; d++) {
+			if (sh->db[d].ht)
+				reclaim_table(sh->db[d].ht, NULL);
+			mi_free(sh->db[d].heap);
+		}
+		mi_free(sh->db);
+	}
+	for (d = 0; d < 256; d++)
+		if (store_st.slots[d])
+			munmap(store_st.slots[d], store_st.slots_bytes);
+	memset(&store_st, 0, sizeof(store_st));
+}
+
+int store_setup(const struct store_conf *conf)
+{
+	unsigned s;
+	int ret;
+
+	if (!conf || conf->nshards < 1 || conf->nshards > STORE_MAX_SHARDS ||
+	    conf->ndbs < 1 || conf->ndbs > 256)
+		return -EINVAL;
+	memset(&store_st, 0, sizeof(store_st));
+	store_st.nshards = conf->nshards;
+	store_st.ndbs = conf->ndbs;
+	store_st.seed = seed_new();
+	for (s = 0; s < SLOT_COUNT; s++)
+		store_st.owner[s] = (uint8_t)(s * conf->nshards / SLOT_COUNT);
+
+	ret = setup_slots();
+	if (!ret)
+		ret = setup_shards();
+	if (!ret)
+		ret = bg_start();
+	if (ret) {
+		bool online = rcu_read_ongoing();
+
+		if (!online)
+			rcu_thread_online();
+		store_free_all();
+		if (!online)
+			rcu_thread_offline();
+	}
+	return ret;
+}
+
+void store_teardown(void)
+{
+	bool online = rcu_read_ongoing();
+
+	if (!store_st.nshards)
+		return;
+	if (!online)
+		rcu_thread_online();
+	bg_stop();
+	store_free_all();
+	/* Objects deleted before teardown may still wait in call_rcu. */
+	rcu_barrier();
+	if (!online)
+		rcu_thread_offline();
+}
+
+unsigned store_nshards(void)
+{
+	return store_st.nshards;
+}
+
+unsigned store_ndbs(void)
+{
+	return store_st.ndbs;
+}
+
+unsigned store_owner(uint16_t slot)
+{
+	return store_st.owner[slot & (SLOT_COUNT - 1)];
+}
+
+/* ---- objects --------------------------------------------------------- */
+
+struct sobj *sobj_new_string(const struct skey *k, const void *val,
+			     size_t vlen)
+{
+	struct sobj *o;
+
+	if (vlen > UINT32_MAX || (size_t)k->len + vlen > UINT32_MAX) {
+		errno = E2BIG;
+		return NULL;
+	}
+	o = mi_malloc(offsetof(struct sobj, data) + k->len + vlen);
+	if (!o) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/*
+	 * Until store_put() the node's reverse_hash carries the plain key
+	 * hash: cds_lfht_add_replace() wants it and rewrites the field.
+	 */
+	o->node.next = NULL;
+	o->node.reverse_hash = k->hash;
+	o->expire = STORE_NO_EXPIRE;
+	o->heap_idx = HEAP_NONE;
+	o->access = access_initial();
+	o->klen = k->len;
+	o->vlen = (uint32_t)vlen;
+	o->slot = k->slot;
+	o->db = 0;
+	o->type = SOBJ_STRING;
+	memcpy(o->data, k->ptr, k->len);
+	if (val && vlen)
+		memcpy(o->data + k->len, val, vlen);
+	return o;
+}
+
+void sobj_free_unpublished(struct sobj *o)
+{
+	mi_free(o);
+}
+
+static void sobj_free_rcu(struct rcu_head *head)
+{
+	mi_free(caa_container_of(head, struct sobj, rcu));
+}
+
+/* ---- lookups --------------------------------------------------------- */
+
+static inline struct sobj *lookup(unsigned db, const struct skey *k)
+{
+	struct cds_lfht *ht = rcu_dereference(sdb_of(db, k->slot)->ht);
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
+
+	cds_lfht_lookup(ht, k->hash, match_key, k, &iter);
+	node = cds_lfht_iter_get_node(&iter);
+	return node ? caa_container_of(node, struct sobj, node) : NULL;
+}
+
+struct sobj *store_find(unsigned db, const struct skey *k, int64_t now_ms)
+{
+	struct sobj *o = lookup(db, k);
+
+	if (o && sobj_expired(o, now_ms))
+		return NULL;
+	return o;
+}
+
+struct sobj *store_find_w(unsigned db, const struct skey *k, int64_t now_ms)
+{
+	struct sobj *o = lookup(db, k);
+
+	lru_clock_note(lru_seconds(now_ms));
+	if (o && sobj_expired(o, now_ms)) {
+		struct shard *sh = shard_of_slot(k->slot);
+
+		store_obj_unlink(&sh->db[db], o);
+		st_add(&sh->expired_keys, 1);
+		return NULL;
+	}
+	return o;
+}
+
+/* ---- writes ---------------------------------------------------------- */
+
+static void slot_link(unsigned db, struct sobj *o)
+{
+	struct slot_list *sl = slot_list_of(db, o->slot);
+
+	if (!sl->head.next) {
+		/* First use of this list: an empty list is a valid state. */
+		sl->head.prev = &sl->head;
+		CMM_STORE_SHARED(sl->head.next, &sl->head);
+	}
+	cds_list_add_rcu(&o->slot_link, &sl->head);
+	st_add(&sl->count, 1);
+}
+
+/*
+ * Want a table of `size` buckets and wake the background thread, unless
+ * a request is already pending: it reads the latest wanted size when it
+ * gets to it.  The store to ht_size and the load of resize_pending pair
+ * with the background thread's clear-then-read (all sequentially
+ * consistent), so a change is never missed.  If the request cannot be
+ * allocated, ht_size is left as it was so the next key retries.
+ * Context: owner.
+ */
+static void table_resize(struct shard_db *sd, unsigned long size)
+{
+	unsigned long old = sd->ht_size;
+
+	__atomic_store_n(&sd->ht_size, size, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&sd->resize_pending, __ATOMIC_SEQ_CST))
+		return;
+	__atomic_store_n(&sd->resize_pending, 1, __ATOMIC_SEQ_CST);
+	if (!bg_resize(sd)) {
+		__atomic_store_n(&sd->resize_pending, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&sd->ht_size, old, __ATOMIC_SEQ_CST);
+	}
+}
+
+/* At most 1 key per bucket after a key was added.  Context: owner. */
+static inline void table_check_grow(struct shard_db *sd)
+{
+	if (sd->keys > sd->ht_size)
+		table_resize(sd, sd->ht_size * 2);
+}
+
+/* At least 1 key per 8 buckets after a key left.  Context: owner. */
+static inline void table_check_shrink(struct shard_db *sd)
+{
+	if (sd->ht_size > STORE_HT_INIT && sd->keys < sd->ht_size / 8)
+		table_resize(sd, sd->ht_size / 2);
+}
+
+/*
+ * Unpublish o from its table, its slot list and the heap, fix the counters
+ * and free it after a grace period.  Context: owner.
+ */
+void store_obj_unlink(struct shard_db *sd, struct sobj *o)
+{
+	struct slot_list *sl = slot_list_of(o->db, o->slot);
+	int ret;
+
+	ret = cds_lfht_del(sd->ht, &o->node);
+	if (ret)        /* not in the table: a double delete, keep going */
+		return;
+	cds_list_del_rcu(&o->slot_link);
+	st_add(&sl->count, -1);
+	if (o->heap_idx != HEAP_NONE)
+		heap_remove(sd, o);
+	if (expire_set(o->expire))
+		st_add(&sd->expires, -1);
+	st_add(&sd->keys, -1);
+	st_add(&sd->used_bytes, -(uint64_t)mi_usable_size(o));
+	table_check_shrink(sd);
+	call_rcu(&o->rcu, sobj_free_rcu);
+}
+
+/* o takes old's place in the slot list, the heap and the counters. */
+static void put_replace(struct shard_db *sd, struct sobj *old, struct sobj *o)
+{
+	bool had = expire_set(old->expire), has = expire_set(o->expire);
+
+	cds_list_replace_rcu(&old->slot_link, &o->slot_link);
+	if (old->heap_idx != HEAP_NONE && has)
+		heap_take_over(sd, old, o);
+	else if (old->heap_idx != HEAP_NONE)
+		heap_remove(sd, old);
+	else if (has)
+		heap_insert(sd, o);
+	if (had != has)
+		st_add(&sd->expires, has ? 1 : -1);
+	st_add(&sd->used_bytes, (uint64_t)mi_usable_size(o) -
+				(uint64_t)mi_usable_size(old));
+	call_rcu(&old->rcu, sobj_free_rcu);
+}
+
+void store_put(unsigned db, struct sobj *o, int64_t expire_ms)
+{
+	struct shard_db *sd = sdb_of(db, o->slot);
+	unsigned long hash = o->node.reverse_hash;
+	struct skey k = { .ptr = o->data, .len = o->klen, .slot = o->slot };
+	struct cds_lfht_node *old;
+
+	o->db = (uint8_t)db;
+	o->expire = expire_ms;
+	o->heap_idx = HEAP_NONE;
+	old = cds_lfht_add_replace(sd->ht, hash, match_key, &k, &o->node);
+	if (old) {
+		put_replace(sd, caa_container_of(old, struct sobj, node), o);
+		return;
+	}
+	slot_link(db, o);
+	if (expire_set(expire_ms)) {
+		heap_insert(sd, o);
+		st_add(&sd->expires, 1);
+	}
+	st_add(&sd->keys, 1);
+	st_add(&sd->used_bytes, (uint64_t)mi_usable_size(o));
+	table_check_grow(sd);
+}
+
+int store_delete(unsigned db, const struct skey *k, int64_t now_ms)
+{
+	struct sobj *o = store_find_w(db, k, now_ms);
+
+	if (!o)
+		return 0;
+	store_obj_unlink(sdb_of(db, k->slot), o);
+	return 1;
+}
+
+void store_delete_obj(struct sobj *o)
+{
+	store_obj_unlink(sdb_of(o->db, o->slot), o);
+}
+
+/* ---- counters -------------------------------------------------------- */
+
+uint64_t store_dbsize(unsigned db)
+{
+	uint64_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < store_st.nshards; i++)
+		n += st_load(&store_st.shard[i].db[db].keys);
+	return n;
+}
+
+uint64_t store_db_expires(unsigned db)
+{
+	uint64_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < store_st.nshards; i++)
+		n += st_load(&store_st.shard[i].db[db].expires);
+	return n;
+}
+
+uint32_t store_slot_keys(unsigned db, uint16_t slot)
+{
+	return st_load(&slot_list_of(db, slot & (SLOT_COUNT - 1))->count);
+}
+
+void store_shard_stats(unsigned shard, struct store_stats *out)
+{
+	const struct shard *sh = &store_st.shard[shard];
+	unsigned d;
+
+	memset(out, 0, sizeof(*out));
+	for (d = 0; d < store_st.ndbs; d++) {
+		out->keys += st_load(&sh->db[d].keys);
+		out->expires += st_load(&sh->db[d].expires);
+		out->used_bytes += st_load(&sh->db[d].used_bytes);
+	}
+	out->expired_keys = st_load(&sh->expired_keys);
+}
+
+/* ---- LRU / LFU hints ------------------------------------------------ */
+
+/*
+ * `access` is an LRU clock in seconds, or under an LFU policy Redis's LFU
+ * word: minutes of the last decrement in bits 8..23 and a logarithmic
+ * access counter in bits 0..7.  The mode is global and changes only with
+ * CONFIG SET; a key stamped in the other mode reads oddly until touched,
+ * exactly as in Redis.
+ */
+#define LFU_INIT_VAL 5
+
+static struct {
+	int on;
+	int log_factor;
+	int decay_minutes;
+} store_lfu;
+
+void store_set_lfu(bool on, unsigned log_factor, unsigned decay_minutes)
+{
+	__atomic_store_n(&store_lfu.log_factor, (int)log_factor, __ATOMIC_RELAXED);
+	__atomic_store_n(&store_lfu.decay_minutes, (int)decay_minutes, __ATOMIC_RELAXED);
+	__atomic_store_n(&store_lfu.on, on, __ATOMIC_RELEASE);
+}
+
+static inline bool lfu_on(void)
+{
+	return __atomic_load_n(&store_lfu.on, __ATOMIC_RELAXED);
+}
+
+static inline uint32_t lfu_minutes(int64_t now_ms)
+{
+	return (uint32_t)(now_ms / 60000) & 0xffff;
+}
+
+static unsigned lfu_decayed(uint32_t access, int64_t now_ms)
+{
+	uint32_t ldt = (access >> 8) & 0xffff, now = lfu_minutes(now_ms);
+	unsigned counter = access & 0xff;
+	int decay = __atomic_load_n(&store_lfu.decay_minutes, __ATOMIC_RELAXED);
+	uint32_t elapsed = now >= ldt ? now - ldt : 65535 - ldt + now;
+	uint32_t periods = decay ? elapsed / (uint32_t)decay : 0;
+
+	return periods >= counter ? 0 : counter - periods;
+}
+
+static unsigned lfu_log_incr(unsigned counter)
+{
+	static __thread uint64_t rng = 0x2545F4914F6CDD1Dull;
+	int factor = __atomic_load_n(&store_lfu.log_factor, __ATOMIC_RELAXED);
+	double base = counter > LFU_INIT_VAL ? counter - LFU_INIT_VAL : 0;
+	double r;
+
+	if (counter >= 255)
+		return 255;
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	r = (double)(rng >> 11) / (double)(1ull << 53);
+	return r < 1.0 / (base * factor + 1) ? counter + 1 : counter;
+}
+
+static inline uint32_t access_initial(void)
+{
+	if (lfu_on()) {
+		struct timespec ts;
+
+		/* Minutes only: the coarse clock is plenty and costs nothing. */
+		clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+		return (lfu_minutes((int64_t)ts.tv_sec * 1000) << 8) | LFU_INIT_VAL;
+	}
+	return st_load(&store_st.lru_clock);
+}
+
+void store_touch(struct sobj *o, int64_t now_ms)
+{
+	uint32_t s, old = st_load(&o->access);
+
+	if (lfu_on()) {
+		unsigned c = lfu_log_incr(lfu_decayed(old, now_ms));
+		s = (lfu_minutes(now_ms) << 8) | c;
+	} else {
+		s = lru_seconds(now_ms);
+		lru_clock_note(s);
+	}
+	/* Skip the store when unchanged: hot keys stay shared in caches. */
+	if (old != s)
+		st_store(&o->access, s);
+}
+
+void store_stamp(struct sobj *o, int64_t now_ms)
+{
+	if (lfu_on())
+		o->access = (lfu_minutes(now_ms) << 8) | LFU_INIT_VAL;
+	else
+		o->access = lru_seconds(now_ms);
+}
+
+unsigned store_lfu_freq(const struct sobj *o, int64_t now_ms)
+{
+	return lfu_decayed(st_load(&o->access), now_ms);
+}
+
+uint64_t store_idle_seconds(const struct sobj *o, int64_t now_ms)
+{
+	uint32_t idle = lru_seconds(now_ms) - st_load(&o->access);
+
+	/* An access stamped by a core whose clock ran ahead is "now". */
+	return idle > INT32_MAX ? 0 : idle;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * worker: one per core, pinned, run to completion.
+ *
+ * A turn of the loop reads top to bottom in the order a request travels:
+ * take the transport's events (accepts, received bytes -> conn -> resp ->
+ * cmd -> store), take messages from other cores (xcore), send what the turn
+ * produced (transport flush, ring publish), then the owner's periodic work
+ * (active expiry, idle clients).  In kernel mode a worker with nothing to
+ * do sleeps in the transport's wait after going RCU-offline, and other
+ * cores wake it through its eventfd.
+ *
+ * Threading: worker_* functions that take a worker run on that worker's
+ * thread unless they say otherwise.
+ */
+#ifndef CACHALOT_WORKER_H
+#define CACHALOT_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct worker;
+struct transport_ops;
+struct wstats;
+
+struct worker_conf {
+	unsigned count;             /* workers, >= 1 */
+	const struct transport_ops *tp;
+	int nlisten;                /* listeners per worker (bind list) */
+	int *listen_fds;            /* count * nlisten (SO_REUSEPORT) */
+	bool pin;                   /* pin worker i to the i-th allowed CPU */
+};
+
+/** Create the workers (not started).  Returns 0 or -errno.  Context: main. */
+int worker_setup(const struct worker_conf *conf);
+/** Start the threads; returns once all are serving or one failed
+ * (-errno).  Context: main thread. */
+int worker_start(void);
+/** Ask every worker to stop and join them.  Context: main thread. */
+void worker_stop(void);
+void worker_teardown(void);
+
+unsigned worker_count(void);
+struct worker *worker_get(unsigned id);
+unsigned worker_id(const struct worker *w);
+/** The core's counters.  Context: any thread (others read relaxed). */
+struct wstats *worker_stats(struct worker *w);
+/** Unix ms cached at the start of the current turn. */
+int64_t worker_now_ms(const struct worker *w);
+uint64_t *worker_rng(struct worker *w);
+/** The transport's name for INFO ("io_uring", "epoll"). */
+const char *worker_transport_name(void);
+
+/** SHUTDOWN / SIGTERM: ask the control thread to stop the server.
+ * Context: any thread. */
+void worker_request_shutdown(void);
+bool worker_shutdown_requested(void);
+/** Wake w if it sleeps.  Context: any thread. */
+void worker_wake(struct worker *w);
+
+/** Unix time in ms / us from the clock. */
+int64_t worker_clock_ms(void);
+int64_t worker_clock_us(void);
+
+#endif

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker context, shared by the dataplane files and the transports.
+ * Cache-line aligned; everything here is touched only by its own thread
+ * except `sleeping`, the rings' shared indexes and the stats.
+ */
+#ifndef CACHALOT_WORKER_PVT_H
+#define CACHALOT_WORKER_PVT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <urcu/list.h>
+
+#include "resp/resp.h"
+#include "ring.h"
+#include "stats.h"
+#include "store/store.h"
+#include "worker.h"
+
+struct conn;
+struct xmsg;
+
+struct xfifo {
+	struct xmsg *head;
+	struct xmsg *tail;
+};
+
+struct worker {
+	unsigned id;
+	unsigned n;
+	int cpu;
+	pthread_t thread;
+	const struct transport_ops *tp;
+	void *tpd;                  /* transport's per-worker state */
+	int listen_fd[16];
+	int nlisten;
+	int wake_fd;                /* eventfd other cores write */
+	int sleeping;               /* atomic: 1 while blocked in wait */
+	int64_t now_ms;
+	uint64_t rng;
+	struct wstats st;
+	struct resp_limits lim;
+
+	/* xcore */
+	struct ring *in[STORE_MAX_SHARDS];  /* from worker i to me */
+	struct ring *out[STORE_MAX_SHARDS]; /* from me to worker i */
+	struct xfifo overflow[STORE_MAX_SHARDS];
+	uint64_t staged_to;         /* peers with unpublished messages */
+	struct xfifo deferred;
+	int held_by;                /* -1, or the core holding my shard */
+	bool self_held;
+	bool in_held;               /* inside xcore's held loop */
+	uint64_t grants;
+
+	/* connections */
+	struct cds_list_head clients;   /* RCU list, for CLIENT LIST */
+	struct conn *dirty;             /* output to flush this turn */
+	struct conn *paused;            /* waiting for in-flight commands */
+	int64_t next_cron_ms;
+	int64_t next_expire_ms;
+	int start_rc;                   /* 0, or -errno if setup failed */
+	bool started;
+} __attribute__((aligned(64)));
+
+/** Add c to the turn's flush list.  Context: owner. */
+void worker_mark_dirty(struct worker *w, struct conn *c);
+
+#endif

@@ -1,0 +1,1004 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The io_uring transport: completion-driven, one ring per worker.
+ *
+ * Why: epoll costs a read(2) and a send(2) per request plus the
+ * epoll_wait.  Here a whole loop turn is one io_uring_enter: it submits
+ * every send the previous turn's flush queued and sleeps for the next
+ * completions, and the kernel does the receiving on its own.
+ *
+ * Receive: each connection has one multishot RECV armed for its whole
+ * life.  The kernel picks a buffer from a per-worker provided-buffer ring
+ * (UR_NBUF x UR_BUFSZ), dispatch() copies the bytes into conn_rx_space()
+ * and gives the buffer back at once.  The copy is what makes this safe:
+ * conn owns its input buffer and may memmove or realloc it at any time
+ * (conn_resume_paused() parses while we would have a receive in flight),
+ * so the kernel must never write into it.  A multishot RECV ends (no
+ * IORING_CQE_F_MORE) on EOF, on error, or with -ENOBUFS when the pool ran
+ * dry during one wait; it is then re-armed, or the connection closed.
+ *
+ * Send: flush() copies a connection's pending output (up to UR_TX_MAX) to
+ * a transport-owned tx buffer, calls conn_tx_done() for it and queues one
+ * SEND with MSG_WAITALL; conn is free to append to or realloc its own
+ * buffer meanwhile.  At most one SEND per connection is in flight; when it
+ * completes the connection is put back on the dirty list if it has more
+ * to say (or must close after the reply), and the next flush sends that.
+ * A short send (an error after partial progress) sends the remainder.
+ *
+ * Lifetime: user_data is the struct ur_conn pointer with the operation in
+ * the low bits.  ur_conn.refs counts operations the kernel still holds
+ * (the RECV, the SEND).  close() forgets the struct conn at once
+ * (conn_closed(), e->c = NULL), cancels the operations by user_data (not
+ * by fd: the fd number is closed now and may be reused by the next
+ * accept) and the ur_conn is freed when the last of its CQEs came back.
+ * A CQE handler holds its operation's reference until it returns, so a
+ * close() from inside conn code (query buffer limit) cannot free the
+ * ur_conn under the handler.
+ *
+ * Batching: wait() is the only place that enters the kernel in a normal
+ * turn; flush() submits early only when the SQ is nearly full.  The ring
+ * is SINGLE_ISSUER + DEFER_TASKRUN where the kernel has them, so
+ * completions are produced only inside our io_uring_enter, never by an
+ * interrupt while conn code runs.
+ *
+ * Threading: everything runs on the owning worker.  wait() may run with
+ * RCU offline; it touches only the ring.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <liburing.h>
+#include <mimalloc.h>
+
+#include "conn.h"
+#include "kernel_pvt.h"
+#include "log.h"
+#include "transport.h"
+#include "worker_pvt.h"
+
+#define UR_SQ_ENTRIES 4096
+/* Receive buffers per worker, 16 MB either way.  With incremental
+ * consumption (Linux 6.12) receives pack one after another into large
+ * buffers: a 100 KB bulk arrives in one or two pieces and small requests
+ * share cache lines.  Without it every receive takes a whole buffer. */
+#define UR_NBUF 4096
+#define UR_BUFSZ 4096
+#define UR_NBUF_INC 128
+#define UR_BUFSZ_INC (128 * 1024)
+#define UR_PBUF_RING_INC 2              /* IOU_PBUF_RING_INC */
+#define UR_CQE_F_BUF_MORE (1U << 4)     /* IORING_CQE_F_BUF_MORE */
+#define UR_BGID 0
+#define UR_TX_MAX (1u << 20)    /* output copied per SEND */
+#define UR_TX_KEEP 16384        /* tx buffer kept between sends */
+#define UR_CQE_BATCH 256
+#define UR_DRAIN_MS 500         /* detach waits this long for CQEs */
+#define UR_MAX_FILES 65536      /* registered file table, per worker */
+
+/* The low bits of user_data (ur_conn is at least 8-byte aligned). */
+enum ur_op {
+	UR_IGNORE = 0,          /* cancel results */
+	UR_RECV,
+	UR_SEND,
+	UR_ACCEPT,              /* listener index in the high bits */
+	UR_WAKE_READ,
+	UR_WAKE_POLL,
+};
+#define UR_OP_MASK 7ull
+
+struct ur_conn {
+	struct conn *c;         /* NULL once closed */
+	int fd;
+	int slot;               /* registered file index, or -1 */
+	uint8_t refs;           /* operations the kernel still holds */
+	bool rx_armed;          /* the multishot RECV is live */
+	bool tx_busy;           /* a SEND is live */
+	char *tx;
+	uint32_t tx_off, tx_len, tx_cap;
+};
+
+struct ur_worker {
+	struct io_uring ring;
+	struct io_uring_buf_ring *br;
+	char *bufs;
+	unsigned br_added;      /* buffers given back, not yet published */
+	unsigned nbuf, bufsz;
+	uint32_t *buf_off;      /* incremental: bytes of each buffer used */
+	unsigned nconn;         /* ur_conns not yet freed */
+	unsigned nsend_inline;  /* MSG_DONTWAIT SENDs not yet submitted */
+	uint32_t *free_slots;   /* registered file table: unused indexes */
+	uint32_t *pend_slots;   /* cleared, reusable after the next submit */
+	unsigned nfree, npend;
+	uint32_t rearm_accept;  /* listeners that found no free SQE */
+	bool rearm_wake;
+	bool wake_poll;         /* READ on the non-blocking eventfd fails */
+	bool stopping;
+	uint64_t wake_val;
+	uint64_t dbg_waits, dbg_sendonly, dbg_cqes, dbg_sends, dbg_recvs;
+};
+
+static void ur_close(struct worker *w, struct conn *c);
+
+/* ---- ring and buffer set-up (shared with the probe) ----------------- */
+
+/* The fastest flag set the kernel takes: DEFER_TASKRUN (6.1), then
+ * COOP_TASKRUN (5.19), then none. */
+static int ur_ring_init(struct io_uring *ring, unsigned entries)
+{
+	static const unsigned flagsets[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+			IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL,
+		IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+			IORING_SETUP_SUBMIT_ALL,
+		0,
+	};
+	int rc = -EINVAL;
+	size_t i0 = getenv("UR_FLAGSET") ? (size_t)atoi(getenv("UR_FLAGSET")) : 0;
+
+	for (size_t i = i0; i < sizeof(flagsets) / sizeof(flagsets[0]); i++) {
+		struct io_uring_params p;
+
+		memset(&p, 0, sizeof(p));
+		p.flags = flagsets[i] | IORING_SETUP_CQSIZE;
+		p.cq_entries = entries * 2;
+		rc = io_uring_queue_init_params(entries, ring, &p);
+		if (rc != -EINVAL)
+			break;
+	}
+	return rc;
+}
+
+static void ur_bufs_free(struct io_uring_buf_ring *br, char *bufs,
+			 unsigned nbuf, unsigned size)
+{
+	if (br)
+		munmap(br, nbuf * sizeof(struct io_uring_buf));
+	if (bufs)
+		munmap(bufs, (size_t)nbuf * size);
+}
+
+/* Anonymous memory on 2 MB boundaries, backed by huge pages where THP
+ * allows: the kernel writes each receive into the next buffer of the ring,
+ * round robin over all of them, and with 4 KB pages every receive would
+ * cost a TLB miss (it did: _copy_to_iter tripled in the profile). */
+static char *ur_map_huge(size_t len)
+{
+	const size_t huge = 2u << 20;
+	char *p = mmap(NULL, len + huge, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (char *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	munmap(a + len, (size_t)(p + huge - a));
+	madvise(a, len, MADV_HUGEPAGE);
+	return a;
+}
+
+/* Register nbuf buffers of size bytes as group UR_BGID. */
+static int ur_bufs_init(struct io_uring *ring, unsigned nbuf, unsigned size,
+			bool inc, struct io_uring_buf_ring **brp, char **bufsp)
+{
+	struct io_uring_buf_reg reg;
+	struct io_uring_buf_ring *br;
+	char *bufs;
+	int rc;
+
+	br = mmap(NULL, nbuf * sizeof(struct io_uring_buf),
+		  PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (br == MAP_FAILED)
+		return -errno;
+	bufs = ur_map_huge((size_t)nbuf * size);
+	if (!bufs) {
+		rc = -errno;
+		ur_bufs_free(br, NULL, nbuf, size);
+		return rc;
+	}
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (uint64_t)(uintptr_t)br;
+	reg.ring_entries = nbuf;
+	reg.bgid = UR_BGID;
+	reg.pad = inc ? UR_PBUF_RING_INC : 0;  /* "flags" in newer headers */
+	rc = io_uring_register_buf_ring(ring, &reg, 0);
+	if (rc) {
+		ur_bufs_free(br, bufs, nbuf, size);
+		return rc;
+	}
+	io_uring_buf_ring_init(br);
+	for (unsigned i = 0; i < nbuf; i++)
+		io_uring_buf_ring_add(br, bufs + (size_t)i * size, size,
+				      (unsigned short)i,
+				      io_uring_buf_ring_mask(nbuf), (int)i);
+	io_uring_buf_ring_advance(br, (int)nbuf);
+	*brp = br;
+	*bufsp = bufs;
+	return 0;
+}
+
+static void ur_prep_recv(struct io_uring_sqe *sqe, int fd)
+{
+	io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = UR_BGID;
+}
+
+/* Registered files spare the kernel an fget/fput per operation. */
+static inline void ur_sqe_file(struct io_uring_sqe *sqe,
+			       const struct ur_conn *e)
+{
+	if (e->slot >= 0) {
+		sqe->fd = e->slot;
+		sqe->flags |= IOSQE_FIXED_FILE;
+	}
+}
+
+/* ---- probe ---------------------------------------------------------- */
+
+/* A multishot RECV with a provided buffer on a socketpair: the feature
+ * (Linux 6.0) that no opcode probe can show. */
+static int ur_probe_recv(struct io_uring *ring, const char **why)
+{
+	struct io_uring_buf_ring *br = NULL;
+	struct __kernel_timespec ts = { .tv_sec = 1 };
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	char *bufs = NULL;
+	int sv[2], rc;
+
+	rc = ur_bufs_init(ring, 8, 64, false, &br, &bufs);
+	if (rc) {
+		*why = "kernel lacks provided buffer rings (Linux 5.19)";
+		return rc;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		rc = -errno;
+		*why = "socketpair failed";
+		goto out;
+	}
+	sqe = io_uring_get_sqe(ring);
+	ur_prep_recv(sqe, sv[0]);
+	io_uring_sqe_set_data64(sqe, 1);
+	if (write(sv[1], "x", 1) != 1) {
+		rc = -errno;
+		*why = "socketpair write failed";
+		goto out_sv;
+	}
+	rc = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
+	if (rc >= 0 && !(cqe->res == 1 && (cqe->flags & IORING_CQE_F_MORE) &&
+			 (cqe->flags & IORING_CQE_F_BUFFER)))
+		rc = cqe->res < 0 ? cqe->res : -EOPNOTSUPP;
+	if (rc < 0)
+		*why = "kernel lacks multishot recv (Linux 6.0)";
+	else
+		rc = 0;
+out_sv:
+	close(sv[0]);
+	close(sv[1]);
+out:
+	/* The ring goes first: the kernel must drop the buffers first. */
+	io_uring_queue_exit(ring);
+	ur_bufs_free(br, bufs, 8, 64);
+	return rc;
+}
+
+/* Whether a SEND with MSG_DONTWAIT completes at submission (-EAGAIN
+ * rather than waiting for POLLOUT): then every such SEND posts its CQE
+ * inside the io_uring_enter that submits it, and wait() can ask for one
+ * more completion than that, sleeping through its own sends. */
+static bool ur_inline_send;
+
+static void ur_probe_dontwait(struct io_uring *ring)
+{
+	static char fill[16384];
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	int sv[2], small = 4096;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return;
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	while (send(sv[0], fill, sizeof(fill), MSG_DONTWAIT) > 0)
+		;
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_send(sqe, sv[0], fill, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	io_uring_sqe_set_data64(sqe, 2);
+	if (io_uring_submit(ring) == 1 && io_uring_peek_cqe(ring, &cqe) == 0) {
+		ur_inline_send = cqe->res == -EAGAIN;
+		io_uring_cqe_seen(ring, cqe);
+	}
+	close(sv[0]);   /* ends the SEND if it went to poll after all */
+	close(sv[1]);
+}
+
+int kernel_uring_probe(const char **why)
+{
+	static const struct {
+		int op;
+		const char *missing;
+	} need[] = {
+		{ IORING_OP_ACCEPT, "kernel lacks IORING_OP_ACCEPT" },
+		{ IORING_OP_RECV, "kernel lacks IORING_OP_RECV" },
+		{ IORING_OP_SEND, "kernel lacks IORING_OP_SEND" },
+		{ IORING_OP_READ, "kernel lacks IORING_OP_READ" },
+		{ IORING_OP_POLL_ADD, "kernel lacks IORING_OP_POLL_ADD" },
+		{ IORING_OP_ASYNC_CANCEL, "kernel lacks IORING_OP_ASYNC_CANCEL" },
+	};
+	static char msg[96];
+	struct io_uring_probe *probe;
+	struct io_uring ring;
+	int rc;
+
+	*why = NULL;
+	rc = ur_ring_init(&ring, 8);
+	if (rc) {
+		snprintf(msg, sizeof(msg), "io_uring_setup failed: %s",
+			 strerror(-rc));
+		*why = msg;
+		return rc;
+	}
+	if (!(ring.features & IORING_FEAT_FAST_POLL) ||
+	    !(ring.features & IORING_FEAT_NODROP) ||
+	    !(ring.features & IORING_FEAT_EXT_ARG)) {
+		*why = !(ring.features & IORING_FEAT_FAST_POLL) ?
+			"kernel lacks IORING_FEAT_FAST_POLL" :
+			!(ring.features & IORING_FEAT_NODROP) ?
+			"kernel lacks IORING_FEAT_NODROP" :
+			"kernel lacks IORING_FEAT_EXT_ARG";
+		io_uring_queue_exit(&ring);
+		return -EOPNOTSUPP;
+	}
+	probe = io_uring_get_probe_ring(&ring);
+	if (!probe) {
+		*why = "io_uring_get_probe failed";
+		io_uring_queue_exit(&ring);
+		return -EOPNOTSUPP;
+	}
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (!io_uring_opcode_supported(probe, need[i].op)) {
+			*why = need[i].missing;
+			io_uring_free_probe(probe);
+			io_uring_queue_exit(&ring);
+			return -EOPNOTSUPP;
+		}
+	}
+	io_uring_free_probe(probe);
+	ur_probe_dontwait(&ring);
+	return ur_probe_recv(&ring, why);
+}
+
+/* ---- submission helpers --------------------------------------------- */
+
+static inline void ur_bufs_publish(struct ur_worker *u)
+{
+	if (u->br_added) {
+		io_uring_buf_ring_advance(u->br, (int)u->br_added);
+		u->br_added = 0;
+	}
+}
+
+static inline void ur_buf_put(struct ur_worker *u, unsigned bid)
+{
+	io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * u->bufsz,
+			      u->bufsz, (unsigned short)bid,
+			      io_uring_buf_ring_mask(u->nbuf),
+			      (int)u->br_added++);
+}
+
+/* A free SQE; when the SQ is full, submit what is queued and retry.
+ * NULL only if the kernel takes nothing (it refuses while the CQ
+ * overflows); callers then fall back to something that needs no SQE. */
+static void ur_submit(struct ur_worker *u)
+{
+	ur_bufs_publish(u);
+	io_uring_submit(&u->ring);
+	u->nsend_inline = 0;
+}
+
+static struct io_uring_sqe *ur_sqe(struct ur_worker *u)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+	if (sqe)
+		return sqe;
+	ur_submit(u);
+	return io_uring_get_sqe(&u->ring);
+}
+
+static void ur_arm_accept(struct worker *w, int i)
+{
+	struct ur_worker *u = w->tpd;
+	struct io_uring_sqe *sqe = ur_sqe(u);
+
+	if (!sqe) {
+		u->rearm_accept |= 1u << i;
+		return;
+	}
+	u->rearm_accept &= ~(1u << i);
+	io_uring_prep_multishot_accept(sqe, w->listen_fd[i], NULL, NULL,
+				       SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, ((uint64_t)i << 3) | UR_ACCEPT);
+}
+
+static void ur_arm_wake(struct worker *w)
+{
+	struct ur_worker *u = w->tpd;
+	struct io_uring_sqe *sqe = ur_sqe(u);
+
+	u->rearm_wake = sqe == NULL;
+	if (!sqe)
+		return;
+	if (u->wake_poll) {
+		io_uring_prep_poll_multishot(sqe, w->wake_fd, POLLIN);
+		io_uring_sqe_set_data64(sqe, UR_WAKE_POLL);
+	} else {
+		io_uring_prep_read(sqe, w->wake_fd, &u->wake_val,
+				   sizeof(u->wake_val), 0);
+		io_uring_sqe_set_data64(sqe, UR_WAKE_READ);
+	}
+}
+
+static int ur_arm_recv(struct ur_worker *u, struct ur_conn *e)
+{
+	struct io_uring_sqe *sqe = ur_sqe(u);
+
+	if (!sqe)
+		return -EBUSY;
+	ur_prep_recv(sqe, e->fd);
+	ur_sqe_file(sqe, e);
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)e | UR_RECV);
+	e->rx_armed = true;
+	e->refs++;
+	return 0;
+}
+
+/* First try (now): MSG_DONTWAIT, so it completes at submission.  After a
+ * short or refused first try (later): MSG_WAITALL, so the kernel waits
+ * for room and finishes the rest by itself. */
+static int ur_queue_send(struct ur_worker *u, struct ur_conn *e, bool now)
+{
+	struct io_uring_sqe *sqe = ur_sqe(u);
+	int flags = MSG_NOSIGNAL;
+
+	if (!sqe)
+		return -EBUSY;
+	if (now && ur_inline_send) {
+		flags |= MSG_DONTWAIT;
+		u->nsend_inline++;
+	} else {
+		flags |= MSG_WAITALL;
+	}
+	io_uring_prep_send(sqe, e->fd, e->tx + e->tx_off,
+			   e->tx_len - e->tx_off, flags);
+	ur_sqe_file(sqe, e);
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)e | UR_SEND);
+	e->tx_busy = true;
+	e->refs++;
+	return 0;
+}
+
+/* Ask the kernel to end op of e.  Without an SQE, shut the socket down:
+ * that ends its operations too. */
+static void ur_cancel(struct ur_worker *u, struct ur_conn *e, enum ur_op op)
+{
+	struct io_uring_sqe *sqe = ur_sqe(u);
+
+	if (!sqe) {
+		shutdown(e->fd, SHUT_RDWR);
+		return;
+	}
+	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)e | op, 0);
+	io_uring_sqe_set_data64(sqe, UR_IGNORE);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+}
+
+/* A table of registered files the size of the fd limit. */
+static void ur_files_init(struct ur_worker *u)
+{
+	struct rlimit rl;
+	unsigned n = UR_MAX_FILES;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n)
+		n = (unsigned)rl.rlim_cur;
+	u->free_slots = mi_malloc(n * sizeof(*u->free_slots));
+	u->pend_slots = mi_malloc(n * sizeof(*u->pend_slots));
+	if (!u->free_slots || !u->pend_slots ||
+	    io_uring_register_files_sparse(&u->ring, n) != 0)
+		return;         /* plain fds then */
+	for (unsigned i = 0; i < n; i++)
+		u->free_slots[i] = n - 1 - i;
+	u->nfree = n;
+}
+
+static void ur_slot_get(struct ur_worker *u, struct ur_conn *e)
+{
+	e->slot = -1;
+	if (!u->nfree)
+		return;
+	int slot = (int)u->free_slots[--u->nfree];
+	if (io_uring_register_files_update(&u->ring, (unsigned)slot, &e->fd,
+					   1) == 1)
+		e->slot = slot;
+	else
+		u->free_slots[u->nfree++] = (uint32_t)slot;
+}
+
+/* Clear the slot now (the socket must really close), reuse it only after
+ * the SQEs already queued with it were submitted: one of them (a send
+ * re-queued this turn) must not reach the next connection's socket. */
+static void ur_slot_put(struct ur_worker *u, struct ur_conn *e)
+{
+	int none = -1;
+
+	if (e->slot < 0)
+		return;
+	io_uring_register_files_update(&u->ring, (unsigned)e->slot, &none, 1);
+	u->pend_slots[u->npend++] = (uint32_t)e->slot;
+	e->slot = -1;
+}
+
+static void ur_slots_release(struct ur_worker *u)
+{
+	while (u->npend)
+		u->free_slots[u->nfree++] = u->pend_slots[--u->npend];
+}
+
+static void ur_free(struct ur_worker *u, struct ur_conn *e)
+{
+	mi_free(e->tx);
+	mi_free(e);
+	u->nconn--;
+}
+
+/* An operation of e is over and its handler is done with e. */
+static inline void ur_put(struct ur_worker *u, struct ur_conn *e)
+{
+	if (--e->refs == 0 && !e->c)
+		ur_free(u, e);
+}
+
+/* ---- attach / detach ------------------------------------------------ */
+
+static int ur_attach(struct worker *w)
+{
+	struct ur_worker *u = mi_zalloc_aligned(sizeof(*u), 64);
+	int rc;
+
+	if (!u)
+		return -ENOMEM;
+	rc = ur_ring_init(&u->ring, UR_SQ_ENTRIES);
+	if (rc) {
+		mi_free(u);
+		return rc;
+	}
+	u->buf_off = mi_zalloc(UR_NBUF_INC * sizeof(*u->buf_off));
+	rc = u->buf_off && !getenv("UR_NOINC") ?
+		ur_bufs_init(&u->ring, UR_NBUF_INC, UR_BUFSZ_INC, true,
+			     &u->br, &u->bufs) : -EINVAL;
+	if (rc == 0) {
+		u->nbuf = UR_NBUF_INC;
+		u->bufsz = UR_BUFSZ_INC;
+	} else {
+		mi_free(u->buf_off);
+		u->buf_off = NULL;
+		u->nbuf = UR_NBUF;
+		u->bufsz = UR_BUFSZ;
+		rc = ur_bufs_init(&u->ring, UR_NBUF, UR_BUFSZ, false, &u->br,
+				  &u->bufs);
+	}
+	if (rc) {
+		io_uring_queue_exit(&u->ring);
+		mi_free(u);
+		return rc;
+	}
+	w->tpd = u;
+	if (!getenv("UR_NOREGFD"))
+		io_uring_register_ring_fd(&u->ring);
+	if (!getenv("UR_NOFILES"))
+		ur_files_init(u);
+	for (int i = 0; i < w->nlisten; i++)
+		ur_arm_accept(w, i);
+	ur_arm_wake(w);
+	rc = io_uring_submit(&u->ring);
+	return rc < 0 ? rc : 0;
+}
+
+static void ur_dispatch(struct worker *w);
+
+static void ur_detach(struct worker *w)
+{
+	struct ur_worker *u = w->tpd;
+	int64_t deadline = worker_clock_ms() + UR_DRAIN_MS;
+
+	if (!u)
+		return;
+	/* conn_close_all() and flush() ran: only cancellations remain. */
+	u->stopping = true;
+	while (u->nconn > 0 && worker_clock_ms() < deadline) {
+		struct __kernel_timespec ts = { .tv_nsec = 10 * 1000000L };
+		struct io_uring_cqe *cqe;
+
+		ur_bufs_publish(u);
+		io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+		ur_dispatch(w);
+	}
+	if (u->nconn)
+		log_msg(LOG_WARNING, 'W',
+			"io_uring: %u connections still had operations in the kernel at exit",
+			u->nconn);
+	log_msg(LOG_WARNING, 'W', "DBG waits %lu sendonly %lu cqes %lu sends %lu recvs %lu turns %lu", u->dbg_waits, u->dbg_sendonly, u->dbg_cqes, u->dbg_sends, u->dbg_recvs, w->st.loop_turns);
+	io_uring_queue_exit(&u->ring);
+	ur_bufs_free(u->br, u->bufs, u->nbuf, u->bufsz);
+	mi_free(u->buf_off);
+	mi_free(u->free_slots);
+	mi_free(u->pend_slots);
+	mi_free(u);
+	w->tpd = NULL;
+}
+
+/* ---- wait ----------------------------------------------------------- */
+
+static void ur_rearm(struct worker *w)
+{
+	struct ur_worker *u = w->tpd;
+
+	for (int i = 0; i < w->nlisten; i++)
+		if (u->rearm_accept & (1u << i))
+			ur_arm_accept(w, i);
+	if (u->rearm_wake)
+		ur_arm_wake(w);
+}
+
+/* One io_uring_enter: submit the turn's SQEs and wait for completions.
+ * Touches only the ring (RCU may be offline). */
+static int ur_wait(struct worker *w, int timeout_ms)
+{
+	struct ur_worker *u = w->tpd;
+	struct io_uring *r = &u->ring;
+	struct io_uring_cqe *cqe;
+
+	if (__builtin_expect(u->rearm_accept || u->rearm_wake, 0))
+		ur_rearm(w);
+	ur_bufs_publish(u);
+	if (timeout_ms == 0 || io_uring_cq_ready(r)) {
+		/* Polling: enter only with something to submit or to reap. */
+		if (io_uring_sq_ready(r) ||
+		    (IO_URING_READ_ONCE(*r->sq.kflags) &
+		     (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)))
+			io_uring_submit_and_get_events(r);
+	} else {
+		/* The CQ is empty and each MSG_DONTWAIT SEND posts its CQE
+		 * during submission: wait for one completion more than those,
+		 * or the turn would end at once with only our own sends. */
+		struct __kernel_timespec ts = {
+			.tv_sec = timeout_ms < 0 ? 3600 : timeout_ms / 1000,
+			.tv_nsec = timeout_ms < 0 ? 0 :
+				(long long)(timeout_ms % 1000) * 1000000,
+		};
+		io_uring_submit_and_wait_timeout(r, &cqe, 1 + u->nsend_inline,
+						 &ts, NULL);
+	}
+	u->nsend_inline = 0;
+	if (u->npend && !io_uring_sq_ready(r))
+		ur_slots_release(u);
+	u->dbg_waits++;
+	{
+		unsigned head, n = 0, ns = 0;
+		io_uring_for_each_cqe(r, head, cqe) { n++; if ((cqe->user_data & 7) == UR_SEND) ns++; }
+		if (n && n == ns) u->dbg_sendonly++;
+	}
+	return (int)io_uring_cq_ready(r);
+}
+
+/* ---- completions ---------------------------------------------------- */
+
+static void ur_new_conn(struct worker *w, int fd)
+{
+	struct ur_worker *u = w->tpd;
+	struct sockaddr_storage peer, local;
+	socklen_t plen = sizeof(peer), llen = sizeof(local);
+	struct ur_conn *e;
+	struct conn *c;
+
+	/* Multishot accept returns no address; accept is not the hot path. */
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen)) {
+		close(fd);      /* already reset by the peer */
+		return;
+	}
+	if (getsockname(fd, (struct sockaddr *)&local, &llen))
+		memset(&local, 0, sizeof(local));
+	kernel_tune_socket(fd);
+	c = conn_new(w, fd, (struct sockaddr *)&peer,
+		     (struct sockaddr *)&local);
+	if (!c) {
+		kernel_reject(fd, errno);
+		return;
+	}
+	e = mi_zalloc(sizeof(*e));
+	if (!e) {
+		conn_closed(c);
+		close(fd);
+		return;
+	}
+	e->c = c;
+	e->fd = fd;
+	ur_slot_get(u, e);
+	u->nconn++;
+	conn_set_tp(c, e);
+	if (ur_arm_recv(u, e))
+		ur_close(w, c);
+}
+
+static void ur_accept_done(struct worker *w, int i, int res, unsigned flags)
+{
+	struct ur_worker *u = w->tpd;
+
+	if (!(flags & IORING_CQE_F_MORE) && !u->stopping)
+		ur_arm_accept(w, i);
+	if (res < 0)
+		return;
+	if (u->stopping) {
+		close(res);
+		return;
+	}
+	ur_new_conn(w, res);
+}
+
+static void ur_wake_done(struct worker *w, enum ur_op op, int res,
+			 unsigned flags)
+{
+	struct ur_worker *u = w->tpd;
+
+	if (op == UR_WAKE_READ && res == -EAGAIN)
+		u->wake_poll = true;    /* older kernels: poll, then read(2) */
+	if (op == UR_WAKE_POLL && res > 0) {
+		uint64_t v;
+
+		if (read(w->wake_fd, &v, sizeof(v)) < 0)
+			(void)0;        /* EAGAIN: another reader won */
+	}
+	if ((op == UR_WAKE_READ || !(flags & IORING_CQE_F_MORE)) &&
+	    !u->stopping)
+		ur_arm_wake(w);
+}
+
+/* Received bytes into conn, in as many pieces as its space takes. */
+static void ur_deliver(struct worker *w, struct ur_conn *e, const char *p,
+		       size_t len)
+{
+	while (len > 0 && e->c) {
+		size_t avail, n;
+		char *dst = conn_rx_space(e->c, &avail);
+
+		if (!dst) {
+			ur_close(w, e->c);
+			return;
+		}
+		n = len < avail ? len : avail;
+		memcpy(dst, p, n);
+		conn_rx_done(e->c, n);  /* may close: e->c becomes NULL */
+		p += n;
+		len -= n;
+	}
+}
+
+static void ur_recv_done(struct worker *w, struct ur_conn *e, int res,
+			 unsigned flags)
+{
+	struct ur_worker *u = w->tpd;
+	bool more = flags & IORING_CQE_F_MORE;
+
+	if (!more)
+		e->rx_armed = false;
+	if (flags & IORING_CQE_F_BUFFER) {
+		unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+		char *p = u->bufs + (size_t)bid * u->bufsz;
+
+		if (u->buf_off)
+			p += u->buf_off[bid];
+		if (res > 0 && e->c) {
+			w->st.io_reads++;
+			ur_deliver(w, e, p, (size_t)res);
+		}
+		if (!u->buf_off) {
+			ur_buf_put(u, bid);
+		} else if (flags & UR_CQE_F_BUF_MORE) {
+			/* the kernel keeps filling it after these bytes */
+			u->buf_off[bid] += res > 0 ? (uint32_t)res : 0;
+		} else {
+			u->buf_off[bid] = 0;
+			ur_buf_put(u, bid);
+		}
+	}
+	if (!more && e->c) {
+		/* -ENOBUFS: the pool ran dry this turn; it is full again
+		 * before the new RECV reaches the kernel. */
+		if (res > 0 || res == -ENOBUFS || res == -EAGAIN ||
+		    res == -EINTR) {
+			if (ur_arm_recv(u, e))
+				ur_close(w, e->c);
+		} else {
+			ur_close(w, e->c);      /* EOF or error */
+		}
+	}
+	if (!more)
+		ur_put(u, e);
+}
+
+static void ur_send_done(struct worker *w, struct ur_conn *e, int res)
+{
+	struct ur_worker *u = w->tpd;
+	struct conn *c = e->c;
+
+	e->tx_busy = false;
+	if (res > 0) {
+		w->st.io_writes++;
+		e->tx_off += (uint32_t)res;
+	}
+	if (!c) {
+		ur_put(u, e);
+		return;
+	}
+	if ((res > 0 && e->tx_off < e->tx_len) || res == -EAGAIN ||
+	    res == -EINTR) {
+		if (ur_queue_send(u, e, false))
+			ur_close(w, c);
+	} else if (res <= 0) {
+		ur_close(w, c);         /* EPIPE, ECONNRESET... */
+	} else {
+		size_t len;
+
+		if (e->tx_cap > UR_TX_KEEP) {
+			mi_free(e->tx);
+			e->tx = NULL;
+			e->tx_cap = 0;
+		}
+		conn_tx_data(c, &len);
+		if (len > 0 || conn_tx_close(c))
+			worker_mark_dirty(w, c);
+	}
+	ur_put(u, e);
+}
+
+static void ur_complete(struct worker *w, uint64_t ud, int res,
+			unsigned flags)
+{
+	struct ur_conn *e = (struct ur_conn *)(uintptr_t)(ud & ~UR_OP_MASK);
+
+	struct ur_worker *u = w->tpd;
+	u->dbg_cqes++;
+	if ((ud & 7) == UR_SEND) u->dbg_sends++;
+	if ((ud & 7) == UR_RECV) u->dbg_recvs++;
+	switch ((enum ur_op)(ud & UR_OP_MASK)) {
+	case UR_RECV:
+		ur_recv_done(w, e, res, flags);
+		break;
+	case UR_SEND:
+		ur_send_done(w, e, res);
+		break;
+	case UR_ACCEPT:
+		ur_accept_done(w, (int)(ud >> 3), res, flags);
+		break;
+	case UR_WAKE_READ:
+	case UR_WAKE_POLL:
+		ur_wake_done(w, (enum ur_op)(ud & UR_OP_MASK), res, flags);
+		break;
+	default:
+		break;
+	}
+}
+
+static void ur_dispatch(struct worker *w)
+{
+	struct ur_worker *u = w->tpd;
+	struct io_uring_cqe *cqe;
+	unsigned head, n;
+
+	do {
+		n = 0;
+		io_uring_for_each_cqe(&u->ring, head, cqe) {
+			ur_complete(w, cqe->user_data, cqe->res, cqe->flags);
+			if (++n == UR_CQE_BATCH)
+				break;
+		}
+		io_uring_cq_advance(&u->ring, n);
+	} while (n == UR_CQE_BATCH);
+	ur_bufs_publish(u);
+}
+
+/* ---- send and close ------------------------------------------------- */
+
+static void ur_send(struct worker *w, struct conn *c)
+{
+	struct ur_worker *u = w->tpd;
+	struct ur_conn *e = conn_tp(c);
+	const char *p;
+	size_t len, n;
+
+	if (!e || e->tx_busy)
+		return;         /* closed, or the SEND's completion comes back */
+	p = conn_tx_data(c, &len);
+	if (len == 0) {
+		if (conn_tx_close(c))
+			ur_close(w, c);
+		return;
+	}
+	n = len < UR_TX_MAX ? len : UR_TX_MAX;
+	if (n > e->tx_cap) {
+		size_t cap = (n + 4095) & ~(size_t)4095;
+		char *t = mi_malloc(cap);
+
+		if (!t) {
+			ur_close(w, c);
+			return;
+		}
+		mi_free(e->tx);
+		e->tx = t;
+		e->tx_cap = (uint32_t)cap;
+	}
+	memcpy(e->tx, p, n);
+	e->tx_off = 0;
+	e->tx_len = (uint32_t)n;
+	if (ur_queue_send(u, e, true)) {
+		ur_close(w, c);
+		return;
+	}
+	conn_tx_done(c, n);
+}
+
+static void ur_flush(struct worker *w)
+{
+	struct ur_worker *u = w->tpd;
+	struct conn *c = w->dirty;
+
+	w->dirty = NULL;
+	while (c) {
+		struct conn *next = conn_next_dirty(c);
+
+		ur_send(w, c);
+		conn_flushed(c);
+		c = next;
+	}
+	if (io_uring_sq_space_left(&u->ring) < UR_SQ_ENTRIES / 8)
+		ur_submit(u);
+}
+
+static void ur_close(struct worker *w, struct conn *c)
+{
+	struct ur_worker *u = w->tpd;
+	struct ur_conn *e = conn_tp(c);
+
+	if (!e)
+		return;
+	conn_set_tp(c, NULL);
+	e->c = NULL;
+	if (e->rx_armed)
+		ur_cancel(u, e, UR_RECV);
+	if (e->tx_busy)
+		ur_cancel(u, e, UR_SEND);
+	ur_slot_put(u, e);
+	close(e->fd);
+	e->fd = -1;
+	conn_closed(c);
+	if (e->refs == 0)
+		ur_free(u, e);
+}
+
+const struct transport_ops kernel_uring_ops = {
+	.name = "io_uring",
+	.attach = ur_attach,
+	.wait = ur_wait,
+	.dispatch = ur_dispatch,
+	.flush = ur_flush,
+	.close = ur_close,
+	.detach = ur_detach,
+};

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * transport: the byte-stream seam under conn.  A transport accepts
+ * connections on the worker's listener, moves received bytes into
+ * conn_rx_space()/conn_rx_done() and sends conn_tx_data().  Everything
+ * above it (conn, resp, cmd, store) is the same for every transport.
+ *
+ * The worker splits a turn in two so it can be RCU-offline while it sleeps:
+ * wait() blocks up to timeout_ms collecting events, dispatch() handles
+ * them with RCU online.
+ *
+ * Threading: each function runs on the worker it is given.
+ */
+#ifndef CACHALOT_TRANSPORT_H
+#define CACHALOT_TRANSPORT_H
+
+struct worker;
+struct conn;
+
+struct transport_ops {
+	const char *name;
+	/** Per-worker set-up on the worker's thread.  0 or -errno. */
+	int (*attach)(struct worker *w);
+	/** Block up to timeout_ms (-1 forever, 0 poll) for events. */
+	int (*wait)(struct worker *w, int timeout_ms);
+	/** Handle the events wait() collected. */
+	void (*dispatch)(struct worker *w);
+	/** Send the output of every dirty connection. */
+	void (*flush)(struct worker *w);
+	/** Close a connection's socket (server side). */
+	void (*close)(struct worker *w, struct conn *c);
+	void (*detach)(struct worker *w);
+};
+
+/** Kernel sockets: io_uring when usable (or when mode says so), epoll
+ * otherwise.  mode is enum cfg_kernel_io.  Returns the chosen ops; *why
+ * says why io_uring was not used, when it was not. */
+const struct transport_ops *kernel_transport(int mode, const char **why);
+
+/** Open a SO_REUSEPORT listener.  Returns the fd or -errno. */
+int kernel_listen(const char *addr, int port, int backlog);
+
+#endif
