@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <strings.h>
 
 #include "resp/resp.h"
@@ -124,6 +125,7 @@ extern const char *const cmd_err_notfloat;  /* "ERR value is not a valid float" 
 extern const char *const cmd_err_wrongtype; /* "WRONGTYPE Operation against a key holding the wrong kind of value" */
 extern const char *const cmd_err_overflow;  /* "ERR increment or decrement would overflow" */
 extern const char *const cmd_err_nokey;     /* "ERR no such key" */
+extern const char *const cmd_err_oom;       /* "ERR out of memory" */
 
 /** Case-insensitive compare of an argument with a C string. */
 static inline bool cmd_arg_is(const struct resp_arg *a, const char *s)
@@ -132,6 +134,29 @@ static inline bool cmd_arg_is(const struct resp_arg *a, const char *s)
 	while (s[n])
 		n++;
 	return a->len == n && strncasecmp(a->ptr, s, n) == 0;
+}
+
+/** The length of an option word as Redis sees it: as a C string (a NUL
+ * byte ends the word). */
+static inline size_t cmd_word_len(const struct resp_arg *a)
+{
+	const char *nul = memchr(a->ptr, '\0', a->len);
+
+	return nul ? (size_t)(nul - a->ptr) : a->len;
+}
+
+/** An option word compared as Redis does: C string, case-insensitive. */
+static inline bool cmd_opt_is(const struct resp_arg *a, const char *s)
+{
+	struct resp_arg w = { .ptr = a->ptr, .len = cmd_word_len(a) };
+
+	return cmd_arg_is(&w, s);
+}
+
+/** The key in argument a, with its slot and hash. */
+static inline void cmd_key(struct skey *k, const struct resp_arg *a)
+{
+	skey_init(k, a->ptr, a->len);
 }
 
 /** Redis's string2ll: the whole argument must be a canonical integer. */

@@ -37,30 +37,10 @@
 #undef CMD
 #undef SUB
 
-static const char err_oom[] = "ERR out of memory";
 static const char err_same[] =
     "ERR source and destination objects are the same";
 static const char err_dbrange[] = "ERR DB index is out of range";
 
-/* Redis compares option words as C strings: a NUL byte ends the word. */
-static inline size_t word_len(const struct resp_arg *a)
-{
-	const char *nul = memchr(a->ptr, '\0', a->len);
-
-	return nul ? (size_t)(nul - a->ptr) : a->len;
-}
-
-static inline bool opt_is(const struct resp_arg *a, const char *s)
-{
-	struct resp_arg w = {.ptr = a->ptr, .len = word_len(a)};
-
-	return cmd_arg_is(&w, s);
-}
-
-static inline void key_of(struct skey *k, const struct resp_arg *a)
-{
-	skey_init(k, a->ptr, a->len);
-}
 
 static inline bool same_arg(const struct resp_arg *a, const struct resp_arg *b)
 {
@@ -84,7 +64,7 @@ static struct sobj *lookup_notouch(struct cmd_ctx *c, const struct resp_arg *a)
 	struct sobj *o;
 	struct skey k;
 
-	key_of(&k, a);
+	cmd_key(&k, a);
 	o = cmd_peek(c, c->db, &k);
 	if (o)
 		c->st->keyspace_hits++;
@@ -124,7 +104,7 @@ static struct sobj *clone_as(struct cmd_ctx *c, const struct skey *k,
 	struct sobj *n = sobj_new_string(k, sobj_val(o), o->vlen);
 
 	if (!n) {
-		resp_error(c->out, err_oom);
+		resp_error(c->out, cmd_err_oom);
 		return NULL;
 	}
 	store_stamp(n, c->now_ms);
@@ -139,7 +119,7 @@ void cmd_del(struct cmd_ctx *c)
 	struct skey k;
 
 	for (int j = 1; j < c->argc; j++) {
-		key_of(&k, &c->argv[j]);
+		cmd_key(&k, &c->argv[j]);
 		n += store_delete(c->db, &k, c->now_ms);
 	}
 	resp_int(c->out, n);
@@ -166,7 +146,7 @@ void cmd_touch(struct cmd_ctx *c)
 	struct skey k;
 
 	for (int j = 1; j < c->argc; j++) {
-		key_of(&k, &c->argv[j]);
+		cmd_key(&k, &c->argv[j]);
 		n += cmd_read(c, c->db, &k) != NULL;
 	}
 	resp_int(c->out, n);
@@ -192,17 +172,17 @@ static bool parse_expire_opts(struct cmd_ctx *c, unsigned *flags)
 	for (int j = 3; j < c->argc; j++) {
 		const struct resp_arg *a = &c->argv[j];
 
-		if (opt_is(a, "nx")) {
+		if (cmd_opt_is(a, "nx")) {
 			f |= EXP_NX;
-		} else if (opt_is(a, "xx")) {
+		} else if (cmd_opt_is(a, "xx")) {
 			f |= EXP_XX;
-		} else if (opt_is(a, "gt")) {
+		} else if (cmd_opt_is(a, "gt")) {
 			f |= EXP_GT;
-		} else if (opt_is(a, "lt")) {
+		} else if (cmd_opt_is(a, "lt")) {
 			f |= EXP_LT;
 		} else {
 			resp_errorf(c->out, "ERR Unsupported option %.*s",
-				    (int)word_len(a), a->ptr);
+				    (int)cmd_word_len(a), a->ptr);
 			return false;
 		}
 	}
@@ -264,7 +244,7 @@ static void expire_generic(struct cmd_ctx *c, long long base, bool secs,
 		goto invalid;
 	when += base;
 
-	key_of(&k, &c->argv[1]);
+	cmd_key(&k, &c->argv[1]);
 	o = cmd_write(c, c->db, &k);
 	if (!o || !expire_allowed(flags, o->expire, when)) {
 		resp_int(c->out, 0);
@@ -355,7 +335,7 @@ void cmd_persist(struct cmd_ctx *c)
 	struct sobj *o;
 	struct skey k;
 
-	key_of(&k, &c->argv[1]);
+	cmd_key(&k, &c->argv[1]);
 	o = cmd_write(c, c->db, &k);
 	if (!o || o->expire == STORE_NO_EXPIRE) {
 		resp_int(c->out, 0);
@@ -402,7 +382,7 @@ static void walk_visit(const struct sobj *o, void *arg)
 		/* Redis 7.0 looks each candidate up (a keyspace hit) to
 		 * learn its type; an unknown type name matches nothing. */
 		w->c->st->keyspace_hits++;
-		if (!opt_is(w->type, type_name(o)))
+		if (!cmd_opt_is(w->type, type_name(o)))
 			return;
 	}
 	resp_bulk(&w->buf, sobj_key(o), o->klen);
@@ -413,7 +393,7 @@ static void walk_visit(const struct sobj *o, void *arg)
 static void walk_reply(struct key_walk *w, struct resp_out *out)
 {
 	if (w->buf.oom) {
-		resp_error(out, err_oom);
+		resp_error(out, cmd_err_oom);
 	} else {
 		resp_array(out, w->n);
 		resp_out_raw(out, w->buf.buf, w->buf.len);
@@ -475,16 +455,16 @@ static bool parse_scan_opts(struct cmd_ctx *c, long long *count,
 
 		if (j + 1 >= c->argc)
 			goto syntax;
-		if (opt_is(a, "count")) {
+		if (cmd_opt_is(a, "count")) {
 			if (!cmd_parse_ll(&c->argv[j + 1], count)) {
 				resp_error(c->out, cmd_err_notint);
 				return false;
 			}
 			if (*count < 1)
 				goto syntax;
-		} else if (opt_is(a, "match")) {
+		} else if (cmd_opt_is(a, "match")) {
 			*pat = &c->argv[j + 1];
-		} else if (opt_is(a, "type")) {
+		} else if (cmd_opt_is(a, "type")) {
 			*type = &c->argv[j + 1];
 		} else {
 			goto syntax;
@@ -544,7 +524,7 @@ static void rename_generic(struct cmd_ctx *c, bool nx)
 	struct sobj *o, *n;
 	struct skey src, dst;
 
-	key_of(&src, &c->argv[1]);
+	cmd_key(&src, &c->argv[1]);
 	o = cmd_write(c, c->db, &src);
 	if (!o) {
 		resp_error(c->out, cmd_err_nokey);
@@ -557,7 +537,7 @@ static void rename_generic(struct cmd_ctx *c, bool nx)
 			resp_ok(c->out);
 		return;
 	}
-	key_of(&dst, &c->argv[2]);
+	cmd_key(&dst, &c->argv[2]);
 	if (cmd_write(c, c->db, &dst) && nx) {
 		resp_int(c->out, 0);
 		return;
@@ -596,7 +576,7 @@ void cmd_move(struct cmd_ctx *c)
 		resp_error(c->out, err_same);
 		return;
 	}
-	key_of(&k, &c->argv[1]);
+	cmd_key(&k, &c->argv[1]);
 	o = cmd_write(c, c->db, &k);
 	if (!o || cmd_write(c, dstdb, &k)) {
 		resp_int(c->out, 0);
@@ -619,9 +599,9 @@ void cmd_copy(struct cmd_ctx *c)
 	struct skey src, dst;
 
 	for (int j = 3; j < c->argc; j++) {
-		if (opt_is(&c->argv[j], "replace")) {
+		if (cmd_opt_is(&c->argv[j], "replace")) {
 			replace = true;
-		} else if (opt_is(&c->argv[j], "db") && j + 1 < c->argc) {
+		} else if (cmd_opt_is(&c->argv[j], "db") && j + 1 < c->argc) {
 			if (!parse_db(c, &c->argv[++j], &dstdb))
 				return;
 		} else {
@@ -633,9 +613,9 @@ void cmd_copy(struct cmd_ctx *c)
 		resp_error(c->out, err_same);
 		return;
 	}
-	key_of(&src, &c->argv[1]);
+	cmd_key(&src, &c->argv[1]);
 	o = cmd_read(c, c->db, &src);
-	key_of(&dst, &c->argv[2]);
+	cmd_key(&dst, &c->argv[2]);
 	if (!o || (cmd_write(c, dstdb, &dst) && !replace)) {
 		resp_int(c->out, 0);
 		return;
@@ -785,8 +765,8 @@ void cmd_dbsize(struct cmd_ctx *c)
  * here: the store swaps in empty tables and reclaims in the background. */
 static bool flush_args_ok(struct cmd_ctx *c)
 {
-	if (c->argc > 2 || (c->argc == 2 && !opt_is(&c->argv[1], "sync") &&
-			    !opt_is(&c->argv[1], "async"))) {
+	if (c->argc > 2 || (c->argc == 2 && !cmd_opt_is(&c->argv[1], "sync") &&
+			    !cmd_opt_is(&c->argv[1], "async"))) {
 		resp_error(c->out, cmd_err_syntax);
 		return false;
 	}

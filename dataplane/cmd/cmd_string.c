@@ -29,27 +29,7 @@
 #undef CMD
 #undef SUB
 
-static const char err_oom[] = "ERR out of memory";
 
-/* Redis compares option words as C strings: a NUL byte ends the word. */
-static inline size_t word_len(const struct resp_arg *a)
-{
-	const char *nul = memchr(a->ptr, '\0', a->len);
-
-	return nul ? (size_t)(nul - a->ptr) : a->len;
-}
-
-static inline bool opt_is(const struct resp_arg *a, const char *s)
-{
-	struct resp_arg w = {.ptr = a->ptr, .len = word_len(a)};
-
-	return cmd_arg_is(&w, s);
-}
-
-static inline void key_of(struct skey *k, const struct resp_arg *a)
-{
-	skey_init(k, a->ptr, a->len);
-}
 
 static inline bool is_string(const struct sobj *o)
 {
@@ -95,7 +75,7 @@ static struct sobj *new_obj(struct cmd_ctx *c, const struct skey *k,
 	struct sobj *o = sobj_new_string(k, val, len);
 
 	if (!o) {
-		resp_error(c->out, err_oom);
+		resp_error(c->out, cmd_err_oom);
 		return NULL;
 	}
 	store_stamp(o, c->now_ms);
@@ -122,7 +102,7 @@ void cmd_get(struct cmd_ctx *c)
 	struct skey k;
 	const struct sobj *o;
 
-	key_of(&k, &c->argv[1]);
+	cmd_key(&k, &c->argv[1]);
 	o = cmd_read(c, c->db, &k);
 	if (!o)
 		resp_null(c->out);
@@ -161,23 +141,23 @@ static bool parse_set_opts(struct cmd_ctx *c, int first, bool is_set,
 		bool next = j + 1 < c->argc;
 		unsigned f = *flags, want = 0, excl = 0;
 
-		if (is_set && opt_is(a, "nx")) {
+		if (is_set && cmd_opt_is(a, "nx")) {
 			want = SO_NX, excl = SO_XX;
-		} else if (is_set && opt_is(a, "xx")) {
+		} else if (is_set && cmd_opt_is(a, "xx")) {
 			want = SO_XX, excl = SO_NX;
-		} else if (is_set && opt_is(a, "get")) {
+		} else if (is_set && cmd_opt_is(a, "get")) {
 			want = SO_GET;
-		} else if (is_set && opt_is(a, "keepttl")) {
+		} else if (is_set && cmd_opt_is(a, "keepttl")) {
 			want = SO_KEEPTTL, excl = SO_PERSIST | SO_ANY_EXPIRE;
-		} else if (!is_set && opt_is(a, "persist")) {
+		} else if (!is_set && cmd_opt_is(a, "persist")) {
 			want = SO_PERSIST, excl = SO_KEEPTTL | SO_ANY_EXPIRE;
-		} else if (next && opt_is(a, "ex")) {
+		} else if (next && cmd_opt_is(a, "ex")) {
 			want = SO_EX;
-		} else if (next && opt_is(a, "px")) {
+		} else if (next && cmd_opt_is(a, "px")) {
 			want = SO_PX;
-		} else if (next && opt_is(a, "exat")) {
+		} else if (next && cmd_opt_is(a, "exat")) {
 			want = SO_EXAT;
-		} else if (next && opt_is(a, "pxat")) {
+		} else if (next && cmd_opt_is(a, "pxat")) {
 			want = SO_PXAT;
 		}
 		if (want & SO_ANY_EXPIRE)
@@ -244,7 +224,7 @@ static void set_generic(struct cmd_ctx *c, unsigned flags,
 
 	if (expire && !expire_ms(c, expire, flags, name, &when))
 		return;
-	key_of(&k, key);
+	cmd_key(&k, key);
 	if (flags & SO_GET) {
 		old = cmd_read(c, c->db, &k);
 		if (old && !is_string(old)) {
@@ -317,7 +297,7 @@ static struct sobj *read_string_or_reply(struct cmd_ctx *c, struct skey *k)
 {
 	struct sobj *o;
 
-	key_of(k, &c->argv[1]);
+	cmd_key(k, &c->argv[1]);
 	o = cmd_read(c, c->db, k);
 	if (!o) {
 		resp_null(c->out);
@@ -373,7 +353,7 @@ void cmd_getset(struct cmd_ctx *c)
 	struct sobj *old, *n;
 	struct skey k;
 
-	key_of(&k, &c->argv[1]);
+	cmd_key(&k, &c->argv[1]);
 	old = cmd_read(c, c->db, &k);
 	if (old && !is_string(old)) {
 		resp_error(c->out, cmd_err_wrongtype);
@@ -400,7 +380,7 @@ void cmd_mget(struct cmd_ctx *c)
 	for (int j = 1; j < c->argc; j++) {
 		const struct sobj *o;
 
-		key_of(&k, &c->argv[j]);
+		cmd_key(&k, &c->argv[j]);
 		o = cmd_read(c, c->db, &k);
 		if (o && is_string(o))
 			reply_val(c->out, o);
@@ -415,7 +395,7 @@ static bool mset_all(struct cmd_ctx *c)
 	struct skey k;
 
 	for (int j = 1; j < c->argc; j += 2) {
-		key_of(&k, &c->argv[j]);
+		cmd_key(&k, &c->argv[j]);
 		if (!put_value(c, &k, c->argv[j + 1].ptr, c->argv[j + 1].len,
 			       STORE_NO_EXPIRE))
 			return false;
@@ -445,7 +425,7 @@ void cmd_msetnx(struct cmd_ctx *c)
 		return;
 	}
 	for (int j = 1; j < c->argc; j += 2) {
-		key_of(&k, &c->argv[j]);
+		cmd_key(&k, &c->argv[j]);
 		if (cmd_write(c, c->db, &k)) {
 			resp_int(c->out, 0);
 			return;
@@ -465,7 +445,7 @@ static void incr_by(struct cmd_ctx *c, long long incr)
 	struct sobj *o;
 	struct skey k;
 
-	key_of(&k, &c->argv[1]);
+	cmd_key(&k, &c->argv[1]);
 	o = cmd_write(c, c->db, &k);
 	if (o && !is_string(o)) {
 		resp_error(c->out, cmd_err_wrongtype);
@@ -561,7 +541,7 @@ void cmd_incrbyfloat(struct cmd_ctx *c)
 	struct skey k;
 	size_t len;
 
-	key_of(&k, &c->argv[1]);
+	cmd_key(&k, &c->argv[1]);
 	o = cmd_write(c, c->db, &k);
 	if (o && !is_string(o)) {
 		resp_error(c->out, cmd_err_wrongtype);
@@ -602,7 +582,7 @@ void cmd_append(struct cmd_ctx *c)
 	struct skey k;
 	size_t total;
 
-	key_of(&k, &c->argv[1]);
+	cmd_key(&k, &c->argv[1]);
 	o = cmd_write(c, c->db, &k);
 	if (!o) {
 		if (put_value(c, &k, add->ptr, add->len, STORE_NO_EXPIRE))
@@ -630,7 +610,7 @@ void cmd_strlen(struct cmd_ctx *c)
 	const struct sobj *o;
 	struct skey k;
 
-	key_of(&k, &c->argv[1]);
+	cmd_key(&k, &c->argv[1]);
 	o = cmd_read(c, c->db, &k);
 	if (!o)
 		resp_int(c->out, 0);
@@ -653,7 +633,7 @@ void cmd_getrange(struct cmd_ctx *c)
 		resp_error(c->out, cmd_err_notint);
 		return;
 	}
-	key_of(&k, &c->argv[1]);
+	cmd_key(&k, &c->argv[1]);
 	o = cmd_read(c, c->db, &k);
 	if (o && !is_string(o)) {
 		resp_error(c->out, cmd_err_wrongtype);
@@ -723,7 +703,7 @@ void cmd_setrange(struct cmd_ctx *c)
 		resp_error(c->out, "ERR offset is out of range");
 		return;
 	}
-	key_of(&k, &c->argv[1]);
+	cmd_key(&k, &c->argv[1]);
 	o = cmd_write(c, c->db, &k);
 	if (o && !is_string(o)) {
 		resp_error(c->out, cmd_err_wrongtype);

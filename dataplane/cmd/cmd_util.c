@@ -32,6 +32,7 @@ const char *const cmd_err_wrongtype =
 const char *const cmd_err_overflow =
     "ERR increment or decrement would overflow";
 const char *const cmd_err_nokey = "ERR no such key";
+const char *const cmd_err_oom = "ERR out of memory";
 
 /*
  * Redis's string2ll: an optional '-', then either "0" alone or a digit 1-9
