@@ -41,6 +41,20 @@ static void usage(FILE *f)
 		"Every directive of the config file can be given as --name value.\n");
 }
 
+/* SIGTERM and SIGINT are read from a signalfd by the control thread.
+ * Blocked before any thread exists (liburcu's, the store's, the workers'),
+ * so every thread inherits the mask and none is killed by the default
+ * action. */
+static void block_stop_signals(void)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+}
+
 static unsigned online_cpus(void)
 {
 	cpu_set_t set;
@@ -177,9 +191,6 @@ static int run(const struct cfg *cfg)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
-	/* Block before the workers exist so they inherit the mask and the
-	 * signals reach the control thread's signalfd. */
-	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	cmd_set_start_time(worker_clock_ms());
 	conn_clock_setup();
@@ -223,6 +234,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	block_stop_signals();
 	rcu_register_thread();
 	if (cfg_setup() || cfg_load_args(argc, argv, err, sizeof(err))) {
 		fprintf(stderr, "\n*** FATAL CONFIG ERROR (cachalot %s) ***\n%s\n",

@@ -231,6 +231,8 @@ void conn_tx_done(struct conn *c, size_t n)
 {
 	c->opos += n;
 	c->w->st.net_output_bytes += n;
+	/* A client still reading a long reply is not idle (`timeout`). */
+	c->cl.last_ms = c->w->now_ms;
 	if (c->opos == c->out.len) {
 		c->opos = c->out.len = 0;
 		if (c->out.cap > CONN_OBUF_KEEP) {

@@ -46,6 +46,7 @@ static int ep_attach(struct worker *w)
 {
 	struct ep_worker *ep = calloc(1, sizeof(*ep));
 	struct epoll_event ev = { .events = EPOLLIN };
+	int rc;
 
 	if (!ep)
 		return -ENOMEM;
@@ -57,13 +58,18 @@ static int ep_attach(struct worker *w)
 	for (int i = 0; i < w->nlisten; i++) {
 		ev.data.u64 = EP_TAG_LISTEN | ((uint64_t)i << 8);
 		if (epoll_ctl(ep->epfd, EPOLL_CTL_ADD, w->listen_fd[i], &ev))
-			return -errno;
+			goto fail;
 	}
 	ev.data.u64 = EP_TAG_WAKE;
 	if (epoll_ctl(ep->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev))
-		return -errno;
+		goto fail;
 	w->tpd = ep;
 	return 0;
+fail:
+	rc = -errno;
+	close(ep->epfd);
+	free(ep);
+	return rc;
 }
 
 static int ep_wait(struct worker *w, int timeout_ms)

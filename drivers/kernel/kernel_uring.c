@@ -3,43 +3,52 @@
  * The io_uring transport: completion-driven, one ring per worker.
  *
  * Why: epoll costs a read(2) and a send(2) per request plus the
- * epoll_wait.  Here a whole loop turn is one io_uring_enter: it submits
- * every send the previous turn's flush queued and sleeps for the next
- * completions, and the kernel does the receiving on its own.
+ * epoll_wait.  Here a loop turn is normally one io_uring_enter: it submits
+ * every SEND the previous flush queued and sleeps until the next request
+ * arrives; the kernel receives on its own.
  *
- * Receive: each connection has one multishot RECV armed for its whole
- * life.  The kernel picks a buffer from a per-worker provided-buffer ring
- * (UR_NBUF x UR_BUFSZ), dispatch() copies the bytes into conn_rx_space()
- * and gives the buffer back at once.  The copy is what makes this safe:
- * conn owns its input buffer and may memmove or realloc it at any time
- * (conn_resume_paused() parses while we would have a receive in flight),
- * so the kernel must never write into it.  A multishot RECV ends (no
+ * Receive: every connection has one multishot RECV armed for its life,
+ * reading into a per-worker ring of provided buffers (incrementally
+ * consumed on Linux 6.12+, so small requests pack together and a large
+ * bulk arrives in one or two pieces).  dispatch() copies the bytes into
+ * conn_rx_space() and hands the buffer back.  The copy is what makes it
+ * safe: conn owns its input buffer and may memmove, realloc or free it
+ * whenever it likes (conn_resume_paused() parses, conn_closed() frees), so
+ * the kernel must never hold a pointer into it.  A multishot RECV ends (no
  * IORING_CQE_F_MORE) on EOF, on error, or with -ENOBUFS when the pool ran
  * dry during one wait; it is then re-armed, or the connection closed.
  *
- * Send: flush() copies a connection's pending output (up to UR_TX_MAX) to
- * a transport-owned tx buffer, calls conn_tx_done() for it and queues one
- * SEND with MSG_WAITALL; conn is free to append to or realloc its own
- * buffer meanwhile.  At most one SEND per connection is in flight; when it
- * completes the connection is put back on the dirty list if it has more
- * to say (or must close after the reply), and the next flush sends that.
- * A short send (an error after partial progress) sends the remainder.
+ * Send: at most one SEND per connection in flight.  Every first attempt
+ * carries MSG_DONTWAIT, which io_uring honours by completing the SEND
+ * during submission (the probe checks this kernel does): a full, short or
+ * -EAGAIN result is in the CQ when io_uring_enter returns, and nothing of
+ * ours is left in the kernel.  Two consequences:
+ *  - wait() asks for 1 + (number of such SENDs) completions, so a turn
+ *    does not end at once on its own send completions;
+ *  - a large output (UR_DIRECT_MIN) is sent straight from conn's buffer
+ *    with no copy: flush() submits before it returns, and conn_tx_done()
+ *    waits for the CQE.  A short result then arms POLLOUT and the rest
+ *    goes, again from conn's buffer, when the socket has room.
+ * Small outputs are copied to a transport-owned tx buffer (conn may
+ * append and realloc meanwhile), conn_tx_done() is called at once, and
+ * the SEND waits for the next io_uring_enter, batched with all others.  A
+ * short result sends the rest from the copy with MSG_WAITALL.
  *
  * Lifetime: user_data is the struct ur_conn pointer with the operation in
- * the low bits.  ur_conn.refs counts operations the kernel still holds
- * (the RECV, the SEND).  close() forgets the struct conn at once
- * (conn_closed(), e->c = NULL), cancels the operations by user_data (not
- * by fd: the fd number is closed now and may be reused by the next
- * accept) and the ur_conn is freed when the last of its CQEs came back.
- * A CQE handler holds its operation's reference until it returns, so a
- * close() from inside conn code (query buffer limit) cannot free the
- * ur_conn under the handler.
+ * the low bits.  ur_conn.refs counts operations the kernel holds (the
+ * RECV, the SEND or POLLOUT).  close() forgets the struct conn at once
+ * (conn_closed(), e->c = NULL), cancels by user_data, and the ur_conn is
+ * freed when its last CQE came back.  A CQE handler holds its operation's
+ * reference until it returns, so a close() from inside conn code cannot
+ * free the ur_conn under the handler.  Sockets are registered files; a
+ * cleared slot is reused only after the SQEs queued before were
+ * submitted, so nothing queued for a closed connection can reach the next
+ * one (plain fds, the fallback, are submitted before close(2) for the
+ * same reason).
  *
- * Batching: wait() is the only place that enters the kernel in a normal
- * turn; flush() submits early only when the SQ is nearly full.  The ring
- * is SINGLE_ISSUER + DEFER_TASKRUN where the kernel has them, so
- * completions are produced only inside our io_uring_enter, never by an
- * interrupt while conn code runs.
+ * The ring is SINGLE_ISSUER + DEFER_TASKRUN where the kernel has them:
+ * completions are produced only inside our io_uring_enter, never while
+ * conn code runs.
  *
  * Threading: everything runs on the owning worker.  wait() may run with
  * RCU offline; it touches only the ring.
@@ -64,43 +73,44 @@
 #include "transport.h"
 #include "worker_pvt.h"
 
-#define UR_SQ_ENTRIES 4096
-/* Receive buffers per worker, 16 MB either way.  With incremental
- * consumption (Linux 6.12) receives pack one after another into large
- * buffers: a 100 KB bulk arrives in one or two pieces and small requests
- * share cache lines.  Without it every receive takes a whole buffer. */
-#define UR_NBUF 4096
-#define UR_BUFSZ 4096
+#define UR_SQ_ENTRIES 4096 /* CQ: twice that */
+/* Receive buffers, 16 MB per worker either way: incremental (Linux 6.12)
+ * or one whole buffer per receive. */
 #define UR_NBUF_INC 128
 #define UR_BUFSZ_INC (128 * 1024)
-#define UR_PBUF_RING_INC 2              /* IOU_PBUF_RING_INC */
-#define UR_CQE_F_BUF_MORE (1U << 4)     /* IORING_CQE_F_BUF_MORE */
+#define UR_NBUF 4096
+#define UR_BUFSZ 4096
 #define UR_BGID 0
-#define UR_TX_MAX (1u << 20)    /* output copied per SEND */
-#define UR_TX_KEEP 16384        /* tx buffer kept between sends */
+#define UR_PBUF_RING_INC 2	    /* IOU_PBUF_RING_INC (6.12) */
+#define UR_CQE_F_BUF_MORE (1U << 4) /* IORING_CQE_F_BUF_MORE (6.12) */
+#define UR_DIRECT_MIN (32 * 1024)   /* send from conn's buffer */
+#define UR_TX_MAX (1u << 20)	    /* bytes per SEND */
+#define UR_TX_KEEP 16384	    /* tx buffer kept between sends */
 #define UR_CQE_BATCH 256
-#define UR_DRAIN_MS 500         /* detach waits this long for CQEs */
-#define UR_MAX_FILES 65536      /* registered file table, per worker */
+#define UR_DRAIN_MS 500	   /* detach waits this long for CQEs */
+#define UR_MAX_FILES 65536 /* registered file table, per worker */
 
 /* The low bits of user_data (ur_conn is at least 8-byte aligned). */
 enum ur_op {
-	UR_IGNORE = 0,          /* cancel results */
+	UR_IGNORE = 0, /* cancel results */
 	UR_RECV,
 	UR_SEND,
-	UR_ACCEPT,              /* listener index in the high bits */
+	UR_POLLOUT,
+	UR_ACCEPT, /* listener index in the high bits */
 	UR_WAKE_READ,
 	UR_WAKE_POLL,
 };
 #define UR_OP_MASK 7ull
 
 struct ur_conn {
-	struct conn *c;         /* NULL once closed */
+	struct conn *c; /* NULL once closed */
 	int fd;
-	int slot;               /* registered file index, or -1 */
-	uint8_t refs;           /* operations the kernel still holds */
-	bool rx_armed;          /* the multishot RECV is live */
-	bool tx_busy;           /* a SEND is live */
-	char *tx;
+	int slot;	/* registered file index, or -1 */
+	uint8_t refs;	/* operations the kernel still holds */
+	bool rx_armed;	/* the multishot RECV is live */
+	uint8_t tx_op;	/* UR_SEND or UR_POLLOUT live, or 0 */
+	bool tx_direct; /* the SEND reads conn's own buffer */
+	char *tx;	/* copy of small outputs */
 	uint32_t tx_off, tx_len, tx_cap;
 };
 
@@ -108,21 +118,26 @@ struct ur_worker {
 	struct io_uring ring;
 	struct io_uring_buf_ring *br;
 	char *bufs;
-	unsigned br_added;      /* buffers given back, not yet published */
 	unsigned nbuf, bufsz;
-	uint32_t *buf_off;      /* incremental: bytes of each buffer used */
-	unsigned nconn;         /* ur_conns not yet freed */
-	unsigned nsend_inline;  /* MSG_DONTWAIT SENDs not yet submitted */
-	uint32_t *free_slots;   /* registered file table: unused indexes */
-	uint32_t *pend_slots;   /* cleared, reusable after the next submit */
+	unsigned br_added;     /* buffers given back, not yet published */
+	uint32_t *buf_off;     /* incremental: bytes of each buffer used */
+	unsigned nconn;	       /* ur_conns not yet freed */
+	unsigned nsend_inline; /* MSG_DONTWAIT SENDs not yet submitted */
+	bool direct_queued;    /* this flush queued a direct SEND */
+	uint32_t *free_slots;  /* registered file table: unused indexes */
+	uint32_t *pend_slots;  /* cleared, reusable after the next submit */
 	unsigned nfree, npend;
-	uint32_t rearm_accept;  /* listeners that found no free SQE */
+	uint32_t rearm_accept; /* listeners that found no free SQE */
 	bool rearm_wake;
-	bool wake_poll;         /* READ on the non-blocking eventfd fails */
+	bool wake_poll;	 /* READ on the non-blocking eventfd fails */
+	bool wake_armed; /* the kernel may write wake_val */
 	bool stopping;
 	uint64_t wake_val;
-	uint64_t dbg_waits, dbg_sendonly, dbg_cqes, dbg_sends, dbg_recvs;
 };
+
+/* Whether a SEND with MSG_DONTWAIT completes during submission (-EAGAIN
+ * rather than waiting for POLLOUT).  Set by the probe. */
+static bool ur_inline_send;
 
 static void ur_close(struct worker *w, struct conn *c);
 
@@ -133,16 +148,15 @@ static void ur_close(struct worker *w, struct conn *c);
 static int ur_ring_init(struct io_uring *ring, unsigned entries)
 {
 	static const unsigned flagsets[] = {
-		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-			IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL,
-		IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
-			IORING_SETUP_SUBMIT_ALL,
-		0,
+	    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+		IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL,
+	    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+		IORING_SETUP_SUBMIT_ALL,
+	    0,
 	};
 	int rc = -EINVAL;
-	size_t i0 = getenv("UR_FLAGSET") ? (size_t)atoi(getenv("UR_FLAGSET")) : 0;
 
-	for (size_t i = i0; i < sizeof(flagsets) / sizeof(flagsets[0]); i++) {
+	for (size_t i = 0; i < sizeof(flagsets) / sizeof(flagsets[0]); i++) {
 		struct io_uring_params p;
 
 		memset(&p, 0, sizeof(p));
@@ -155,19 +169,9 @@ static int ur_ring_init(struct io_uring *ring, unsigned entries)
 	return rc;
 }
 
-static void ur_bufs_free(struct io_uring_buf_ring *br, char *bufs,
-			 unsigned nbuf, unsigned size)
-{
-	if (br)
-		munmap(br, nbuf * sizeof(struct io_uring_buf));
-	if (bufs)
-		munmap(bufs, (size_t)nbuf * size);
-}
-
 /* Anonymous memory on 2 MB boundaries, backed by huge pages where THP
- * allows: the kernel writes each receive into the next buffer of the ring,
- * round robin over all of them, and with 4 KB pages every receive would
- * cost a TLB miss (it did: _copy_to_iter tripled in the profile). */
+ * allows: receives walk round the whole buffer ring, and with 4 KB pages
+ * each one cost a TLB miss (_copy_to_iter tripled in the profile). */
 static char *ur_map_huge(size_t len)
 {
 	const size_t huge = 2u << 20;
@@ -183,6 +187,15 @@ static char *ur_map_huge(size_t len)
 	munmap(a + len, (size_t)(p + huge - a));
 	madvise(a, len, MADV_HUGEPAGE);
 	return a;
+}
+
+static void ur_bufs_free(struct io_uring_buf_ring *br, char *bufs,
+			 unsigned nbuf, unsigned size)
+{
+	if (br)
+		munmap(br, nbuf * sizeof(struct io_uring_buf));
+	if (bufs)
+		munmap(bufs, (size_t)nbuf * size);
 }
 
 /* Register nbuf buffers of size bytes as group UR_BGID. */
@@ -208,7 +221,7 @@ static int ur_bufs_init(struct io_uring *ring, unsigned nbuf, unsigned size,
 	reg.ring_addr = (uint64_t)(uintptr_t)br;
 	reg.ring_entries = nbuf;
 	reg.bgid = UR_BGID;
-	reg.pad = inc ? UR_PBUF_RING_INC : 0;  /* "flags" in newer headers */
+	reg.pad = inc ? UR_PBUF_RING_INC : 0; /* "flags" in newer headers */
 	rc = io_uring_register_buf_ring(ring, &reg, 0);
 	if (rc) {
 		ur_bufs_free(br, bufs, nbuf, size);
@@ -232,24 +245,14 @@ static void ur_prep_recv(struct io_uring_sqe *sqe, int fd)
 	sqe->buf_group = UR_BGID;
 }
 
-/* Registered files spare the kernel an fget/fput per operation. */
-static inline void ur_sqe_file(struct io_uring_sqe *sqe,
-			       const struct ur_conn *e)
-{
-	if (e->slot >= 0) {
-		sqe->fd = e->slot;
-		sqe->flags |= IOSQE_FIXED_FILE;
-	}
-}
-
 /* ---- probe ---------------------------------------------------------- */
 
 /* A multishot RECV with a provided buffer on a socketpair: the feature
- * (Linux 6.0) that no opcode probe can show. */
+ * (Linux 6.0) that no opcode probe can show.  Exits the ring. */
 static int ur_probe_recv(struct io_uring *ring, const char **why)
 {
 	struct io_uring_buf_ring *br = NULL;
-	struct __kernel_timespec ts = { .tv_sec = 1 };
+	struct __kernel_timespec ts = {.tv_sec = 1};
 	struct io_uring_cqe *cqe;
 	struct io_uring_sqe *sqe;
 	char *bufs = NULL;
@@ -258,7 +261,7 @@ static int ur_probe_recv(struct io_uring *ring, const char **why)
 	rc = ur_bufs_init(ring, 8, 64, false, &br, &bufs);
 	if (rc) {
 		*why = "kernel lacks provided buffer rings (Linux 5.19)";
-		return rc;
+		goto out;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
 		rc = -errno;
@@ -274,7 +277,8 @@ static int ur_probe_recv(struct io_uring *ring, const char **why)
 		goto out_sv;
 	}
 	rc = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
-	if (rc >= 0 && !(cqe->res == 1 && (cqe->flags & IORING_CQE_F_MORE) &&
+	if (rc >= 0 && !(cqe->user_data == 1 && cqe->res == 1 &&
+			 (cqe->flags & IORING_CQE_F_MORE) &&
 			 (cqe->flags & IORING_CQE_F_BUFFER)))
 		rc = cqe->res < 0 ? cqe->res : -EOPNOTSUPP;
 	if (rc < 0)
@@ -291,12 +295,7 @@ out:
 	return rc;
 }
 
-/* Whether a SEND with MSG_DONTWAIT completes at submission (-EAGAIN
- * rather than waiting for POLLOUT): then every such SEND posts its CQE
- * inside the io_uring_enter that submits it, and wait() can ask for one
- * more completion than that, sleeping through its own sends. */
-static bool ur_inline_send;
-
+/* Does a MSG_DONTWAIT SEND on a full socket complete at submission? */
 static void ur_probe_dontwait(struct io_uring *ring)
 {
 	static char fill[16384];
@@ -312,12 +311,18 @@ static void ur_probe_dontwait(struct io_uring *ring)
 	sqe = io_uring_get_sqe(ring);
 	io_uring_prep_send(sqe, sv[0], fill, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	io_uring_sqe_set_data64(sqe, 2);
-	if (io_uring_submit(ring) == 1 && io_uring_peek_cqe(ring, &cqe) == 0) {
+	if (io_uring_submit(ring) == 1 && io_uring_peek_cqe(ring, &cqe) == 0)
 		ur_inline_send = cqe->res == -EAGAIN;
-		io_uring_cqe_seen(ring, cqe);
-	}
-	close(sv[0]);   /* ends the SEND if it went to poll after all */
+	/* If it went to poll after all, the peer's close ends it. */
 	close(sv[1]);
+	if (!ur_inline_send) {
+		struct __kernel_timespec ts = {.tv_sec = 1};
+
+		io_uring_wait_cqe_timeout(ring, &cqe, &ts);
+	}
+	if (io_uring_peek_cqe(ring, &cqe) == 0)
+		io_uring_cqe_seen(ring, cqe);
+	close(sv[0]);
 }
 
 int kernel_uring_probe(const char **why)
@@ -326,16 +331,17 @@ int kernel_uring_probe(const char **why)
 		int op;
 		const char *missing;
 	} need[] = {
-		{ IORING_OP_ACCEPT, "kernel lacks IORING_OP_ACCEPT" },
-		{ IORING_OP_RECV, "kernel lacks IORING_OP_RECV" },
-		{ IORING_OP_SEND, "kernel lacks IORING_OP_SEND" },
-		{ IORING_OP_READ, "kernel lacks IORING_OP_READ" },
-		{ IORING_OP_POLL_ADD, "kernel lacks IORING_OP_POLL_ADD" },
-		{ IORING_OP_ASYNC_CANCEL, "kernel lacks IORING_OP_ASYNC_CANCEL" },
+	    {IORING_OP_ACCEPT, "kernel lacks IORING_OP_ACCEPT"},
+	    {IORING_OP_RECV, "kernel lacks IORING_OP_RECV"},
+	    {IORING_OP_SEND, "kernel lacks IORING_OP_SEND"},
+	    {IORING_OP_READ, "kernel lacks IORING_OP_READ"},
+	    {IORING_OP_POLL_ADD, "kernel lacks IORING_OP_POLL_ADD"},
+	    {IORING_OP_ASYNC_CANCEL, "kernel lacks IORING_OP_ASYNC_CANCEL"},
 	};
 	static char msg[96];
 	struct io_uring_probe *probe;
 	struct io_uring ring;
+	const char *lack = NULL;
 	int rc;
 
 	*why = NULL;
@@ -346,32 +352,26 @@ int kernel_uring_probe(const char **why)
 		*why = msg;
 		return rc;
 	}
-	if (!(ring.features & IORING_FEAT_FAST_POLL) ||
-	    !(ring.features & IORING_FEAT_NODROP) ||
-	    !(ring.features & IORING_FEAT_EXT_ARG)) {
-		*why = !(ring.features & IORING_FEAT_FAST_POLL) ?
-			"kernel lacks IORING_FEAT_FAST_POLL" :
-			!(ring.features & IORING_FEAT_NODROP) ?
-			"kernel lacks IORING_FEAT_NODROP" :
-			"kernel lacks IORING_FEAT_EXT_ARG";
+	if (!(ring.features & IORING_FEAT_FAST_POLL))
+		lack = "kernel lacks IORING_FEAT_FAST_POLL";
+	else if (!(ring.features & IORING_FEAT_NODROP))
+		lack = "kernel lacks IORING_FEAT_NODROP";
+	else if (!(ring.features & IORING_FEAT_EXT_ARG))
+		lack = "kernel lacks IORING_FEAT_EXT_ARG";
+	probe = lack ? NULL : io_uring_get_probe_ring(&ring);
+	if (!lack && !probe)
+		lack = "io_uring_get_probe failed";
+	for (size_t i = 0; probe && !lack && i < sizeof(need) / sizeof(need[0]);
+	     i++)
+		if (!io_uring_opcode_supported(probe, need[i].op))
+			lack = need[i].missing;
+	if (probe)
+		io_uring_free_probe(probe);
+	if (lack) {
+		*why = lack;
 		io_uring_queue_exit(&ring);
 		return -EOPNOTSUPP;
 	}
-	probe = io_uring_get_probe_ring(&ring);
-	if (!probe) {
-		*why = "io_uring_get_probe failed";
-		io_uring_queue_exit(&ring);
-		return -EOPNOTSUPP;
-	}
-	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
-		if (!io_uring_opcode_supported(probe, need[i].op)) {
-			*why = need[i].missing;
-			io_uring_free_probe(probe);
-			io_uring_queue_exit(&ring);
-			return -EOPNOTSUPP;
-		}
-	}
-	io_uring_free_probe(probe);
 	ur_probe_dontwait(&ring);
 	return ur_probe_recv(&ring, why);
 }
@@ -388,15 +388,12 @@ static inline void ur_bufs_publish(struct ur_worker *u)
 
 static inline void ur_buf_put(struct ur_worker *u, unsigned bid)
 {
-	io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * u->bufsz,
-			      u->bufsz, (unsigned short)bid,
+	io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * u->bufsz, u->bufsz,
+			      (unsigned short)bid,
 			      io_uring_buf_ring_mask(u->nbuf),
 			      (int)u->br_added++);
 }
 
-/* A free SQE; when the SQ is full, submit what is queued and retry.
- * NULL only if the kernel takes nothing (it refuses while the CQ
- * overflows); callers then fall back to something that needs no SQE. */
 static void ur_submit(struct ur_worker *u)
 {
 	ur_bufs_publish(u);
@@ -404,6 +401,9 @@ static void ur_submit(struct ur_worker *u)
 	u->nsend_inline = 0;
 }
 
+/* A free SQE; when the SQ is full, submit what is queued and retry.
+ * NULL only if the kernel takes nothing; callers then fall back to
+ * something that needs no SQE. */
 static struct io_uring_sqe *ur_sqe(struct ur_worker *u)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
@@ -412,6 +412,17 @@ static struct io_uring_sqe *ur_sqe(struct ur_worker *u)
 		return sqe;
 	ur_submit(u);
 	return io_uring_get_sqe(&u->ring);
+}
+
+/* Registered files spare the kernel an fget/fput per operation. */
+static inline void ur_sqe_file(struct io_uring_sqe *sqe,
+			       const struct ur_conn *e, enum ur_op op)
+{
+	if (e->slot >= 0) {
+		sqe->fd = e->slot;
+		sqe->flags |= IOSQE_FIXED_FILE;
+	}
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)e | op);
 }
 
 static void ur_arm_accept(struct worker *w, int i)
@@ -437,6 +448,7 @@ static void ur_arm_wake(struct worker *w)
 	u->rearm_wake = sqe == NULL;
 	if (!sqe)
 		return;
+	u->wake_armed = true;
 	if (u->wake_poll) {
 		io_uring_prep_poll_multishot(sqe, w->wake_fd, POLLIN);
 		io_uring_sqe_set_data64(sqe, UR_WAKE_POLL);
@@ -454,17 +466,16 @@ static int ur_arm_recv(struct ur_worker *u, struct ur_conn *e)
 	if (!sqe)
 		return -EBUSY;
 	ur_prep_recv(sqe, e->fd);
-	ur_sqe_file(sqe, e);
-	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)e | UR_RECV);
+	ur_sqe_file(sqe, e, UR_RECV);
 	e->rx_armed = true;
 	e->refs++;
 	return 0;
 }
 
-/* First try (now): MSG_DONTWAIT, so it completes at submission.  After a
- * short or refused first try (later): MSG_WAITALL, so the kernel waits
- * for room and finishes the rest by itself. */
-static int ur_queue_send(struct ur_worker *u, struct ur_conn *e, bool now)
+/* A first attempt (now) completes during submission; a retry of the rest
+ * of a copy waits in the kernel until all of it went. */
+static int ur_queue_send(struct ur_worker *u, struct ur_conn *e,
+			 const char *buf, size_t len, bool now)
 {
 	struct io_uring_sqe *sqe = ur_sqe(u);
 	int flags = MSG_NOSIGNAL;
@@ -477,11 +488,22 @@ static int ur_queue_send(struct ur_worker *u, struct ur_conn *e, bool now)
 	} else {
 		flags |= MSG_WAITALL;
 	}
-	io_uring_prep_send(sqe, e->fd, e->tx + e->tx_off,
-			   e->tx_len - e->tx_off, flags);
-	ur_sqe_file(sqe, e);
-	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)e | UR_SEND);
-	e->tx_busy = true;
+	io_uring_prep_send(sqe, e->fd, buf, len, flags);
+	ur_sqe_file(sqe, e, UR_SEND);
+	e->tx_op = UR_SEND;
+	e->refs++;
+	return 0;
+}
+
+static int ur_arm_pollout(struct ur_worker *u, struct ur_conn *e)
+{
+	struct io_uring_sqe *sqe = ur_sqe(u);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_poll_add(sqe, e->fd, POLLOUT);
+	ur_sqe_file(sqe, e, UR_POLLOUT);
+	e->tx_op = UR_POLLOUT;
 	e->refs++;
 	return 0;
 }
@@ -501,7 +523,9 @@ static void ur_cancel(struct ur_worker *u, struct ur_conn *e, enum ur_op op)
 	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 }
 
-/* A table of registered files the size of the fd limit. */
+/* ---- registered files ----------------------------------------------- */
+
+/* A sparse table the size of the fd limit; without one, plain fds. */
 static void ur_files_init(struct ur_worker *u)
 {
 	struct rlimit rl;
@@ -513,7 +537,7 @@ static void ur_files_init(struct ur_worker *u)
 	u->pend_slots = mi_malloc(n * sizeof(*u->pend_slots));
 	if (!u->free_slots || !u->pend_slots ||
 	    io_uring_register_files_sparse(&u->ring, n) != 0)
-		return;         /* plain fds then */
+		return;
 	for (unsigned i = 0; i < n; i++)
 		u->free_slots[i] = n - 1 - i;
 	u->nfree = n;
@@ -521,10 +545,12 @@ static void ur_files_init(struct ur_worker *u)
 
 static void ur_slot_get(struct ur_worker *u, struct ur_conn *e)
 {
+	int slot;
+
 	e->slot = -1;
 	if (!u->nfree)
 		return;
-	int slot = (int)u->free_slots[--u->nfree];
+	slot = (int)u->free_slots[--u->nfree];
 	if (io_uring_register_files_update(&u->ring, (unsigned)slot, &e->fd,
 					   1) == 1)
 		e->slot = slot;
@@ -532,15 +558,12 @@ static void ur_slot_get(struct ur_worker *u, struct ur_conn *e)
 		u->free_slots[u->nfree++] = (uint32_t)slot;
 }
 
-/* Clear the slot now (the socket must really close), reuse it only after
- * the SQEs already queued with it were submitted: one of them (a send
- * re-queued this turn) must not reach the next connection's socket. */
+/* Clear the slot now (the socket must really close); SQEs still queued
+ * with it fail with EBADF.  It is reused after the next submission. */
 static void ur_slot_put(struct ur_worker *u, struct ur_conn *e)
 {
 	int none = -1;
 
-	if (e->slot < 0)
-		return;
 	io_uring_register_files_update(&u->ring, (unsigned)e->slot, &none, 1);
 	u->pend_slots[u->npend++] = (uint32_t)e->slot;
 	e->slot = -1;
@@ -568,6 +591,23 @@ static inline void ur_put(struct ur_worker *u, struct ur_conn *e)
 
 /* ---- attach / detach ------------------------------------------------ */
 
+static int ur_attach_bufs(struct ur_worker *u)
+{
+	u->buf_off = mi_zalloc(UR_NBUF_INC * sizeof(*u->buf_off));
+	if (u->buf_off && ur_bufs_init(&u->ring, UR_NBUF_INC, UR_BUFSZ_INC,
+				       true, &u->br, &u->bufs) == 0) {
+		u->nbuf = UR_NBUF_INC;
+		u->bufsz = UR_BUFSZ_INC;
+		return 0;
+	}
+	mi_free(u->buf_off);
+	u->buf_off = NULL; /* before 6.12: whole buffers */
+	u->nbuf = UR_NBUF;
+	u->bufsz = UR_BUFSZ;
+	return ur_bufs_init(&u->ring, UR_NBUF, UR_BUFSZ, false, &u->br,
+			    &u->bufs);
+}
+
 static int ur_attach(struct worker *w)
 {
 	struct ur_worker *u = mi_zalloc_aligned(sizeof(*u), 64);
@@ -580,36 +620,21 @@ static int ur_attach(struct worker *w)
 		mi_free(u);
 		return rc;
 	}
-	u->buf_off = mi_zalloc(UR_NBUF_INC * sizeof(*u->buf_off));
-	rc = u->buf_off && !getenv("UR_NOINC") ?
-		ur_bufs_init(&u->ring, UR_NBUF_INC, UR_BUFSZ_INC, true,
-			     &u->br, &u->bufs) : -EINVAL;
-	if (rc == 0) {
-		u->nbuf = UR_NBUF_INC;
-		u->bufsz = UR_BUFSZ_INC;
-	} else {
-		mi_free(u->buf_off);
-		u->buf_off = NULL;
-		u->nbuf = UR_NBUF;
-		u->bufsz = UR_BUFSZ;
-		rc = ur_bufs_init(&u->ring, UR_NBUF, UR_BUFSZ, false, &u->br,
-				  &u->bufs);
-	}
+	rc = ur_attach_bufs(u);
 	if (rc) {
 		io_uring_queue_exit(&u->ring);
 		mi_free(u);
 		return rc;
 	}
 	w->tpd = u;
-	if (!getenv("UR_NOREGFD"))
-		io_uring_register_ring_fd(&u->ring);
-	if (!getenv("UR_NOFILES"))
-		ur_files_init(u);
+	/* Spares io_uring_enter its fget of the ring; optional. */
+	io_uring_register_ring_fd(&u->ring);
+	ur_files_init(u);
 	for (int i = 0; i < w->nlisten; i++)
 		ur_arm_accept(w, i);
 	ur_arm_wake(w);
-	rc = io_uring_submit(&u->ring);
-	return rc < 0 ? rc : 0;
+	ur_submit(u);
+	return 0;
 }
 
 static void ur_dispatch(struct worker *w);
@@ -618,31 +643,42 @@ static void ur_detach(struct worker *w)
 {
 	struct ur_worker *u = w->tpd;
 	int64_t deadline = worker_clock_ms() + UR_DRAIN_MS;
+	struct io_uring_sqe *sqe;
 
 	if (!u)
 		return;
-	/* conn_close_all() and flush() ran: only cancellations remain. */
+	/* conn_close_all() and flush() ran: only cancellations remain, and
+	 * the wake READ, which writes into u. */
 	u->stopping = true;
-	while (u->nconn > 0 && worker_clock_ms() < deadline) {
-		struct __kernel_timespec ts = { .tv_nsec = 10 * 1000000L };
+	if (u->wake_armed && (sqe = ur_sqe(u)) != NULL) {
+		io_uring_prep_cancel64(
+		    sqe, u->wake_poll ? UR_WAKE_POLL : UR_WAKE_READ, 0);
+		io_uring_sqe_set_data64(sqe, UR_IGNORE);
+	}
+	while ((u->nconn > 0 || u->wake_armed) &&
+	       worker_clock_ms() < deadline) {
+		struct __kernel_timespec ts = {.tv_nsec = 10 * 1000000L};
 		struct io_uring_cqe *cqe;
 
 		ur_bufs_publish(u);
 		io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
 		ur_dispatch(w);
 	}
-	if (u->nconn)
-		log_msg(LOG_WARNING, 'W',
-			"io_uring: %u connections still had operations in the kernel at exit",
-			u->nconn);
-	log_msg(LOG_WARNING, 'W', "DBG waits %lu sendonly %lu cqes %lu sends %lu recvs %lu turns %lu", u->dbg_waits, u->dbg_sendonly, u->dbg_cqes, u->dbg_sends, u->dbg_recvs, w->st.loop_turns);
 	io_uring_queue_exit(&u->ring);
+	w->tpd = NULL;
+	if (u->nconn || u->wake_armed) {
+		/* Never seen; but the kernel might still write into these. */
+		log_msg(
+		    LOG_WARNING, 'W',
+		    "io_uring: %u connections still busy in the kernel at exit",
+		    u->nconn);
+		return;
+	}
 	ur_bufs_free(u->br, u->bufs, u->nbuf, u->bufsz);
 	mi_free(u->buf_off);
 	mi_free(u->free_slots);
 	mi_free(u->pend_slots);
 	mi_free(u);
-	w->tpd = NULL;
 }
 
 /* ---- wait ----------------------------------------------------------- */
@@ -664,7 +700,6 @@ static int ur_wait(struct worker *w, int timeout_ms)
 {
 	struct ur_worker *u = w->tpd;
 	struct io_uring *r = &u->ring;
-	struct io_uring_cqe *cqe;
 
 	if (__builtin_expect(u->rearm_accept || u->rearm_wake, 0))
 		ur_rearm(w);
@@ -676,26 +711,22 @@ static int ur_wait(struct worker *w, int timeout_ms)
 		     (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)))
 			io_uring_submit_and_get_events(r);
 	} else {
-		/* The CQ is empty and each MSG_DONTWAIT SEND posts its CQE
-		 * during submission: wait for one completion more than those,
-		 * or the turn would end at once with only our own sends. */
+		/* The CQ is empty, and each MSG_DONTWAIT SEND posts its CQE
+		 * during submission: wait for one completion beyond those. */
 		struct __kernel_timespec ts = {
-			.tv_sec = timeout_ms < 0 ? 3600 : timeout_ms / 1000,
-			.tv_nsec = timeout_ms < 0 ? 0 :
-				(long long)(timeout_ms % 1000) * 1000000,
+		    .tv_sec = timeout_ms < 0 ? 3600 : timeout_ms / 1000,
+		    .tv_nsec = timeout_ms < 0
+				   ? 0
+				   : (long long)(timeout_ms % 1000) * 1000000,
 		};
+		struct io_uring_cqe *cqe;
+
 		io_uring_submit_and_wait_timeout(r, &cqe, 1 + u->nsend_inline,
 						 &ts, NULL);
 	}
 	u->nsend_inline = 0;
 	if (u->npend && !io_uring_sq_ready(r))
 		ur_slots_release(u);
-	u->dbg_waits++;
-	{
-		unsigned head, n = 0, ns = 0;
-		io_uring_for_each_cqe(r, head, cqe) { n++; if ((cqe->user_data & 7) == UR_SEND) ns++; }
-		if (n && n == ns) u->dbg_sendonly++;
-	}
 	return (int)io_uring_cq_ready(r);
 }
 
@@ -711,7 +742,7 @@ static void ur_new_conn(struct worker *w, int fd)
 
 	/* Multishot accept returns no address; accept is not the hot path. */
 	if (getpeername(fd, (struct sockaddr *)&peer, &plen)) {
-		close(fd);      /* already reset by the peer */
+		close(fd); /* already reset by the peer */
 		return;
 	}
 	if (getsockname(fd, (struct sockaddr *)&local, &llen))
@@ -742,6 +773,7 @@ static void ur_accept_done(struct worker *w, int i, int res, unsigned flags)
 {
 	struct ur_worker *u = w->tpd;
 
+	/* Like epoll, a persistent error (EMFILE) retries every turn. */
 	if (!(flags & IORING_CQE_F_MORE) && !u->stopping)
 		ur_arm_accept(w, i);
 	if (res < 0)
@@ -758,13 +790,15 @@ static void ur_wake_done(struct worker *w, enum ur_op op, int res,
 {
 	struct ur_worker *u = w->tpd;
 
+	if (op == UR_WAKE_READ || !(flags & IORING_CQE_F_MORE))
+		u->wake_armed = false;
 	if (op == UR_WAKE_READ && res == -EAGAIN)
-		u->wake_poll = true;    /* older kernels: poll, then read(2) */
+		u->wake_poll = true; /* older kernels: poll, then read(2) */
 	if (op == UR_WAKE_POLL && res > 0) {
 		uint64_t v;
 
 		if (read(w->wake_fd, &v, sizeof(v)) < 0)
-			(void)0;        /* EAGAIN: another reader won */
+			(void)0; /* EAGAIN: nothing to clear */
 	}
 	if ((op == UR_WAKE_READ || !(flags & IORING_CQE_F_MORE)) &&
 	    !u->stopping)
@@ -785,7 +819,7 @@ static void ur_deliver(struct worker *w, struct ur_conn *e, const char *p,
 		}
 		n = len < avail ? len : avail;
 		memcpy(dst, p, n);
-		conn_rx_done(e->c, n);  /* may close: e->c becomes NULL */
+		conn_rx_done(e->c, n); /* may close: e->c becomes NULL */
 		p += n;
 		len -= n;
 	}
@@ -809,13 +843,12 @@ static void ur_recv_done(struct worker *w, struct ur_conn *e, int res,
 			w->st.io_reads++;
 			ur_deliver(w, e, p, (size_t)res);
 		}
-		if (!u->buf_off) {
-			ur_buf_put(u, bid);
-		} else if (flags & UR_CQE_F_BUF_MORE) {
-			/* the kernel keeps filling it after these bytes */
+		if (u->buf_off && (flags & UR_CQE_F_BUF_MORE)) {
+			/* the kernel fills the rest of it later */
 			u->buf_off[bid] += res > 0 ? (uint32_t)res : 0;
 		} else {
-			u->buf_off[bid] = 0;
+			if (u->buf_off)
+				u->buf_off[bid] = 0;
 			ur_buf_put(u, bid);
 		}
 	}
@@ -827,63 +860,103 @@ static void ur_recv_done(struct worker *w, struct ur_conn *e, int res,
 			if (ur_arm_recv(u, e))
 				ur_close(w, e->c);
 		} else {
-			ur_close(w, e->c);      /* EOF or error */
+			ur_close(w, e->c); /* EOF or error */
 		}
 	}
 	if (!more)
 		ur_put(u, e);
 }
 
+/* All queued output went: look again if conn has more to say. */
+static void ur_tx_idle(struct worker *w, struct ur_conn *e, struct conn *c)
+{
+	size_t len;
+
+	if (e->tx_cap > UR_TX_KEEP) {
+		mi_free(e->tx);
+		e->tx = NULL;
+		e->tx_cap = 0;
+	}
+	conn_tx_data(c, &len);
+	if (len > 0 || conn_tx_close(c))
+		worker_mark_dirty(w, c);
+}
+
+/* A SEND from conn's buffer: conn learns now how much of it went. */
+static void ur_send_direct_done(struct worker *w, struct ur_conn *e,
+				struct conn *c, int res)
+{
+	struct ur_worker *u = w->tpd;
+
+	if (res > 0)
+		conn_tx_done(c, (size_t)res);
+	if (res > 0 && (uint32_t)res == e->tx_len) {
+		ur_tx_idle(w, e, c);
+	} else if (res == 0) {
+		worker_mark_dirty(w, c); /* not submitted: try again */
+	} else if (res > 0 || res == -EAGAIN || res == -EINTR) {
+		if (ur_arm_pollout(u, e)) /* the rest when there is room */
+			ur_close(w, c);
+	} else {
+		ur_close(w, c); /* EPIPE, ECONNRESET... */
+	}
+}
+
 static void ur_send_done(struct worker *w, struct ur_conn *e, int res)
 {
 	struct ur_worker *u = w->tpd;
 	struct conn *c = e->c;
+	bool direct = e->tx_direct;
 
-	e->tx_busy = false;
-	if (res > 0) {
+	e->tx_op = 0;
+	e->tx_direct = false;
+	if (res > 0)
 		w->st.io_writes++;
-		e->tx_off += (uint32_t)res;
-	}
 	if (!c) {
 		ur_put(u, e);
 		return;
 	}
+	if (direct) {
+		ur_send_direct_done(w, e, c, res);
+		ur_put(u, e);
+		return;
+	}
+	if (res > 0)
+		e->tx_off += (uint32_t)res;
 	if ((res > 0 && e->tx_off < e->tx_len) || res == -EAGAIN ||
 	    res == -EINTR) {
-		if (ur_queue_send(u, e, false))
+		if (ur_queue_send(u, e, e->tx + e->tx_off,
+				  e->tx_len - e->tx_off, false))
 			ur_close(w, c);
 	} else if (res <= 0) {
-		ur_close(w, c);         /* EPIPE, ECONNRESET... */
+		ur_close(w, c); /* EPIPE, ECONNRESET... */
 	} else {
-		size_t len;
-
-		if (e->tx_cap > UR_TX_KEEP) {
-			mi_free(e->tx);
-			e->tx = NULL;
-			e->tx_cap = 0;
-		}
-		conn_tx_data(c, &len);
-		if (len > 0 || conn_tx_close(c))
-			worker_mark_dirty(w, c);
+		ur_tx_idle(w, e, c);
 	}
 	ur_put(u, e);
 }
 
-static void ur_complete(struct worker *w, uint64_t ud, int res,
-			unsigned flags)
+static void ur_pollout_done(struct worker *w, struct ur_conn *e)
+{
+	e->tx_op = 0;
+	if (e->c)
+		worker_mark_dirty(w, e->c); /* errors show on the send */
+	ur_put(w->tpd, e);
+}
+
+static void ur_complete(struct worker *w, uint64_t ud, int res, unsigned flags)
 {
 	struct ur_conn *e = (struct ur_conn *)(uintptr_t)(ud & ~UR_OP_MASK);
 
-	struct ur_worker *u = w->tpd;
-	u->dbg_cqes++;
-	if ((ud & 7) == UR_SEND) u->dbg_sends++;
-	if ((ud & 7) == UR_RECV) u->dbg_recvs++;
 	switch ((enum ur_op)(ud & UR_OP_MASK)) {
 	case UR_RECV:
 		ur_recv_done(w, e, res, flags);
 		break;
 	case UR_SEND:
 		ur_send_done(w, e, res);
+		break;
+	case UR_POLLOUT:
+		ur_pollout_done(w, e);
 		break;
 	case UR_ACCEPT:
 		ur_accept_done(w, (int)(ud >> 3), res, flags);
@@ -905,7 +978,8 @@ static void ur_dispatch(struct worker *w)
 
 	do {
 		n = 0;
-		io_uring_for_each_cqe(&u->ring, head, cqe) {
+		io_uring_for_each_cqe(&u->ring, head, cqe)
+		{
 			ur_complete(w, cqe->user_data, cqe->res, cqe->flags);
 			if (++n == UR_CQE_BATCH)
 				break;
@@ -917,42 +991,91 @@ static void ur_dispatch(struct worker *w)
 
 /* ---- send and close ------------------------------------------------- */
 
+static int ur_tx_reserve(struct ur_conn *e, size_t n)
+{
+	size_t cap = (n + 4095) & ~(size_t)4095;
+	char *t;
+
+	if (n <= e->tx_cap)
+		return 0;
+	t = mi_malloc(cap);
+	if (!t)
+		return -ENOMEM;
+	mi_free(e->tx);
+	e->tx = t;
+	e->tx_cap = (uint32_t)cap;
+	return 0;
+}
+
 static void ur_send(struct worker *w, struct conn *c)
 {
 	struct ur_worker *u = w->tpd;
 	struct ur_conn *e = conn_tp(c);
 	const char *p;
-	size_t len, n;
+	size_t len;
 
-	if (!e || e->tx_busy)
-		return;         /* closed, or the SEND's completion comes back */
+	if (!e || e->tx_op)
+		return; /* closed, or its completion comes back */
 	p = conn_tx_data(c, &len);
 	if (len == 0) {
 		if (conn_tx_close(c))
 			ur_close(w, c);
 		return;
 	}
-	n = len < UR_TX_MAX ? len : UR_TX_MAX;
-	if (n > e->tx_cap) {
-		size_t cap = (n + 4095) & ~(size_t)4095;
-		char *t = mi_malloc(cap);
-
-		if (!t) {
+	if (len > UR_TX_MAX)
+		len = UR_TX_MAX;
+	if (len >= UR_DIRECT_MIN && ur_inline_send) {
+		/* Submitted before flush returns, done by then: see above. */
+		if (ur_queue_send(u, e, p, len, true)) {
 			ur_close(w, c);
 			return;
 		}
-		mi_free(e->tx);
-		e->tx = t;
-		e->tx_cap = (uint32_t)cap;
+		e->tx_direct = true;
+		e->tx_len = (uint32_t)len;
+		u->direct_queued = true;
+		return;
 	}
-	memcpy(e->tx, p, n);
-	e->tx_off = 0;
-	e->tx_len = (uint32_t)n;
-	if (ur_queue_send(u, e, true)) {
+	if (ur_tx_reserve(e, len)) {
 		ur_close(w, c);
 		return;
 	}
-	conn_tx_done(c, n);
+	memcpy(e->tx, p, len);
+	e->tx_off = 0;
+	e->tx_len = (uint32_t)len;
+	if (ur_queue_send(u, e, e->tx, len, true)) {
+		ur_close(w, c);
+		return;
+	}
+	conn_tx_done(c, len);
+}
+
+/* Direct SENDs the kernel did not take (it could not allocate): their
+ * bytes are still intact in conn, so point the SQEs at copies, or make
+ * them NOPs (res 0: sent again next turn). */
+static void ur_direct_rescue(struct ur_worker *u)
+{
+	struct io_uring_sq *sq = &u->ring.sq;
+	unsigned head = io_uring_smp_load_acquire(sq->khead);
+
+	for (; head != *sq->ktail; head++) {
+		struct io_uring_sqe *sqe =
+		    &sq->sqes[sq->array[head & sq->ring_mask]];
+		uint64_t ud = sqe->user_data;
+		struct ur_conn *e =
+		    (struct ur_conn *)(uintptr_t)(ud & ~UR_OP_MASK);
+
+		if ((ud & UR_OP_MASK) != UR_SEND || !e->tx_direct ||
+		    (uintptr_t)sqe->addr == (uintptr_t)e->tx)
+			continue;
+		if (ur_tx_reserve(e, sqe->len) == 0) {
+			memcpy(e->tx, (const void *)(uintptr_t)sqe->addr,
+			       sqe->len);
+			sqe->addr = (uint64_t)(uintptr_t)e->tx;
+		} else {
+			io_uring_prep_nop(sqe);
+			io_uring_sqe_set_data64(sqe, ud);
+		}
+	}
 }
 
 static void ur_flush(struct worker *w)
@@ -968,8 +1091,19 @@ static void ur_flush(struct worker *w)
 		conn_flushed(c);
 		c = next;
 	}
-	if (io_uring_sq_space_left(&u->ring) < UR_SQ_ENTRIES / 8)
+	if (u->direct_queued) {
+		/* Direct SENDs read conn's buffer: go now, before conn code
+		 * runs again. */
 		ur_submit(u);
+		if (io_uring_sq_ready(&u->ring)) {
+			ur_submit(u);
+			if (io_uring_sq_ready(&u->ring))
+				ur_direct_rescue(u);
+		}
+		u->direct_queued = false;
+	} else if (io_uring_sq_space_left(&u->ring) < UR_SQ_ENTRIES / 8) {
+		ur_submit(u);
+	}
 }
 
 static void ur_close(struct worker *w, struct conn *c)
@@ -983,9 +1117,12 @@ static void ur_close(struct worker *w, struct conn *c)
 	e->c = NULL;
 	if (e->rx_armed)
 		ur_cancel(u, e, UR_RECV);
-	if (e->tx_busy)
-		ur_cancel(u, e, UR_SEND);
-	ur_slot_put(u, e);
+	if (e->tx_op)
+		ur_cancel(u, e, (enum ur_op)e->tx_op);
+	if (e->slot >= 0)
+		ur_slot_put(u, e);
+	else if (io_uring_sq_ready(&u->ring))
+		ur_submit(u); /* before the fd number can be reused */
 	close(e->fd);
 	e->fd = -1;
 	conn_closed(c);
@@ -994,11 +1131,11 @@ static void ur_close(struct worker *w, struct conn *c)
 }
 
 const struct transport_ops kernel_uring_ops = {
-	.name = "io_uring",
-	.attach = ur_attach,
-	.wait = ur_wait,
-	.dispatch = ur_dispatch,
-	.flush = ur_flush,
-	.close = ur_close,
-	.detach = ur_detach,
+    .name = "io_uring",
+    .attach = ur_attach,
+    .wait = ur_wait,
+    .dispatch = ur_dispatch,
+    .flush = ur_flush,
+    .close = ur_close,
+    .detach = ur_detach,
 };

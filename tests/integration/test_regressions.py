@@ -37,3 +37,17 @@ def test_proto_max_bulk_len_applies_at_once(raw, server):
             assert c.read() == resp.Err("ERR Protocol error: invalid bulk length")
     finally:
         raw.cmd("CONFIG", "SET", "proto-max-bulk-len", "512mb")
+
+
+def test_sigterm_is_a_clean_shutdown(make_server, server_kind):
+    """SIGTERM killed the process (exit 143, no shutdown log) because a helper
+    thread was created before the signals were blocked."""
+    import signal
+    if server_kind != "cachalot":
+        import pytest
+        pytest.skip("cachalot's own shutdown log")
+    s = make_server(name="sigterm")
+    s.expect_exit = True
+    s.proc.send_signal(signal.SIGTERM)
+    assert s.proc.wait(10) == 0
+    assert "ready to exit" in s.log_tail()
