@@ -208,6 +208,7 @@ static void worker_loop(struct worker *w)
 		worker_expire(w);
 		if (w->now_ms >= w->next_cron_ms)
 			worker_cron(w);
+		store_retire_flush();
 	}
 }
 
@@ -242,6 +243,7 @@ static void *worker_main(void *arg)
 		conn_close_all(w);
 		w->tp->flush(w);
 		w->tp->detach(w);
+		store_retire_flush();
 	}
 	rcu_unregister_thread();
 	return NULL;

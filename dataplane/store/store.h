@@ -146,6 +146,14 @@ void store_put(unsigned db, struct sobj *o, int64_t expire_ms);
  * Context: owner. */
 int store_delete(unsigned db, const struct skey *k, int64_t now_ms);
 
+/**
+ * Hand this thread's retired objects to RCU reclamation.  Objects replaced
+ * or deleted are batched per thread; a worker calls this once per loop
+ * turn, and any thread that wrote to the store before it stops.
+ * Context: an RCU-registered thread.
+ */
+void store_retire_flush(void);
+
 /** Delete an object found by store_find_w.  Context: owner. */
 void store_delete_obj(struct sobj *o);
 

@@ -865,6 +865,7 @@ static void *mt_writer(void *arg)
 	rcu_register_thread();
 	if (c->waves) {
 		mt_waves(c);
+		store_retire_flush();
 		rcu_unregister_thread();
 		return NULL;
 	}
@@ -884,9 +885,13 @@ static void *mt_writer(void *arg)
 		if (rng % 64 == 3)
 			store_active_expire(store_owner(k.slot), T0, 8);
 		if (__atomic_add_fetch(&c->writes, 1,
-				       __ATOMIC_RELAXED) % 64 == 0)
+				       __ATOMIC_RELAXED) % 64 == 0) {
+			/* as a worker does at the end of each turn */
+			store_retire_flush();
 			rcu_quiescent_state();
+		}
 	}
+	store_retire_flush();
 	rcu_unregister_thread();
 	return NULL;
 }
