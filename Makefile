@@ -10,7 +10,7 @@ APT_PKGS = meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
 	redis-server redis-tools python3 python3-redis python3-pytest \
 	procps valgrind
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build run test bench clean format format-check
 
 deps:
 	@missing=""; for p in $(APT_PKGS); do \
@@ -38,6 +38,12 @@ test: build
 
 bench: build
 	CACHALOT=$(BUILD)/control/cachalot bench/run.sh
+
+format:
+	git ls-files '*.c' '*.h' | xargs clang-format -i
+
+format-check:
+	git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
 
 clean:
 	rm -rf $(BUILD)

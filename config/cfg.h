@@ -33,7 +33,10 @@ enum cfg_policy {
 	CFG_POLICY_VOLATILE_TTL,
 };
 enum cfg_loglevel {
-	CFG_LOG_DEBUG = 0, CFG_LOG_VERBOSE, CFG_LOG_NOTICE, CFG_LOG_WARNING,
+	CFG_LOG_DEBUG = 0,
+	CFG_LOG_VERBOSE,
+	CFG_LOG_NOTICE,
+	CFG_LOG_WARNING,
 	CFG_LOG_NOTHING,
 };
 
@@ -42,41 +45,41 @@ enum cfg_loglevel {
 /** One immutable snapshot of every parameter.  Strings are owned. */
 struct cfg {
 	/* network */
-	char *bind[CFG_BIND_MAX];       /* "bind", space separated list */
+	char *bind[CFG_BIND_MAX]; /* "bind", space separated list */
 	int nbind;
-	long long port;                 /* 0..65535, default 6379 */
-	long long tcp_backlog;          /* 511 */
-	long long tcp_keepalive;        /* seconds, 300 */
-	long long timeout;              /* idle client seconds, 0 = never */
-	long long maxclients;           /* 10000 */
-	bool protected_mode;            /* yes */
-	char *requirepass;              /* "" = none */
+	long long port;		 /* 0..65535, default 6379 */
+	long long tcp_backlog;	 /* 511 */
+	long long tcp_keepalive; /* seconds, 300 */
+	long long timeout;	 /* idle client seconds, 0 = never */
+	long long maxclients;	 /* 10000 */
+	bool protected_mode;	 /* yes */
+	char *requirepass;	 /* "" = none */
 	/* engine */
-	long long workers;              /* 0 = one per online CPU */
-	enum cfg_transport transport;   /* kernel */
-	enum cfg_kernel_io kernel_io;   /* auto: io_uring if usable */
-	long long databases;            /* 16, 1..256 */
-	long long hz;                   /* 10, 1..500 */
-	long long proto_max_bulk_len;   /* 512mb, >= 1mb */
+	long long workers;		     /* 0 = one per online CPU */
+	enum cfg_transport transport;	     /* kernel */
+	enum cfg_kernel_io kernel_io;	     /* auto: io_uring if usable */
+	long long databases;		     /* 16, 1..256 */
+	long long hz;			     /* 10, 1..500 */
+	long long proto_max_bulk_len;	     /* 512mb, >= 1mb */
 	long long client_query_buffer_limit; /* 1gb, >= 1mb */
 	/* memory */
-	long long maxmemory;            /* 0 */
+	long long maxmemory; /* 0 */
 	enum cfg_policy maxmemory_policy;
-	long long maxmemory_samples;    /* 5 */
-	long long lfu_log_factor;       /* 10 */
-	long long lfu_decay_time;       /* 1 */
+	long long maxmemory_samples; /* 5 */
+	long long lfu_log_factor;    /* 10 */
+	long long lfu_decay_time;    /* 1 */
 	/* persistence (read by later issues; CONFIG GET answers them now) */
-	char *dir;                      /* "." at start: the cwd */
-	char *dbfilename;               /* dump.rdb */
-	char *save;                     /* "" */
-	bool appendonly;                /* no (no AOF) */
+	char *dir;	  /* "." at start: the cwd */
+	char *dbfilename; /* dump.rdb */
+	char *save;	  /* "" */
+	bool appendonly;  /* no (no AOF) */
 	/* logging and misc */
-	enum cfg_loglevel loglevel;     /* notice */
-	char *logfile;                  /* "" = stdout */
-	char *notify_keyspace_events;   /* "" */
+	enum cfg_loglevel loglevel;	   /* notice */
+	char *logfile;			   /* "" = stdout */
+	char *notify_keyspace_events;	   /* "" */
 	long long slowlog_log_slower_than; /* 10000 us */
-	long long slowlog_max_len;      /* 128 */
-	char *pidfile;                  /* "" */
+	long long slowlog_max_len;	   /* 128 */
+	char *pidfile;			   /* "" */
 };
 
 /**
@@ -106,8 +109,8 @@ const struct cfg *cfg_cur(void);
  * handled by the caller.  On a bad file, name or value returns -EINVAL
  * (-errno when the file cannot be read) with one message in err naming the
  * place, the line and the reason in Redis's words, such as
- *   "Bad directive or wrong number of arguments at line 3 of /c.conf: 'porrt 1'"
- *   "argument must be between 0 and 65535 inclusive at line 2 of /c.conf:
+ *   "Bad directive or wrong number of arguments at line 3 of /c.conf: 'porrt
+ * 1'" "argument must be between 0 and 65535 inclusive at line 2 of /c.conf:
  *    'port 70000'"
  *   "argument must be 'yes' or 'no' in command-line option:
  *    '--protected-mode maybe'"
@@ -148,9 +151,10 @@ int cfg_on_change(const char *name, cfg_apply_fn fn);
  * Returns 0, or -EINVAL with err holding the full Redis error text without
  * the leading '-', for example
  *   "ERR Unknown option or number of arguments for CONFIG SET - 'foo'"
- *   "ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"
- *   "ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of the following: volatile-lru, ..."
- * Context: any worker thread (serialises internally).
+ *   "ERR CONFIG SET failed (possibly related to argument 'port') - can't set
+ * immutable config" "ERR CONFIG SET failed (possibly related to argument
+ * 'maxmemory-policy') - argument(s) must be one of the following: volatile-lru,
+ * ..." Context: any worker thread (serialises internally).
  */
 int cfg_set(int nargs, const char *const *names, const char *const *values,
 	    char *err, size_t errlen);

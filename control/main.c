@@ -26,19 +26,21 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: cachalot [/path/to/cachalot.conf] [options]\n"
-		"       cachalot - (read config from stdin)\n"
-		"       cachalot -v or --version\n"
-		"       cachalot -h or --help\n"
-		"\n"
-		"Examples:\n"
-		"       cachalot (run with the built-in defaults: kernel transport, 127.0.0.1:6379)\n"
-		"       cachalot /etc/cachalot/cachalot.conf\n"
-		"       cachalot --port 7777 --workers 2\n"
-		"       cachalot /etc/cachalot/cachalot.conf --loglevel verbose --maxmemory 2gb\n"
-		"\n"
-		"Every directive of the config file can be given as --name value.\n");
+	fprintf(f, "Usage: cachalot [/path/to/cachalot.conf] [options]\n"
+		   "       cachalot - (read config from stdin)\n"
+		   "       cachalot -v or --version\n"
+		   "       cachalot -h or --help\n"
+		   "\n"
+		   "Examples:\n"
+		   "       cachalot (run with the built-in defaults: kernel "
+		   "transport, 127.0.0.1:6379)\n"
+		   "       cachalot /etc/cachalot/cachalot.conf\n"
+		   "       cachalot --port 7777 --workers 2\n"
+		   "       cachalot /etc/cachalot/cachalot.conf --loglevel "
+		   "verbose --maxmemory 2gb\n"
+		   "\n"
+		   "Every directive of the config file can be given as --name "
+		   "value.\n");
 }
 
 /* SIGTERM and SIGINT are read from a signalfd by the control thread.
@@ -74,11 +76,13 @@ static int open_listeners(const struct cfg *cfg, unsigned nworkers, int **fds)
 		return -ENOMEM;
 	for (unsigned w = 0; w < nworkers; w++) {
 		for (int b = 0; b < nb; b++) {
-			const char *addr = cfg->nbind > 0 ? cfg->bind[b] : "0.0.0.0";
+			const char *addr =
+			    cfg->nbind > 0 ? cfg->bind[b] : "0.0.0.0";
 			int fd = kernel_listen(addr, (int)cfg->port,
 					       (int)cfg->tcp_backlog);
 			if (fd < 0) {
-				log_warning("Warning: Could not create server TCP listening socket %s:%lld: %s",
+				log_warning("Warning: Could not create server "
+					    "TCP listening socket %s:%lld: %s",
 					    addr, cfg->port, strerror(-fd));
 				free(v);
 				return fd;
@@ -108,14 +112,16 @@ static void write_pidfile(const char *path)
 /* The control loop: signals and SHUTDOWN, nothing on the request path. */
 static void control_wait(int sfd)
 {
-	struct pollfd p = { .fd = sfd, .events = POLLIN };
+	struct pollfd p = {.fd = sfd, .events = POLLIN};
 
 	while (!worker_shutdown_requested()) {
 		if (poll(&p, 1, 50) > 0) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				log_warning("Received %s scheduling shutdown...",
-					    si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+				log_warning(
+				    "Received %s scheduling shutdown...",
+				    si.ssi_signo == SIGINT ? "SIGINT"
+							   : "SIGTERM");
 				break;
 			}
 		}
@@ -156,10 +162,11 @@ static int register_hooks(const struct cfg *cfg)
 
 static int run(const struct cfg *cfg)
 {
-	unsigned nworkers = cfg->workers > 0 ? (unsigned)cfg->workers : online_cpus();
+	unsigned nworkers =
+	    cfg->workers > 0 ? (unsigned)cfg->workers : online_cpus();
 	const char *why = NULL;
 	const struct transport_ops *tp;
-	struct worker_conf wc = { 0 };
+	struct worker_conf wc = {0};
 	struct store_conf sc;
 	sigset_t mask;
 	int *fds = NULL, nb, rc, sfd;
@@ -167,7 +174,8 @@ static int run(const struct cfg *cfg)
 	if (nworkers > STORE_MAX_SHARDS)
 		nworkers = STORE_MAX_SHARDS;
 	if (cfg->transport == CFG_TRANSPORT_DPDK) {
-		log_warning("transport dpdk is not available in this build yet; use 'transport kernel'");
+		log_warning("transport dpdk is not available in this build "
+			    "yet; use 'transport kernel'");
 		return 1;
 	}
 	sc.nshards = nworkers;
@@ -182,7 +190,9 @@ static int run(const struct cfg *cfg)
 		return 1;
 	tp = kernel_transport((int)cfg->kernel_io, &why);
 	if (why)
-		log_notice("Using %s for kernel sockets (io_uring not used: %s)", tp->name, why);
+		log_notice(
+		    "Using %s for kernel sockets (io_uring not used: %s)",
+		    tp->name, why);
 	wc.count = nworkers;
 	wc.tp = tp;
 	wc.nlisten = nb;
@@ -199,9 +209,10 @@ static int run(const struct cfg *cfg)
 		return 1;
 	}
 	for (int b = 0; b < (cfg->nbind > 0 ? cfg->nbind : 1); b++)
-		log_notice("Listening on %s:%lld (%u workers, transport kernel/%s)",
-			   cfg->nbind > 0 ? cfg->bind[b] : "0.0.0.0", cfg->port,
-			   nworkers, tp->name);
+		log_notice(
+		    "Listening on %s:%lld (%u workers, transport kernel/%s)",
+		    cfg->nbind > 0 ? cfg->bind[b] : "0.0.0.0", cfg->port,
+		    nworkers, tp->name);
 	write_pidfile(cfg->pidfile);
 	log_notice("Ready to accept connections tcp");
 	rcu_thread_offline();
@@ -224,12 +235,14 @@ int main(int argc, char **argv)
 	const struct cfg *cfg;
 	int rc;
 
-	if (argc >= 2 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
-		printf("cachalot v=%s redis-compat=7.0 bits=%d\n", CACHALOT_VERSION,
-		       (int)(sizeof(void *) * 8));
+	if (argc >= 2 &&
+	    (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
+		printf("cachalot v=%s redis-compat=7.0 bits=%d\n",
+		       CACHALOT_VERSION, (int)(sizeof(void *) * 8));
 		return 0;
 	}
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+	if (argc >= 2 &&
+	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		usage(stdout);
 		return 0;
 	}
@@ -237,13 +250,15 @@ int main(int argc, char **argv)
 	block_stop_signals();
 	rcu_register_thread();
 	if (cfg_setup() || cfg_load_args(argc, argv, err, sizeof(err))) {
-		fprintf(stderr, "\n*** FATAL CONFIG ERROR (cachalot %s) ***\n%s\n",
+		fprintf(stderr,
+			"\n*** FATAL CONFIG ERROR (cachalot %s) ***\n%s\n",
 			CACHALOT_VERSION, err);
 		return 1;
 	}
 	cfg = cfg_cur();
 	if (log_open(cfg->logfile)) {
-		fprintf(stderr, "Can't open the log file: %s\n", strerror(errno));
+		fprintf(stderr, "Can't open the log file: %s\n",
+			strerror(errno));
 		return 1;
 	}
 	log_set_level((int)cfg->loglevel);
@@ -253,7 +268,8 @@ int main(int argc, char **argv)
 	if (cfg_file()[0])
 		log_notice("Configuration loaded from %s", cfg_file());
 	else
-		log_notice("No config file specified, using the default config.");
+		log_notice(
+		    "No config file specified, using the default config.");
 	rc = run(cfg);
 	rcu_unregister_thread();
 	return rc;

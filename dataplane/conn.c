@@ -46,7 +46,7 @@ struct rslot {
 	struct rslot *next;
 	struct resp_out out;
 	bool ready;
-	bool discard;           /* CLIENT REPLY said no answer */
+	bool discard; /* CLIENT REPLY said no answer */
 };
 
 struct conn {
@@ -59,11 +59,11 @@ struct conn {
 	size_t opos;
 	struct rslot *qhead, *qtail;
 	uint32_t inflight_total;
-	bool closed;            /* transport gone; free when nothing in flight */
+	bool closed; /* transport gone; free when nothing in flight */
 	bool in_dirty;
-	bool paused;            /* stopped parsing: too much in flight */
+	bool paused; /* stopped parsing: too much in flight */
 	bool in_paused;
-	bool rx_stopped;        /* protocol error: ignore further input */
+	bool rx_stopped; /* protocol error: ignore further input */
 	struct conn *next_dirty;
 	struct conn *next_paused;
 	struct cds_list_head link;
@@ -71,7 +71,7 @@ struct conn {
 	struct resp_arg argv_inline[CONN_ARGV_INLINE];
 	struct resp_arg *argv_big;
 	int argv_big_cap;
-	struct resp_arg *parked_argv;   /* a parsed request waiting to run */
+	struct resp_arg *parked_argv; /* a parsed request waiting to run */
 	int parked_argc;
 	size_t parked_used;
 	uint16_t inflight[STORE_MAX_SHARDS];
@@ -85,10 +85,22 @@ unsigned conn_count(void)
 	return __atomic_load_n(&conn_total, __ATOMIC_RELAXED);
 }
 
-struct client *conn_client(struct conn *c) { return &c->cl; }
-struct conn *client_conn(struct client *cl) { return (struct conn *)cl; }
-void *conn_tp(struct conn *c) { return c->tp; }
-void conn_set_tp(struct conn *c, void *tp) { c->tp = tp; }
+struct client *conn_client(struct conn *c)
+{
+	return &c->cl;
+}
+struct conn *client_conn(struct client *cl)
+{
+	return (struct conn *)cl;
+}
+void *conn_tp(struct conn *c)
+{
+	return c->tp;
+}
+void conn_set_tp(struct conn *c, void *tp)
+{
+	c->tp = tp;
+}
 
 static void addr_str(const struct sockaddr *sa, char *buf, size_t size)
 {
@@ -297,8 +309,8 @@ static struct resp_out *conn_reply_target(struct conn *c, struct rslot **sp)
 
 static inline bool unlikely_suppress(const struct conn *c)
 {
-	return __builtin_expect(c->cl.reply != CLIENT_REPLY_ON ||
-				c->cl.skip_next, 0);
+	return __builtin_expect(
+	    c->cl.reply != CLIENT_REPLY_ON || c->cl.skip_next, 0);
 }
 
 /* CLIENT REPLY: whether the command just run (or just sent) answers.
@@ -319,8 +331,8 @@ static bool conn_reply_suppressed(struct client *cl)
 	return false;
 }
 
-static void conn_reply_done(struct conn *c, struct rslot *s,
-			    struct resp_out *o, size_t start)
+static void conn_reply_done(struct conn *c, struct rslot *s, struct resp_out *o,
+			    size_t start)
 {
 	if (unlikely_suppress(c) && conn_reply_suppressed(&c->cl))
 		o->len = start;
@@ -365,7 +377,7 @@ static bool tsc_usable;
 void conn_clock_setup(void)
 {
 #if defined(__x86_64__)
-	struct timespec a, b, pause = { .tv_nsec = 20 * 1000 * 1000 };
+	struct timespec a, b, pause = {.tv_nsec = 20 * 1000 * 1000};
 	uint64_t t0, t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
@@ -373,7 +385,8 @@ void conn_clock_setup(void)
 	nanosleep(&pause, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	t1 = __builtin_ia32_rdtsc();
-	double ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
+	double ns = (double)(b.tv_sec - a.tv_sec) * 1e9 +
+		    (double)(b.tv_nsec - a.tv_nsec);
 	if (t1 > t0 && ns > 0) {
 		tsc_ns_per_tick = ns / (double)(t1 - t0);
 		tsc_usable = true;
@@ -422,9 +435,15 @@ static void conn_exec_local(struct conn *c, const struct cmd_def *d, int argc,
 	struct resp_out *o = conn_reply_target(c, &s);
 	size_t start = o->len;
 	struct cmd_ctx ctx = {
-		.w = w, .cl = &c->cl, .st = &w->st, .db = c->cl.db,
-		.argc = argc, .argv = argv, .out = o, .now_ms = w->now_ms,
-		.rng = &w->rng,
+	    .w = w,
+	    .cl = &c->cl,
+	    .st = &w->st,
+	    .db = c->cl.db,
+	    .argc = argc,
+	    .argv = argv,
+	    .out = o,
+	    .now_ms = w->now_ms,
+	    .rng = &w->rng,
 	};
 	uint64_t t0 = clock_ticks();
 
@@ -433,9 +452,8 @@ static void conn_exec_local(struct conn *c, const struct cmd_def *d, int argc,
 	conn_reply_done(c, s, o, start);
 }
 
-static void conn_send_remote(struct conn *c, const struct cmd_def *d,
-			     int argc, const struct resp_arg *argv,
-			     unsigned owner)
+static void conn_send_remote(struct conn *c, const struct cmd_def *d, int argc,
+			     const struct resp_arg *argv, unsigned owner)
 {
 	size_t bytes = (size_t)argc * sizeof(struct resp_arg);
 	struct xmsg *m;
@@ -449,7 +467,9 @@ static void conn_send_remote(struct conn *c, const struct cmd_def *d,
 	if (!s) {
 		if (m)
 			xcore_msg_free(m);
-		conn_reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
+		conn_reply_error(
+		    c,
+		    "OOM command not allowed when used memory > 'maxmemory'.");
 		return;
 	}
 	m->type = XM_EXEC;
@@ -478,9 +498,15 @@ void conn_exec_remote(struct worker *w, struct xmsg *m)
 {
 	const struct cmd_def *d = m->cmd;
 	struct cmd_ctx ctx = {
-		.w = w, .cl = NULL, .st = &w->st, .db = m->db,
-		.argc = m->argc, .argv = m->argv, .out = &m->out,
-		.now_ms = w->now_ms, .rng = &w->rng,
+	    .w = w,
+	    .cl = NULL,
+	    .st = &w->st,
+	    .db = m->db,
+	    .argc = m->argc,
+	    .argv = m->argv,
+	    .out = &m->out,
+	    .now_ms = w->now_ms,
+	    .rng = &w->rng,
 	};
 	uint64_t t0 = clock_ticks();
 
@@ -602,14 +628,15 @@ static void conn_unknown_command(struct conn *c, int argc,
 	char msg[512];
 	size_t n;
 
-	n = (size_t)snprintf(msg, sizeof(msg),
-			     "ERR unknown command '%.*s', with args beginning with: ",
-			     (int)(argv[0].len > 128 ? 128 : argv[0].len),
-			     argv[0].ptr);
+	n = (size_t)snprintf(
+	    msg, sizeof(msg),
+	    "ERR unknown command '%.*s', with args beginning with: ",
+	    (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].ptr);
 	for (int i = 1; i < argc && n < sizeof(msg) - 1; i++) {
 		size_t room = sizeof(msg) - n;
 		int len = (int)(argv[i].len > 128 ? 128 : argv[i].len);
-		n += (size_t)snprintf(msg + n, room, "'%.*s' ", len, argv[i].ptr);
+		n += (size_t)snprintf(msg + n, room, "'%.*s' ", len,
+				      argv[i].ptr);
 		if (n >= 128 + 64)
 			break;
 	}
@@ -628,8 +655,8 @@ static bool conn_dispatch(struct conn *c, int argc, const struct resp_arg *argv)
 		return true;
 	}
 	if (d->subs && argc >= 2) {
-		const struct cmd_def *sub = cmd_lookup_sub(d, argv[1].ptr,
-							   argv[1].len);
+		const struct cmd_def *sub =
+		    cmd_lookup_sub(d, argv[1].ptr, argv[1].len);
 		if (!sub) {
 			char up[32];
 			size_t i;
@@ -650,7 +677,8 @@ static bool conn_dispatch(struct conn *c, int argc, const struct resp_arg *argv)
 		char name[64];
 		cmd_fullname(d, name, sizeof(name));
 		snprintf(msg, sizeof(msg),
-			 "ERR wrong number of arguments for '%s' command", name);
+			 "ERR wrong number of arguments for '%s' command",
+			 name);
 		c->w->st.cmd[d->id].rejected_calls++;
 		conn_reply_error(c, msg);
 		return true;
@@ -724,7 +752,8 @@ static bool conn_grow_for(struct conn *c, size_t need)
 
 	if ((long long)need > limit || (long long)pending >= limit) {
 		log_msg(LOG_WARNING, 'W',
-			"Closing client that reached max query buffer length: id=%llu addr=%s",
+			"Closing client that reached max query buffer length: "
+			"id=%llu addr=%s",
 			(unsigned long long)c->cl.id, c->cl.addr);
 		return false;
 	}
@@ -751,7 +780,8 @@ static void conn_park(struct conn *c, int argc, struct resp_arg *argv,
 		      size_t used)
 {
 	for (int i = 0; i < argc; i++)
-		argv[i].ptr = (const char *)(uintptr_t)(argv[i].ptr - (c->ib + c->ipos));
+		argv[i].ptr =
+		    (const char *)(uintptr_t)(argv[i].ptr - (c->ib + c->ipos));
 	c->parked_argv = argv;
 	c->parked_argc = argc;
 	c->parked_used = used;
@@ -778,8 +808,10 @@ static void conn_parse(struct conn *c)
 {
 	struct worker *w = c->w;
 	struct resp_req req = {
-		.argv = c->argv_inline, .argv_cap = CONN_ARGV_INLINE,
-		.grow = conn_argv_grow, .grow_arg = c,
+	    .argv = c->argv_inline,
+	    .argv_cap = CONN_ARGV_INLINE,
+	    .grow = conn_argv_grow,
+	    .grow_arg = c,
 	};
 
 	if (c->parked_argv && !conn_unpark(c))
@@ -802,7 +834,8 @@ static void conn_parse(struct conn *c)
 		if (rc == RESP_AGAIN) {
 			if (need > c->icap - c->ipos && !conn_grow_for(c, need))
 				goto fatal;
-			if (c->ilen - c->ipos >= (size_t)cfg_cur()->client_query_buffer_limit)
+			if (c->ilen - c->ipos >=
+			    (size_t)cfg_cur()->client_query_buffer_limit)
 				goto fatal;
 			break;
 		}
@@ -864,7 +897,8 @@ void conn_kill_local(struct worker *w, uint64_t id)
 {
 	struct conn *c;
 
-	cds_list_for_each_entry(c, &w->clients, link) {
+	cds_list_for_each_entry(c, &w->clients, link)
+	{
 		if (c->cl.id == id) {
 			c->cl.close_after_reply = true;
 			c->rx_stopped = true;
@@ -880,7 +914,8 @@ bool conn_kill(struct worker *w, uint64_t id)
 		struct worker *o = worker_get(i);
 		struct conn *c;
 
-		cds_list_for_each_entry_rcu(c, &o->clients, link) {
+		cds_list_for_each_entry_rcu(c, &o->clients, link)
+		{
 			if (c->cl.id != id)
 				continue;
 			if (o == w) {
@@ -906,7 +941,8 @@ void conn_cron(struct worker *w)
 
 	if (timeout <= 0)
 		return;
-	cds_list_for_each_entry_safe(c, tmp, &w->clients, link) {
+	cds_list_for_each_entry_safe(c, tmp, &w->clients, link)
+	{
 		if (c->inflight_total == 0 &&
 		    w->now_ms - c->cl.last_ms > timeout * 1000)
 			w->tp->close(w, c);
@@ -918,7 +954,7 @@ void conn_close_all(struct worker *w)
 	struct conn *c, *tmp;
 
 	cds_list_for_each_entry_safe(c, tmp, &w->clients, link)
-		w->tp->close(w, c);
+	    w->tp->close(w, c);
 }
 
 void conn_visit_all(conn_visit_fn fn, void *arg)
@@ -928,7 +964,7 @@ void conn_visit_all(conn_visit_fn fn, void *arg)
 		struct conn *c;
 
 		cds_list_for_each_entry_rcu(c, &o->clients, link)
-			fn(&c->cl, c, arg);
+		    fn(&c->cl, c, arg);
 	}
 }
 

@@ -36,20 +36,20 @@ enum client_reply { CLIENT_REPLY_ON = 0, CLIENT_REPLY_OFF, CLIENT_REPLY_SKIP };
 struct client {
 	uint64_t id;
 	unsigned db;
-	uint8_t proto;          /* 2 or 3 */
+	uint8_t proto; /* 2 or 3 */
 	bool authed;
-	uint8_t reply;          /* enum client_reply */
-	bool skip_next;         /* CLIENT REPLY SKIP: drop the next reply */
+	uint8_t reply;	/* enum client_reply */
+	bool skip_next; /* CLIENT REPLY SKIP: drop the next reply */
 	bool no_evict;
 	bool close_after_reply; /* QUIT, protocol error, CLIENT KILL */
 	int64_t ctime_ms;
-	int64_t last_ms;        /* last interaction, for `timeout` and idle */
+	int64_t last_ms; /* last interaction, for `timeout` and idle */
 	const struct cmd_def *last_cmd;
 	int fd;
 	unsigned worker;
 	char name[64];
-	char addr[64];          /* "ip:port" of the peer */
-	char laddr[64];         /* "ip:port" of our side */
+	char addr[64];	/* "ip:port" of the peer */
+	char laddr[64]; /* "ip:port" of our side */
 };
 
 /**

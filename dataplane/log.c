@@ -46,7 +46,8 @@ void log_msg(int level, char role, const char *fmt, ...)
 	gettimeofday(&tv, NULL);
 	localtime_r(&tv.tv_sec, &tm);
 	n = snprintf(line, sizeof(line), "%d:%c ", (int)getpid(), role);
-	n += (int)strftime(line + n, sizeof(line) - n, "%d %b %Y %H:%M:%S", &tm);
+	n +=
+	    (int)strftime(line + n, sizeof(line) - n, "%d %b %Y %H:%M:%S", &tm);
 	n += snprintf(line + n, sizeof(line) - n, ".%03d %c ",
 		      (int)(tv.tv_usec / 1000), marks[level & 3]);
 	va_start(ap, fmt);

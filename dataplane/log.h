@@ -17,7 +17,7 @@ int log_open(const char *path);
 void log_set_level(int level);
 /** role: 'M' main/control thread, 'W' worker. */
 void log_msg(int level, char role, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define log_notice(...) log_msg(LOG_NOTICE, 'M', __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_WARNING, 'M', __VA_ARGS__)

@@ -14,7 +14,8 @@ struct ring *ring_new(unsigned order)
 		errno = EINVAL;
 		return NULL;
 	}
-	r = aligned_alloc(64, (sizeof(*r) + n * sizeof(void *) + 63) & ~(size_t)63);
+	r = aligned_alloc(64,
+			  (sizeof(*r) + n * sizeof(void *) + 63) & ~(size_t)63);
 	if (!r)
 		return NULL;
 	memset(r, 0, sizeof(*r));

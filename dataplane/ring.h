@@ -18,11 +18,11 @@
 struct ring {
 	/* producer line */
 	uint32_t tail_pub __attribute__((aligned(64))); /* published tail */
-	uint32_t tail;          /* staged, private to the producer */
-	uint32_t head_cache;    /* producer's view of head */
+	uint32_t tail;	     /* staged, private to the producer */
+	uint32_t head_cache; /* producer's view of head */
 	/* consumer line */
-	uint32_t head __attribute__((aligned(64)));     /* consumed up to */
-	uint32_t tail_cache;    /* consumer's view of tail_pub */
+	uint32_t head __attribute__((aligned(64))); /* consumed up to */
+	uint32_t tail_cache; /* consumer's view of tail_pub */
 	uint32_t mask __attribute__((aligned(64)));
 	void *slot[];
 };

@@ -16,7 +16,8 @@ void stats_error(struct wstats *s, const char *text, size_t len)
 		if (e->name[0] == '\0') {
 			memcpy(e->name, text, n);
 			e->name[n] = '\0';
-		} else if (strncmp(e->name, text, n) != 0 || e->name[n] != '\0') {
+		} else if (strncmp(e->name, text, n) != 0 ||
+			   e->name[n] != '\0') {
 			continue;
 		}
 		e->count++;

@@ -13,13 +13,13 @@
 
 struct cmdstat {
 	uint64_t calls;
-	uint64_t nsec;           /* summed; INFO shows usec */
+	uint64_t nsec; /* summed; INFO shows usec */
 	uint64_t rejected_calls;
 	uint64_t failed_calls;
 };
 
 struct errstat {
-	char name[24];          /* "ERR", "WRONGTYPE", ... ; "" = free */
+	char name[24]; /* "ERR", "WRONGTYPE", ... ; "" = free */
 	uint64_t count;
 };
 
@@ -34,7 +34,7 @@ struct wstats {
 	uint64_t total_error_replies;
 	uint64_t unexpected_error_replies;
 	uint64_t expired_keys;
-	uint64_t dirty;         /* successful writes (rdb_changes_since_last_save) */
+	uint64_t dirty; /* successful writes (rdb_changes_since_last_save) */
 	uint64_t io_reads;
 	uint64_t io_writes;
 	uint64_t xcore_msgs_sent;
@@ -42,7 +42,7 @@ struct wstats {
 	uint64_t loop_turns;
 	uint64_t max_loop_gap_us;
 	struct errstat err[STATS_ERR_KINDS];
-	struct cmdstat *cmd;    /* cmd_count() entries */
+	struct cmdstat *cmd; /* cmd_count() entries */
 } __attribute__((aligned(64)));
 
 /** Count an error reply: text is the error without '-' (its first word

@@ -47,12 +47,30 @@ int64_t worker_clock_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-unsigned worker_count(void) { return nworkers; }
-struct worker *worker_get(unsigned id) { return workers[id]; }
-unsigned worker_id(const struct worker *w) { return w->id; }
-struct wstats *worker_stats(struct worker *w) { return &w->st; }
-int64_t worker_now_ms(const struct worker *w) { return w->now_ms; }
-uint64_t *worker_rng(struct worker *w) { return &w->rng; }
+unsigned worker_count(void)
+{
+	return nworkers;
+}
+struct worker *worker_get(unsigned id)
+{
+	return workers[id];
+}
+unsigned worker_id(const struct worker *w)
+{
+	return w->id;
+}
+struct wstats *worker_stats(struct worker *w)
+{
+	return &w->st;
+}
+int64_t worker_now_ms(const struct worker *w)
+{
+	return w->now_ms;
+}
+uint64_t *worker_rng(struct worker *w)
+{
+	return &w->rng;
+}
 
 const char *worker_transport_name(void)
 {
@@ -99,11 +117,13 @@ int worker_setup(const struct worker_conf *conf)
 		w->tp = conf->tp;
 		w->nlisten = conf->nlisten;
 		for (int j = 0; j < conf->nlisten; j++)
-			w->listen_fd[j] = conf->listen_fds[i * conf->nlisten + j];
+			w->listen_fd[j] =
+			    conf->listen_fds[i * conf->nlisten + j];
 		w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (w->wake_fd < 0)
 			return -errno;
-		w->rng = 0x9E3779B97F4A7C15ull * (i + 1) ^ (uint64_t)worker_clock_us();
+		w->rng = 0x9E3779B97F4A7C15ull * (i + 1) ^
+			 (uint64_t)worker_clock_us();
 		w->held_by = -1;
 		CDS_INIT_LIST_HEAD(&w->clients);
 		resp_limits_default(&w->lim);
@@ -225,7 +245,8 @@ static void *worker_main(void *arg)
 		if (cpu >= 0) {
 			CPU_ZERO(&set);
 			CPU_SET(cpu, &set);
-			pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+			pthread_setaffinity_np(pthread_self(), sizeof(set),
+					       &set);
 			w->cpu = cpu;
 		}
 	}

@@ -24,11 +24,11 @@ struct transport_ops;
 struct wstats;
 
 struct worker_conf {
-	unsigned count;             /* workers, >= 1 */
+	unsigned count; /* workers, >= 1 */
 	const struct transport_ops *tp;
-	int nlisten;                /* listeners per worker (bind list) */
-	int *listen_fds;            /* count * nlisten (SO_REUSEPORT) */
-	bool pin;                   /* pin worker i to the i-th allowed CPU */
+	int nlisten;	 /* listeners per worker (bind list) */
+	int *listen_fds; /* count * nlisten (SO_REUSEPORT) */
+	bool pin;	 /* pin worker i to the i-th allowed CPU */
 };
 
 /** Create the workers (not started).  Returns 0 or -errno.  Context: main. */

@@ -33,11 +33,11 @@ struct worker {
 	int cpu;
 	pthread_t thread;
 	const struct transport_ops *tp;
-	void *tpd;                  /* transport's per-worker state */
+	void *tpd; /* transport's per-worker state */
 	int listen_fd[16];
 	int nlisten;
-	int wake_fd;                /* eventfd other cores write */
-	int sleeping;               /* atomic: 1 while blocked in wait */
+	int wake_fd;  /* eventfd other cores write */
+	int sleeping; /* atomic: 1 while blocked in wait */
 	int64_t now_ms;
 	uint64_t rng;
 	struct wstats st;
@@ -47,20 +47,20 @@ struct worker {
 	struct ring *in[STORE_MAX_SHARDS];  /* from worker i to me */
 	struct ring *out[STORE_MAX_SHARDS]; /* from me to worker i */
 	struct xfifo overflow[STORE_MAX_SHARDS];
-	uint64_t staged_to;         /* peers with unpublished messages */
+	uint64_t staged_to; /* peers with unpublished messages */
 	struct xfifo deferred;
-	int held_by;                /* -1, or the core holding my shard */
+	int held_by; /* -1, or the core holding my shard */
 	bool self_held;
-	bool in_held;               /* inside xcore's held loop */
+	bool in_held; /* inside xcore's held loop */
 	uint64_t grants;
 
 	/* connections */
-	struct cds_list_head clients;   /* RCU list, for CLIENT LIST */
-	struct conn *dirty;             /* output to flush this turn */
-	struct conn *paused;            /* waiting for in-flight commands */
+	struct cds_list_head clients; /* RCU list, for CLIENT LIST */
+	struct conn *dirty;	      /* output to flush this turn */
+	struct conn *paused;	      /* waiting for in-flight commands */
 	int64_t next_cron_ms;
 	int64_t next_expire_ms;
-	int start_rc;                   /* 0, or -errno if setup failed */
+	int start_rc; /* 0, or -errno if setup failed */
 	bool started;
 } __attribute__((aligned(64)));
 

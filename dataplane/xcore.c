@@ -119,7 +119,8 @@ void xcore_flush(struct worker *w)
 		struct ring *r = w->out[to];
 
 		mask &= mask - 1;
-		while (w->overflow[to].head && ring_put(r, w->overflow[to].head))
+		while (w->overflow[to].head &&
+		       ring_put(r, w->overflow[to].head))
 			fifo_pop(&w->overflow[to]);
 		ring_publish(r);
 		if (!w->overflow[to].head)

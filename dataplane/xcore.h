@@ -17,9 +17,10 @@
  * the coordinator then runs the command over all held shards and releases
  * them.  Ascending order makes cycles impossible: a coordinator below its
  * own number in the order may still be lent to others (it holds nothing
- * they need yet), and once it has taken itself it defers every request.  Deferred work is kept in one FIFO so a
- * sender's commands and holds are served in the order it sent them, which
- * is what makes read-your-writes hold through a hold.
+ * they need yet), and once it has taken itself it defers every request.
+ * Deferred work is kept in one FIFO so a sender's commands and holds are served
+ * in the order it sent them, which is what makes read-your-writes hold through
+ * a hold.
  *
  * Threading: every function runs on the worker it is given.
  */
@@ -36,12 +37,12 @@ struct conn;
 struct cmd_def;
 
 enum xmsg_type {
-	XM_EXEC = 1,   /* run cmd on my shard, reply into out */
-	XM_DONE,       /* EXEC came back */
-	XM_HOLD,       /* stop touching your shard until RELEASE */
-	XM_GRANT,      /* HOLD came back */
+	XM_EXEC = 1, /* run cmd on my shard, reply into out */
+	XM_DONE,     /* EXEC came back */
+	XM_HOLD,     /* stop touching your shard until RELEASE */
+	XM_GRANT,    /* HOLD came back */
 	XM_RELEASE,
-	XM_KILL,       /* close client arg64 */
+	XM_KILL, /* close client arg64 */
 };
 
 struct xmsg {
@@ -51,12 +52,12 @@ struct xmsg {
 	uint8_t db;
 	int argc;
 	const struct cmd_def *cmd;
-	struct conn *conn;      /* opaque to the receiver */
-	void *slot;             /* opaque to the receiver */
+	struct conn *conn; /* opaque to the receiver */
+	void *slot;	   /* opaque to the receiver */
 	uint64_t arg64;
-	struct resp_arg *argv;  /* into data[] */
+	struct resp_arg *argv; /* into data[] */
 	struct resp_out out;
-	struct xmsg *next;      /* deferred FIFO / overflow list */
+	struct xmsg *next; /* deferred FIFO / overflow list */
 	char data[];
 };
 

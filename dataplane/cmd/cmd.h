@@ -38,54 +38,54 @@ struct client;
 struct wstats;
 
 /* Redis command flags (COMMAND INFO names them) */
-#define CMD_WRITE        (1u << 0)
-#define CMD_READONLY     (1u << 1)
-#define CMD_DENYOOM      (1u << 2)
-#define CMD_ADMIN        (1u << 3)
-#define CMD_PUBSUB       (1u << 4)
-#define CMD_NOSCRIPT     (1u << 5)
-#define CMD_BLOCKING     (1u << 6)
-#define CMD_LOADING      (1u << 7)
-#define CMD_STALE        (1u << 8)
+#define CMD_WRITE (1u << 0)
+#define CMD_READONLY (1u << 1)
+#define CMD_DENYOOM (1u << 2)
+#define CMD_ADMIN (1u << 3)
+#define CMD_PUBSUB (1u << 4)
+#define CMD_NOSCRIPT (1u << 5)
+#define CMD_BLOCKING (1u << 6)
+#define CMD_LOADING (1u << 7)
+#define CMD_STALE (1u << 8)
 #define CMD_SKIP_MONITOR (1u << 9)
 #define CMD_SKIP_SLOWLOG (1u << 10)
-#define CMD_FAST         (1u << 11)
-#define CMD_NO_AUTH      (1u << 12)
-#define CMD_NO_MULTI     (1u << 13)
-#define CMD_ALLOW_BUSY   (1u << 14)
+#define CMD_FAST (1u << 11)
+#define CMD_NO_AUTH (1u << 12)
+#define CMD_NO_MULTI (1u << 13)
+#define CMD_ALLOW_BUSY (1u << 14)
 /* cachalot routing flags (not shown by COMMAND INFO) */
-#define CMD_CLIENT       (1u << 24) /* touches the client: run on its core */
-#define CMD_ALL_SHARDS   (1u << 25) /* hold every shard (FLUSHALL, ...) */
-#define CMD_HAS_SUBS     (1u << 26) /* dispatch on argv[1] */
+#define CMD_CLIENT (1u << 24)	  /* touches the client: run on its core */
+#define CMD_ALL_SHARDS (1u << 25) /* hold every shard (FLUSHALL, ...) */
+#define CMD_HAS_SUBS (1u << 26)	  /* dispatch on argv[1] */
 
 /** What a handler is given. */
 struct cmd_ctx {
-	struct worker *w;          /* the executing core */
-	struct client *cl;         /* the client, or NULL when run remotely */
-	struct wstats *st;         /* the executing core's counters */
-	unsigned db;               /* the client's selected database */
+	struct worker *w;  /* the executing core */
+	struct client *cl; /* the client, or NULL when run remotely */
+	struct wstats *st; /* the executing core's counters */
+	unsigned db;	   /* the client's selected database */
 	int argc;
 	const struct resp_arg *argv;
-	struct resp_out *out;      /* exactly one reply goes here */
-	int64_t now_ms;            /* unix ms, fixed for the whole command */
-	uint64_t *rng;             /* the core's xorshift64 state */
+	struct resp_out *out; /* exactly one reply goes here */
+	int64_t now_ms;	      /* unix ms, fixed for the whole command */
+	uint64_t *rng;	      /* the core's xorshift64 state */
 };
 
 typedef void (*cmd_fn)(struct cmd_ctx *c);
 
 struct cmd_def {
-	const char *name;          /* lower case */
+	const char *name; /* lower case */
 	int arity;
 	uint32_t flags;
 	int first_key, last_key, key_step;
 	cmd_fn fn;
-	const char *group;         /* "string", "generic", "server", ... */
+	const char *group; /* "string", "generic", "server", ... */
 	const char *since;
 	const char *summary;
 	const char *complexity;
-	const struct cmd_def *parent;   /* for subcommands */
-	const struct cmd_def **subs;    /* NULL-terminated, or NULL */
-	uint16_t id;               /* dense index for per-command stats */
+	const struct cmd_def *parent; /* for subcommands */
+	const struct cmd_def **subs;  /* NULL-terminated, or NULL */
+	uint16_t id;		      /* dense index for per-command stats */
 };
 
 /** Build the lookup tables.  Returns 0 or -errno.  Context: start-up. */
@@ -119,13 +119,18 @@ void cmd_set_start_time(int64_t ms);
 
 /* ---- helpers for handlers (cmd_util.c) ---------------------------- */
 
-extern const char *const cmd_err_syntax;    /* "ERR syntax error" */
-extern const char *const cmd_err_notint;    /* "ERR value is not an integer or out of range" */
-extern const char *const cmd_err_notfloat;  /* "ERR value is not a valid float" */
-extern const char *const cmd_err_wrongtype; /* "WRONGTYPE Operation against a key holding the wrong kind of value" */
-extern const char *const cmd_err_overflow;  /* "ERR increment or decrement would overflow" */
-extern const char *const cmd_err_nokey;     /* "ERR no such key" */
-extern const char *const cmd_err_oom;       /* "ERR out of memory" */
+extern const char *const cmd_err_syntax; /* "ERR syntax error" */
+extern const char
+    *const cmd_err_notint; /* "ERR value is not an integer or out of range" */
+extern const char
+    *const cmd_err_notfloat; /* "ERR value is not a valid float" */
+extern const char
+    *const cmd_err_wrongtype; /* "WRONGTYPE Operation against a key holding the
+				 wrong kind of value" */
+extern const char
+    *const cmd_err_overflow; /* "ERR increment or decrement would overflow" */
+extern const char *const cmd_err_nokey; /* "ERR no such key" */
+extern const char *const cmd_err_oom;	/* "ERR out of memory" */
 
 /** Case-insensitive compare of an argument with a C string. */
 static inline bool cmd_arg_is(const struct resp_arg *a, const char *s)
@@ -148,7 +153,7 @@ static inline size_t cmd_word_len(const struct resp_arg *a)
 /** An option word compared as Redis does: C string, case-insensitive. */
 static inline bool cmd_opt_is(const struct resp_arg *a, const char *s)
 {
-	struct resp_arg w = { .ptr = a->ptr, .len = cmd_word_len(a) };
+	struct resp_arg w = {.ptr = a->ptr, .len = cmd_word_len(a)};
 
 	return cmd_arg_is(&w, s);
 }

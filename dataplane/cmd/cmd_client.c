@@ -19,12 +19,15 @@ bool cmd_set_client_name(struct cmd_ctx *c, const struct resp_arg *name)
 {
 	for (size_t i = 0; i < name->len; i++) {
 		if (name->ptr[i] < '!' || name->ptr[i] > '~') {
-			resp_error(c->out, "ERR Client names cannot contain spaces, newlines or special characters.");
+			resp_error(c->out,
+				   "ERR Client names cannot contain spaces, "
+				   "newlines or special characters.");
 			return false;
 		}
 	}
-	size_t n = name->len < sizeof(c->cl->name) - 1 ? name->len
-						       : sizeof(c->cl->name) - 1;
+	size_t n = name->len < sizeof(c->cl->name) - 1
+		       ? name->len
+		       : sizeof(c->cl->name) - 1;
 	memcpy(c->cl->name, name->ptr, n);
 	c->cl->name[n] = '\0';
 	return true;
@@ -61,7 +64,7 @@ void cmd_client_setinfo(struct cmd_ctx *c)
 }
 
 struct client_line {
-	struct resp_out buf;    /* raw text being built */
+	struct resp_out buf; /* raw text being built */
 	int64_t now_ms;
 	const struct client *self;
 	bool have_ids;
@@ -80,19 +83,22 @@ static void client_format(struct resp_out *b, const struct client *cl,
 	if (cl->last_cmd)
 		cmd_fullname(cl->last_cmd, cmd, sizeof(cmd));
 	conn_buf_sizes(cn, &qbuf, &qfree, &obuf, &oll);
-	n = snprintf(line, sizeof(line),
-		     "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
-		     "flags=%s db=%u sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
-		     "qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=%zu "
-		     "oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s user=default "
-		     "redir=-1 resp=%u\n",
-		     (unsigned long long)cl->id, cl->addr, cl->laddr, cl->fd,
-		     cl->name, (long long)((now_ms - cl->ctime_ms) / 1000),
-		     (long long)((now_ms - cl->last_ms) / 1000),
-		     cl->no_evict ? "e" : "N", cl->db, qbuf, qfree, obuf, obuf,
-		     oll, obuf, qbuf + qfree + obuf, cmd, cl->proto);
+	n = snprintf(
+	    line, sizeof(line),
+	    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
+	    "flags=%s db=%u sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
+	    "qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=%zu "
+	    "oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s user=default "
+	    "redir=-1 resp=%u\n",
+	    (unsigned long long)cl->id, cl->addr, cl->laddr, cl->fd, cl->name,
+	    (long long)((now_ms - cl->ctime_ms) / 1000),
+	    (long long)((now_ms - cl->last_ms) / 1000),
+	    cl->no_evict ? "e" : "N", cl->db, qbuf, qfree, obuf, obuf, oll,
+	    obuf, qbuf + qfree + obuf, cmd, cl->proto);
 	if (n > 0)
-		resp_out_raw(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		resp_out_raw(b, line,
+			     (size_t)n < sizeof(line) ? (size_t)n
+						      : sizeof(line) - 1);
 }
 
 static void client_list_visit(const struct client *cl, const struct conn *cn,
@@ -113,7 +119,7 @@ static void client_list_visit(const struct client *cl, const struct conn *cn,
 
 void cmd_client_list(struct cmd_ctx *c)
 {
-	struct client_line cx = { .now_ms = c->now_ms, .self = c->cl };
+	struct client_line cx = {.now_ms = c->now_ms, .self = c->cl};
 	long long ids[64];
 	int i = 2;
 
@@ -123,11 +129,14 @@ void cmd_client_list(struct cmd_ctx *c)
 			const struct resp_arg *t = &c->argv[i + 1];
 			if (cmd_arg_is(t, "normal")) {
 				/* every client is normal for now */
-			} else if (cmd_arg_is(t, "master") || cmd_arg_is(t, "replica") ||
-				   cmd_arg_is(t, "slave") || cmd_arg_is(t, "pubsub")) {
+			} else if (cmd_arg_is(t, "master") ||
+				   cmd_arg_is(t, "replica") ||
+				   cmd_arg_is(t, "slave") ||
+				   cmd_arg_is(t, "pubsub")) {
 				cx.have_ids = true; /* matches none */
 			} else {
-				resp_errorf(c->out, "ERR Unknown client type '%.*s'",
+				resp_errorf(c->out,
+					    "ERR Unknown client type '%.*s'",
 					    (int)t->len, t->ptr);
 				goto out;
 			}
@@ -137,7 +146,8 @@ void cmd_client_list(struct cmd_ctx *c)
 			for (i++; i < c->argc && cx.nids < 64; i++) {
 				if (!cmd_parse_ll(&c->argv[i], &ids[cx.nids]) ||
 				    ids[cx.nids] <= 0) {
-					resp_error(c->out, "ERR Invalid client ID");
+					resp_error(c->out,
+						   "ERR Invalid client ID");
 					goto out;
 				}
 				cx.nids++;
@@ -168,7 +178,7 @@ struct kill_filter {
 	const struct resp_arg *addr, *laddr;
 	long long id;
 	bool skipme;
-	bool none;              /* a TYPE that matches nobody */
+	bool none; /* a TYPE that matches nobody */
 	const struct client *self;
 	uint64_t victims[256];
 	int nvictims;
@@ -209,7 +219,9 @@ static bool kill_parse(struct cmd_ctx *c, struct kill_filter *f)
 		v = &c->argv[i + 1];
 		if (cmd_arg_is(k, "id")) {
 			if (!cmd_parse_ll(v, &f->id) || f->id <= 0) {
-				resp_error(c->out, "ERR client-id should be greater than 0");
+				resp_error(
+				    c->out,
+				    "ERR client-id should be greater than 0");
 				return false;
 			}
 		} else if (cmd_arg_is(k, "addr")) {
@@ -217,11 +229,13 @@ static bool kill_parse(struct cmd_ctx *c, struct kill_filter *f)
 		} else if (cmd_arg_is(k, "laddr")) {
 			f->laddr = v;
 		} else if (cmd_arg_is(k, "type")) {
-			if (cmd_arg_is(v, "master") || cmd_arg_is(v, "replica") ||
+			if (cmd_arg_is(v, "master") ||
+			    cmd_arg_is(v, "replica") ||
 			    cmd_arg_is(v, "slave") || cmd_arg_is(v, "pubsub"))
 				f->none = true;
 			else if (!cmd_arg_is(v, "normal")) {
-				resp_errorf(c->out, "ERR Unknown client type '%.*s'",
+				resp_errorf(c->out,
+					    "ERR Unknown client type '%.*s'",
 					    (int)v->len, v->ptr);
 				return false;
 			}
@@ -250,7 +264,7 @@ static bool kill_parse(struct cmd_ctx *c, struct kill_filter *f)
 
 void cmd_client_kill(struct cmd_ctx *c)
 {
-	struct kill_filter f = { .self = c->cl, .skipme = true };
+	struct kill_filter f = {.self = c->cl, .skipme = true};
 	bool old_style = c->argc == 3;
 
 	if (old_style) {
@@ -304,27 +318,29 @@ void cmd_client_reply(struct cmd_ctx *c)
 void cmd_client_help(struct cmd_ctx *c)
 {
 	static const char *const help[] = {
-		"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-		"GETNAME",
-		"    Return the name of the current connection.",
-		"ID",
-		"    Return the ID of the current connection.",
-		"INFO",
-		"    Return information about the current client connection.",
-		"KILL <ip:port>",
-		"    Kill connection made from <ip:port>.",
-		"KILL <option> <value> [<option> <value> [...]]",
-		"    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME.",
-		"LIST [options ...]",
-		"    Return information about client connections. Options: TYPE, ID.",
-		"NO-EVICT (ON|OFF)",
-		"    Protect the current client connection from eviction.",
-		"REPLY (ON|OFF|SKIP)",
-		"    Control the replies sent to the current connection.",
-		"SETNAME <name>",
-		"    Assign the name <name> to the current connection.",
-		"HELP",
-		"    Print this help.",
+	    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	    "GETNAME",
+	    "    Return the name of the current connection.",
+	    "ID",
+	    "    Return the ID of the current connection.",
+	    "INFO",
+	    "    Return information about the current client connection.",
+	    "KILL <ip:port>",
+	    "    Kill connection made from <ip:port>.",
+	    "KILL <option> <value> [<option> <value> [...]]",
+	    "    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, "
+	    "SKIPME.",
+	    "LIST [options ...]",
+	    "    Return information about client connections. Options: TYPE, "
+	    "ID.",
+	    "NO-EVICT (ON|OFF)",
+	    "    Protect the current client connection from eviction.",
+	    "REPLY (ON|OFF|SKIP)",
+	    "    Control the replies sent to the current connection.",
+	    "SETNAME <name>",
+	    "    Assign the name <name> to the current connection.",
+	    "HELP",
+	    "    Print this help.",
 	};
 	cmd_reply_help(c, help, sizeof(help) / sizeof(help[0]));
 }

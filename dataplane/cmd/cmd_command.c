@@ -18,25 +18,34 @@ static const struct {
 	uint32_t bit;
 	const char *name;
 } cmd_flag_names[] = {
-	{ CMD_WRITE, "write" },         { CMD_READONLY, "readonly" },
-	{ CMD_DENYOOM, "denyoom" },     { CMD_ADMIN, "admin" },
-	{ CMD_PUBSUB, "pubsub" },       { CMD_NOSCRIPT, "noscript" },
-	{ CMD_BLOCKING, "blocking" },   { CMD_LOADING, "loading" },
-	{ CMD_STALE, "stale" },         { CMD_SKIP_MONITOR, "skip_monitor" },
-	{ CMD_SKIP_SLOWLOG, "skip_slowlog" }, { CMD_FAST, "fast" },
-	{ CMD_NO_AUTH, "no_auth" },     { CMD_NO_MULTI, "no_multi" },
-	{ CMD_ALLOW_BUSY, "allow_busy" },
+    {CMD_WRITE, "write"},
+    {CMD_READONLY, "readonly"},
+    {CMD_DENYOOM, "denyoom"},
+    {CMD_ADMIN, "admin"},
+    {CMD_PUBSUB, "pubsub"},
+    {CMD_NOSCRIPT, "noscript"},
+    {CMD_BLOCKING, "blocking"},
+    {CMD_LOADING, "loading"},
+    {CMD_STALE, "stale"},
+    {CMD_SKIP_MONITOR, "skip_monitor"},
+    {CMD_SKIP_SLOWLOG, "skip_slowlog"},
+    {CMD_FAST, "fast"},
+    {CMD_NO_AUTH, "no_auth"},
+    {CMD_NO_MULTI, "no_multi"},
+    {CMD_ALLOW_BUSY, "allow_busy"},
 };
 
 static void reply_flags(struct resp_out *o, uint32_t flags)
 {
 	long n = 0;
 
-	for (size_t i = 0; i < sizeof(cmd_flag_names) / sizeof(cmd_flag_names[0]); i++)
+	for (size_t i = 0;
+	     i < sizeof(cmd_flag_names) / sizeof(cmd_flag_names[0]); i++)
 		if (flags & cmd_flag_names[i].bit)
 			n++;
 	resp_set(o, n);
-	for (size_t i = 0; i < sizeof(cmd_flag_names) / sizeof(cmd_flag_names[0]); i++)
+	for (size_t i = 0;
+	     i < sizeof(cmd_flag_names) / sizeof(cmd_flag_names[0]); i++)
 		if (flags & cmd_flag_names[i].bit)
 			resp_simple(o, cmd_flag_names[i].name);
 }
@@ -225,7 +234,7 @@ void cmd_command_docs(struct cmd_ctx *c)
 }
 
 struct list_filter {
-	int kind;               /* 0 none, 1 pattern, 2 aclcat */
+	int kind; /* 0 none, 1 pattern, 2 aclcat */
 	const struct resp_arg *arg;
 };
 
@@ -233,12 +242,17 @@ static bool list_match(const struct list_filter *f, const struct cmd_def *d,
 		       const char *name)
 {
 	if (f->kind == 1)
-		return glob_match(f->arg->ptr, f->arg->len, name, strlen(name), true);
+		return glob_match(f->arg->ptr, f->arg->len, name, strlen(name),
+				  true);
 	if (f->kind == 2) {
-		const char *g = strcmp(d->group, "generic") == 0 ? "keyspace" : d->group;
-		return (f->arg->len == strlen(g) && strncasecmp(f->arg->ptr, g, f->arg->len) == 0) ||
-		       (cmd_arg_is(f->arg, "write") && (d->flags & CMD_WRITE)) ||
-		       (cmd_arg_is(f->arg, "read") && (d->flags & CMD_READONLY)) ||
+		const char *g =
+		    strcmp(d->group, "generic") == 0 ? "keyspace" : d->group;
+		return (f->arg->len == strlen(g) &&
+			strncasecmp(f->arg->ptr, g, f->arg->len) == 0) ||
+		       (cmd_arg_is(f->arg, "write") &&
+			(d->flags & CMD_WRITE)) ||
+		       (cmd_arg_is(f->arg, "read") &&
+			(d->flags & CMD_READONLY)) ||
 		       (cmd_arg_is(f->arg, "fast") && (d->flags & CMD_FAST)) ||
 		       (cmd_arg_is(f->arg, "slow") && !(d->flags & CMD_FAST)) ||
 		       (cmd_arg_is(f->arg, "admin") && (d->flags & CMD_ADMIN));
@@ -248,7 +262,7 @@ static bool list_match(const struct list_filter *f, const struct cmd_def *d,
 
 void cmd_command_list(struct cmd_ctx *c)
 {
-	struct list_filter f = { 0 };
+	struct list_filter f = {0};
 	struct resp_out body;
 	long n = 0;
 
@@ -297,7 +311,9 @@ void cmd_command_getkeys(struct cmd_ctx *c)
 		return;
 	}
 	if ((d->arity > 0 && argc != d->arity) || argc < -d->arity) {
-		resp_error(c->out, "ERR Invalid number of arguments specified for command");
+		resp_error(
+		    c->out,
+		    "ERR Invalid number of arguments specified for command");
 		return;
 	}
 	if (d->first_key <= 0 || d->first_key >= argc) {
@@ -315,21 +331,21 @@ void cmd_command_getkeys(struct cmd_ctx *c)
 void cmd_command_help(struct cmd_ctx *c)
 {
 	static const char *const help[] = {
-		"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-		"(no subcommand)",
-		"    Return details about all Redis commands.",
-		"COUNT",
-		"    Return the total number of commands in this Redis server.",
-		"LIST",
-		"    Return a list of all commands in this Redis server.",
-		"INFO [<command-name> ...]",
-		"    Return details about multiple Redis commands.",
-		"DOCS [<command-name> ...]",
-		"    Return documentation details about multiple Redis commands.",
-		"GETKEYS <full-command>",
-		"    Return the keys from a full Redis command.",
-		"HELP",
-		"    Print this help.",
+	    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	    "(no subcommand)",
+	    "    Return details about all Redis commands.",
+	    "COUNT",
+	    "    Return the total number of commands in this Redis server.",
+	    "LIST",
+	    "    Return a list of all commands in this Redis server.",
+	    "INFO [<command-name> ...]",
+	    "    Return details about multiple Redis commands.",
+	    "DOCS [<command-name> ...]",
+	    "    Return documentation details about multiple Redis commands.",
+	    "GETKEYS <full-command>",
+	    "    Return the keys from a full Redis command.",
+	    "HELP",
+	    "    Print this help.",
 	};
 	cmd_reply_help(c, help, sizeof(help) / sizeof(help[0]));
 }

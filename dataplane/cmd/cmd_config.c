@@ -36,7 +36,7 @@ void cmd_config_get(struct cmd_ctx *c)
 {
 	const char *pats[CONFIG_MAX_ARGS];
 	size_t lens[CONFIG_MAX_ARGS];
-	struct config_pairs p = { .n = 0 };
+	struct config_pairs p = {.n = 0};
 	int n = 0;
 
 	for (int i = 2; i < c->argc && n < CONFIG_MAX_ARGS; i++, n++) {
@@ -53,13 +53,15 @@ void cmd_config_get(struct cmd_ctx *c)
 void cmd_config_set(struct cmd_ctx *c)
 {
 	char names[CONFIG_MAX_ARGS][128];
-	char *values[CONFIG_MAX_ARGS] = { 0 };
-	const char *np[CONFIG_MAX_ARGS] = { 0 };
+	char *values[CONFIG_MAX_ARGS] = {0};
+	const char *np[CONFIG_MAX_ARGS] = {0};
 	char err[512];
 	int n = (c->argc - 2) / 2, rc;
 
 	if ((c->argc - 2) % 2 != 0 || n > CONFIG_MAX_ARGS) {
-		resp_error(c->out, "ERR wrong number of arguments for 'config|set' command");
+		resp_error(
+		    c->out,
+		    "ERR wrong number of arguments for 'config|set' command");
 		return;
 	}
 	for (int i = 0; i < n; i++) {
@@ -123,17 +125,18 @@ void cmd_config_rewrite(struct cmd_ctx *c)
 void cmd_config_help(struct cmd_ctx *c)
 {
 	static const char *const help[] = {
-		"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-		"GET <pattern>",
-		"    Return parameters matching the glob-like <pattern> and their values.",
-		"SET <directive> <value>",
-		"    Set the configuration <directive> to <value>.",
-		"RESETSTAT",
-		"    Reset statistics reported by the INFO command.",
-		"REWRITE",
-		"    Rewrite the configuration file.",
-		"HELP",
-		"    Print this help.",
+	    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	    "GET <pattern>",
+	    "    Return parameters matching the glob-like <pattern> and their "
+	    "values.",
+	    "SET <directive> <value>",
+	    "    Set the configuration <directive> to <value>.",
+	    "RESETSTAT",
+	    "    Reset statistics reported by the INFO command.",
+	    "REWRITE",
+	    "    Rewrite the configuration file.",
+	    "HELP",
+	    "    Print this help.",
 	};
 	cmd_reply_help(c, help, sizeof(help) / sizeof(help[0]));
 }

@@ -30,12 +30,16 @@ static int64_t start_ms;
 static char run_id[41];
 static char replid[41];
 
-int64_t cmd_start_time_ms(void) { return start_ms; }
+int64_t cmd_start_time_ms(void)
+{
+	return start_ms;
+}
 
 void cmd_set_start_time(int64_t ms)
 {
 	static const char hex[] = "0123456789abcdef";
-	uint64_t x = (uint64_t)ms ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
+	uint64_t x =
+	    (uint64_t)ms ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
 
 	start_ms = ms;
 	for (int i = 0; i < 40; i++) {
@@ -54,7 +58,7 @@ struct info_buf {
 };
 
 static void add(struct info_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void add(struct info_buf *b, const char *fmt, ...)
 {
@@ -84,8 +88,8 @@ static void section(struct info_buf *b, const char *name)
 static const char *policy_name(int p)
 {
 	static const char *const names[] = {
-		"noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
-		"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+	    "noeviction",   "allkeys-lru",  "allkeys-lfu",     "allkeys-random",
+	    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
 	};
 	return p >= 0 && p < 8 ? names[p] : "noeviction";
 }
@@ -106,8 +110,8 @@ static void human(char *buf, size_t size, double n)
 }
 
 struct totals {
-	struct wstats s;        /* summed scalar counters */
-	struct store_stats st;  /* summed over shards */
+	struct wstats s;       /* summed scalar counters */
+	struct store_stats st; /* summed over shards */
 };
 
 static uint64_t rd(const uint64_t *p)
@@ -176,7 +180,8 @@ static void info_server(struct info_buf *b, const struct cmd_ctx *c)
 	add(b, "monotonic_clock:POSIX clock_gettime");
 	add(b, "multiplexing_api:%s", worker_transport_name());
 	add(b, "atomicvar_api:c11-builtin");
-	add(b, "gcc_version:%d.%d.%d", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
+	add(b, "gcc_version:%d.%d.%d", __GNUC__, __GNUC_MINOR__,
+	    __GNUC_PATCHLEVEL__);
 	add(b, "process_id:%d", (int)getpid());
 	add(b, "process_supervised:no");
 	add(b, "run_id:%s", run_id);
@@ -186,12 +191,14 @@ static void info_server(struct info_buf *b, const struct cmd_ctx *c)
 	add(b, "uptime_in_days:%lld", (long long)(up / 86400));
 	add(b, "hz:%lld", cfg->hz);
 	add(b, "configured_hz:%lld", cfg->hz);
-	add(b, "lru_clock:%lld", (long long)((c->now_ms / 1000) & ((1 << 24) - 1)));
+	add(b, "lru_clock:%lld",
+	    (long long)((c->now_ms / 1000) & ((1 << 24) - 1)));
 	add(b, "executable:%s", exe);
 	add(b, "config_file:%s", cfg_file());
 	add(b, "io_threads_active:0");
 	add(b, "cachalot_version:%s", CACHALOT_VERSION);
-	add(b, "cachalot_transport:%s", cfg->transport == CFG_TRANSPORT_DPDK ? "dpdk" : "kernel");
+	add(b, "cachalot_transport:%s",
+	    cfg->transport == CFG_TRANSPORT_DPDK ? "dpdk" : "kernel");
 	add(b, "cachalot_workers:%u", worker_count());
 }
 
@@ -215,7 +222,8 @@ static void info_memory(struct info_buf *b, const struct totals *t)
 	uint64_t rss = (uint64_t)rss_bytes();
 	uint64_t overhead = (uint64_t)conn_count() * (16384 + 1024);
 	uint64_t used = t->st.used_bytes + overhead;
-	uint64_t total = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t total =
+	    (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
 	char h1[32], h2[32], h3[32], h4[32], h5[32];
 
 	if (used > __atomic_load_n(&peak, __ATOMIC_RELAXED))
@@ -232,18 +240,22 @@ static void info_memory(struct info_buf *b, const struct totals *t)
 	add(b, "used_memory_rss_human:%s", h2);
 	add(b, "used_memory_peak:%llu", (unsigned long long)peak);
 	add(b, "used_memory_peak_human:%s", h3);
-	add(b, "used_memory_peak_perc:%.2f%%", peak ? 100.0 * (double)used / (double)peak : 100.0);
+	add(b, "used_memory_peak_perc:%.2f%%",
+	    peak ? 100.0 * (double)used / (double)peak : 100.0);
 	add(b, "used_memory_overhead:%llu", (unsigned long long)overhead);
 	add(b, "used_memory_startup:0");
-	add(b, "used_memory_dataset:%llu", (unsigned long long)t->st.used_bytes);
-	add(b, "used_memory_dataset_perc:%.2f%%", used ? 100.0 * (double)t->st.used_bytes / (double)used : 0.0);
+	add(b, "used_memory_dataset:%llu",
+	    (unsigned long long)t->st.used_bytes);
+	add(b, "used_memory_dataset_perc:%.2f%%",
+	    used ? 100.0 * (double)t->st.used_bytes / (double)used : 0.0);
 	add(b, "total_system_memory:%llu", (unsigned long long)total);
 	add(b, "total_system_memory_human:%s", h4);
 	add(b, "used_memory_lua:0");
 	add(b, "maxmemory:%lld", cfg->maxmemory);
 	add(b, "maxmemory_human:%s", h5);
 	add(b, "maxmemory_policy:%s", policy_name((int)cfg->maxmemory_policy));
-	add(b, "mem_fragmentation_ratio:%.2f", used ? (double)rss / (double)used : 0.0);
+	add(b, "mem_fragmentation_ratio:%.2f",
+	    used ? (double)rss / (double)used : 0.0);
 	add(b, "mem_allocator:mimalloc-%d.%d.%d", MI_MALLOC_VERSION / 100,
 	    (MI_MALLOC_VERSION / 10) % 10, MI_MALLOC_VERSION % 10);
 	add(b, "lazyfree_pending_objects:0");
@@ -261,7 +273,8 @@ static void info_persistence(struct info_buf *b, const struct totals *t)
 	add(b, "current_fork_perc:0.00");
 	add(b, "current_save_keys_processed:0");
 	add(b, "current_save_keys_total:0");
-	add(b, "rdb_changes_since_last_save:%llu", (unsigned long long)t->s.dirty);
+	add(b, "rdb_changes_since_last_save:%llu",
+	    (unsigned long long)t->s.dirty);
 	add(b, "rdb_bgsave_in_progress:0");
 	add(b, "rdb_last_save_time:%lld", (long long)(start_ms / 1000));
 	add(b, "rdb_last_bgsave_status:ok");
@@ -290,18 +303,24 @@ static void info_stats(struct info_buf *b, const struct totals *t)
 	uint64_t expired = t->st.expired_keys - cmd_expired_base();
 
 	section(b, "Stats");
-	add(b, "total_connections_received:%llu", (unsigned long long)t->s.total_connections);
-	add(b, "total_commands_processed:%llu", (unsigned long long)t->s.total_commands);
-	add(b, "instantaneous_ops_per_sec:%llu", (unsigned long long)cmd_info_ops_per_sec());
-	add(b, "total_net_input_bytes:%llu", (unsigned long long)t->s.net_input_bytes);
-	add(b, "total_net_output_bytes:%llu", (unsigned long long)t->s.net_output_bytes);
+	add(b, "total_connections_received:%llu",
+	    (unsigned long long)t->s.total_connections);
+	add(b, "total_commands_processed:%llu",
+	    (unsigned long long)t->s.total_commands);
+	add(b, "instantaneous_ops_per_sec:%llu",
+	    (unsigned long long)cmd_info_ops_per_sec());
+	add(b, "total_net_input_bytes:%llu",
+	    (unsigned long long)t->s.net_input_bytes);
+	add(b, "total_net_output_bytes:%llu",
+	    (unsigned long long)t->s.net_output_bytes);
 	add(b, "total_net_repl_input_bytes:0");
 	add(b, "total_net_repl_output_bytes:0");
 	add(b, "instantaneous_input_kbps:0.00");
 	add(b, "instantaneous_output_kbps:0.00");
 	add(b, "instantaneous_input_repl_kbps:0.00");
 	add(b, "instantaneous_output_repl_kbps:0.00");
-	add(b, "rejected_connections:%llu", (unsigned long long)t->s.rejected_connections);
+	add(b, "rejected_connections:%llu",
+	    (unsigned long long)t->s.rejected_connections);
 	add(b, "sync_full:0");
 	add(b, "sync_partial_ok:0");
 	add(b, "sync_partial_err:0");
@@ -314,7 +333,8 @@ static void info_stats(struct info_buf *b, const struct totals *t)
 	add(b, "total_eviction_exceeded_time:0");
 	add(b, "current_eviction_exceeded_time:0");
 	add(b, "keyspace_hits:%llu", (unsigned long long)t->s.keyspace_hits);
-	add(b, "keyspace_misses:%llu", (unsigned long long)t->s.keyspace_misses);
+	add(b, "keyspace_misses:%llu",
+	    (unsigned long long)t->s.keyspace_misses);
 	add(b, "pubsub_channels:0");
 	add(b, "pubsub_patterns:0");
 	add(b, "pubsubshard_channels:0");
@@ -332,10 +352,12 @@ static void info_stats(struct info_buf *b, const struct totals *t)
 	add(b, "tracking_total_items:0");
 	add(b, "tracking_total_prefixes:0");
 	add(b, "unexpected_error_replies:0");
-	add(b, "total_error_replies:%llu", (unsigned long long)t->s.total_error_replies);
+	add(b, "total_error_replies:%llu",
+	    (unsigned long long)t->s.total_error_replies);
 	add(b, "dump_payload_sanitizations:0");
 	add(b, "total_reads_processed:%llu", (unsigned long long)t->s.io_reads);
-	add(b, "total_writes_processed:%llu", (unsigned long long)t->s.io_writes);
+	add(b, "total_writes_processed:%llu",
+	    (unsigned long long)t->s.io_writes);
 	add(b, "io_threaded_reads_processed:0");
 	add(b, "io_threaded_writes_processed:0");
 	add(b, "reply_buffer_shrinks:0");
@@ -392,7 +414,8 @@ static void info_errorstats(struct info_buf *b)
 			if (j == n) {
 				if (n == (int)(sizeof(all) / sizeof(all[0])))
 					continue;
-				memcpy(all[n].name, s->err[k].name, sizeof(all[n].name));
+				memcpy(all[n].name, s->err[k].name,
+				       sizeof(all[n].name));
 				all[n].name[sizeof(all[n].name) - 1] = '\0';
 				all[n++].count = 0;
 			}
@@ -408,11 +431,12 @@ static void info_commandstats(struct info_buf *b)
 {
 	section(b, "Commandstats");
 	for (unsigned id = 0; id < cmd_count(); id++) {
-		struct cmdstat cs = { 0 };
+		struct cmdstat cs = {0};
 		char name[64];
 
 		for (unsigned i = 0; i < worker_count(); i++) {
-			const struct cmdstat *s = &worker_stats(worker_get(i))->cmd[id];
+			const struct cmdstat *s =
+			    &worker_stats(worker_get(i))->cmd[id];
 			cs.calls += rd(&s->calls);
 			cs.nsec += rd(&s->nsec);
 			cs.rejected_calls += rd(&s->rejected_calls);
@@ -421,10 +445,13 @@ static void info_commandstats(struct info_buf *b)
 		if (!cs.calls && !cs.rejected_calls && !cs.failed_calls)
 			continue;
 		cmd_fullname(cmd_by_id(id), name, sizeof(name));
-		add(b, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,failed_calls=%llu",
+		add(b,
+		    "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,"
+		    "rejected_calls=%llu,failed_calls=%llu",
 		    name, (unsigned long long)cs.calls,
 		    (unsigned long long)(cs.nsec / 1000),
-		    cs.calls ? (double)cs.nsec / 1000.0 / (double)cs.calls : 0.0,
+		    cs.calls ? (double)cs.nsec / 1000.0 / (double)cs.calls
+			     : 0.0,
 		    (unsigned long long)cs.rejected_calls,
 		    (unsigned long long)cs.failed_calls);
 	}
@@ -444,10 +471,18 @@ static void info_keyspace(struct info_buf *b)
 }
 
 enum {
-	SEC_SERVER = 1 << 0, SEC_CLIENTS = 1 << 1, SEC_MEMORY = 1 << 2,
-	SEC_PERSISTENCE = 1 << 3, SEC_STATS = 1 << 4, SEC_REPLICATION = 1 << 5,
-	SEC_CPU = 1 << 6, SEC_MODULES = 1 << 7, SEC_ERRORSTATS = 1 << 8,
-	SEC_CLUSTER = 1 << 9, SEC_KEYSPACE = 1 << 10, SEC_COMMANDSTATS = 1 << 11,
+	SEC_SERVER = 1 << 0,
+	SEC_CLIENTS = 1 << 1,
+	SEC_MEMORY = 1 << 2,
+	SEC_PERSISTENCE = 1 << 3,
+	SEC_STATS = 1 << 4,
+	SEC_REPLICATION = 1 << 5,
+	SEC_CPU = 1 << 6,
+	SEC_MODULES = 1 << 7,
+	SEC_ERRORSTATS = 1 << 8,
+	SEC_CLUSTER = 1 << 9,
+	SEC_KEYSPACE = 1 << 10,
+	SEC_COMMANDSTATS = 1 << 11,
 	SEC_DEFAULT = (1 << 11) - 1,
 	SEC_ALL = (1 << 12) - 1,
 };
@@ -455,9 +490,9 @@ enum {
 static unsigned info_sections(const struct cmd_ctx *c)
 {
 	static const char *const names[] = {
-		"server", "clients", "memory", "persistence", "stats",
-		"replication", "cpu", "modules", "errorstats", "cluster",
-		"keyspace", "commandstats",
+	    "server",	  "clients",	 "memory",   "persistence",
+	    "stats",	  "replication", "cpu",	     "modules",
+	    "errorstats", "cluster",	 "keyspace", "commandstats",
 	};
 	unsigned mask = 0;
 
@@ -478,7 +513,7 @@ static unsigned info_sections(const struct cmd_ctx *c)
 
 void cmd_info(struct cmd_ctx *c)
 {
-	struct info_buf b = { .first = true };
+	struct info_buf b = {.first = true};
 	unsigned mask = info_sections(c);
 	struct totals t;
 
@@ -533,7 +568,8 @@ void cmd_cron(int64_t now_ms)
 	if (ops_last_ms && total >= ops_last_count)
 		__atomic_store_n(&ops_samples[ops_idx++ % OPS_SAMPLES],
 				 (total - ops_last_count) * 1000 /
-				 (uint64_t)(now_ms - ops_last_ms), __ATOMIC_RELAXED);
+				     (uint64_t)(now_ms - ops_last_ms),
+				 __ATOMIC_RELAXED);
 	ops_last_count = total;
 	ops_last_ms = now_ms;
 }

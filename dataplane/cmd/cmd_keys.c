@@ -41,7 +41,6 @@ static const char err_same[] =
     "ERR source and destination objects are the same";
 static const char err_dbrange[] = "ERR DB index is out of range";
 
-
 static inline bool same_arg(const struct resp_arg *a, const struct resp_arg *b)
 {
 	return a->len == b->len && memcmp(a->ptr, b->ptr, a->len) == 0;

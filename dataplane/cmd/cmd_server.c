@@ -23,12 +23,13 @@
 #undef SUB
 
 static const char *const err_wrongpass =
-	"WRONGPASS invalid username-password pair or user is disabled.";
+    "WRONGPASS invalid username-password pair or user is disabled.";
 
 void cmd_ping(struct cmd_ctx *c)
 {
 	if (c->argc > 2) {
-		resp_error(c->out, "ERR wrong number of arguments for 'ping' command");
+		resp_error(c->out,
+			   "ERR wrong number of arguments for 'ping' command");
 		return;
 	}
 	if (c->argc == 2)
@@ -76,7 +77,10 @@ void cmd_auth(struct cmd_ctx *c)
 		return;
 	}
 	if (!user && cfg_cur()->requirepass[0] == '\0') {
-		resp_error(c->out, "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+		resp_error(c->out,
+			   "ERR AUTH <password> called without any password "
+			   "configured for the default user. Are you sure your "
+			   "configuration is correct?");
 		return;
 	}
 	if (!auth_check(user, &c->argv[c->argc - 1])) {
@@ -116,11 +120,13 @@ void cmd_hello(struct cmd_ctx *c)
 
 	if (c->argc >= 2) {
 		if (!cmd_parse_ll(&c->argv[1], &ver)) {
-			resp_error(c->out, "ERR Protocol version is not an integer or out of range");
+			resp_error(c->out, "ERR Protocol version is not an "
+					   "integer or out of range");
 			return;
 		}
 		if (ver < 2 || ver > 3) {
-			resp_error(c->out, "NOPROTO unsupported protocol version");
+			resp_error(c->out,
+				   "NOPROTO unsupported protocol version");
 			return;
 		}
 		i = 2;
@@ -137,13 +143,19 @@ void cmd_hello(struct cmd_ctx *c)
 		} else if (cmd_arg_is(&c->argv[i], "setname") && left >= 1) {
 			setname = &c->argv[++i];
 		} else {
-			resp_errorf(c->out, "ERR Syntax error in HELLO option '%.*s'",
+			resp_errorf(c->out,
+				    "ERR Syntax error in HELLO option '%.*s'",
 				    (int)c->argv[i].len, c->argv[i].ptr);
 			return;
 		}
 	}
 	if (!c->cl->authed) {
-		resp_error(c->out, "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+		resp_error(
+		    c->out,
+		    "NOAUTH HELLO must be called with the client already "
+		    "authenticated, otherwise the HELLO AUTH <user> <pass> "
+		    "option can be used to authenticate the client and select "
+		    "the RESP protocol version at the same time");
 		return;
 	}
 	if (setname && !cmd_set_client_name(c, setname))
@@ -226,22 +238,25 @@ void cmd_debug(struct cmd_ctx *c)
 		/* As in Redis, DEBUG SLEEP stalls the core that runs it; the
 		 * other cores keep serving. */
 		struct timespec ts = {
-			.tv_sec = (time_t)secs,
-			.tv_nsec = (long)((secs - (long double)(time_t)secs) * 1e9L),
+		    .tv_sec = (time_t)secs,
+		    .tv_nsec =
+			(long)((secs - (long double)(time_t)secs) * 1e9L),
 		};
 		nanosleep(&ts, NULL);
 		resp_ok(c->out);
 	} else if (cmd_arg_is(sub, "help")) {
 		static const char *const help[] = {
-			"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"SLEEP <seconds>",
-			"    Stop the server for <seconds>. Decimals allowed.",
-			"HELP",
-			"    Print this help.",
+		    "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands "
+		    "are:",
+		    "SLEEP <seconds>",
+		    "    Stop the server for <seconds>. Decimals allowed.",
+		    "HELP",
+		    "    Print this help.",
 		};
 		cmd_reply_help(c, help, sizeof(help) / sizeof(help[0]));
 	} else {
-		resp_errorf(c->out, "ERR unknown subcommand '%.*s'. Try DEBUG HELP.",
+		resp_errorf(c->out,
+			    "ERR unknown subcommand '%.*s'. Try DEBUG HELP.",
 			    (int)sub->len, sub->ptr);
 	}
 }

@@ -29,8 +29,6 @@
 #undef CMD
 #undef SUB
 
-
-
 static inline bool is_string(const struct sobj *o)
 {
 	return o->type == SOBJ_STRING;

@@ -18,10 +18,18 @@
 #undef CMD
 #undef SUB
 
-#define CMD(n, ar, fl, fk, lk, st, grp_, since_, sum_, cx_)                \
-	{ .name = #n, .arity = ar, .flags = fl, .first_key = fk,           \
-	  .last_key = lk, .key_step = st, .fn = NULL, .group = grp_,       \
-	  .since = since_, .summary = sum_, .complexity = cx_ },
+#define CMD(n, ar, fl, fk, lk, st, grp_, since_, sum_, cx_)                    \
+	{.name = #n,                                                           \
+	 .arity = ar,                                                          \
+	 .flags = fl,                                                          \
+	 .first_key = fk,                                                      \
+	 .last_key = lk,                                                       \
+	 .key_step = st,                                                       \
+	 .fn = NULL,                                                           \
+	 .group = grp_,                                                        \
+	 .since = since_,                                                      \
+	 .summary = sum_,                                                      \
+	 .complexity = cx_},
 #define SUB(p, n, ...)
 static struct cmd_def cmd_tops[] = {
 #include "cmd_string.def"
@@ -37,11 +45,19 @@ struct cmd_sub_def {
 };
 
 #define CMD(n, ...)
-#define SUB(p, n, ar, fl, fk, lk, st, grp_, since_, sum_, cx_)             \
-	{ #p, { .name = #n, .arity = ar, .flags = fl, .first_key = fk,     \
-		.last_key = lk, .key_step = st, .fn = cmd_##p##_##n,        \
-		.group = grp_, .since = since_, .summary = sum_,            \
-		.complexity = cx_ } },
+#define SUB(p, n, ar, fl, fk, lk, st, grp_, since_, sum_, cx_)                 \
+	{#p,                                                                   \
+	 {.name = #n,                                                          \
+	  .arity = ar,                                                         \
+	  .flags = fl,                                                         \
+	  .first_key = fk,                                                     \
+	  .last_key = lk,                                                      \
+	  .key_step = st,                                                      \
+	  .fn = cmd_##p##_##n,                                                 \
+	  .group = grp_,                                                       \
+	  .since = since_,                                                     \
+	  .summary = sum_,                                                     \
+	  .complexity = cx_}},
 static struct cmd_sub_def cmd_subs[] = {
 #include "cmd_string.def"
 #include "cmd_keys.def"
@@ -54,7 +70,7 @@ static struct cmd_sub_def cmd_subs[] = {
  * has none: the constant condition folds away the reference, so its
  * handler need not exist.  COMMAND has subcommands and also runs alone,
  * so it is not flagged CMD_HAS_SUBS; its SUB lines are enough. */
-#define CMD(n, ar, fl, ...) (((fl) & CMD_HAS_SUBS) ? (cmd_fn)0 : cmd_##n),
+#define CMD(n, ar, fl, ...) (((fl)&CMD_HAS_SUBS) ? (cmd_fn)0 : cmd_##n),
 #define SUB(p, n, ...)
 static cmd_fn cmd_top_fns[] = {
 #include "cmd_string.def"
@@ -66,7 +82,7 @@ static cmd_fn cmd_top_fns[] = {
 
 #define NTOPS (sizeof(cmd_tops) / sizeof(cmd_tops[0]))
 #define NSUBS (sizeof(cmd_subs) / sizeof(cmd_subs[0]))
-#define HASH_SIZE 1024  /* power of two, > 2 x entries */
+#define HASH_SIZE 1024 /* power of two, > 2 x entries */
 
 static const struct cmd_def *cmd_by_ids[NTOPS + NSUBS];
 static const struct cmd_def *cmd_hash[HASH_SIZE];
@@ -131,8 +147,8 @@ int cmd_setup(void)
 	}
 	for (unsigned i = 0; i < NSUBS; i++) {
 		struct cmd_def *d = &cmd_subs[i].def;
-		const struct cmd_def *p = cmd_lookup(cmd_subs[i].parent,
-						     strlen(cmd_subs[i].parent));
+		const struct cmd_def *p =
+		    cmd_lookup(cmd_subs[i].parent, strlen(cmd_subs[i].parent));
 		unsigned pi, n = 0;
 
 		if (!p)
@@ -144,8 +160,8 @@ int cmd_setup(void)
 		if (cmd_sub_lists[pi])
 			while (cmd_sub_lists[pi][n])
 				n++;
-		cmd_sub_lists[pi] = realloc(cmd_sub_lists[pi],
-					    (n + 2) * sizeof(*cmd_sub_lists[pi]));
+		cmd_sub_lists[pi] = realloc(
+		    cmd_sub_lists[pi], (n + 2) * sizeof(*cmd_sub_lists[pi]));
 		if (!cmd_sub_lists[pi])
 			return -ENOMEM;
 		cmd_sub_lists[pi][n] = d;
@@ -189,10 +205,22 @@ const struct cmd_def *cmd_lookup_sub(const struct cmd_def *parent,
 	return NULL;
 }
 
-unsigned cmd_count(void) { return NTOPS + NSUBS; }
-const struct cmd_def *cmd_by_id(unsigned id) { return cmd_by_ids[id]; }
-unsigned cmd_top_count(void) { return NTOPS; }
-const struct cmd_def *cmd_top(unsigned i) { return &cmd_tops[i]; }
+unsigned cmd_count(void)
+{
+	return NTOPS + NSUBS;
+}
+const struct cmd_def *cmd_by_id(unsigned id)
+{
+	return cmd_by_ids[id];
+}
+unsigned cmd_top_count(void)
+{
+	return NTOPS;
+}
+const struct cmd_def *cmd_top(unsigned i)
+{
+	return &cmd_tops[i];
+}
 
 void cmd_fullname(const struct cmd_def *d, char *buf, size_t size)
 {

@@ -35,19 +35,19 @@ struct resp_arg {
 
 /** Limits the parser enforces (from config: proto-max-bulk-len). */
 struct resp_limits {
-	int64_t max_bulk_len;     /* proto-max-bulk-len, default 512 MB */
-	int64_t max_multibulk;    /* arguments per request, Redis 7.0: INT_MAX */
-	size_t max_inline;        /* an inline request without "\n", 64 KB */
-	bool unauth;              /* client not authenticated: tight limits */
+	int64_t max_bulk_len;  /* proto-max-bulk-len, default 512 MB */
+	int64_t max_multibulk; /* arguments per request, Redis 7.0: INT_MAX */
+	size_t max_inline;     /* an inline request without "\n", 64 KB */
+	bool unauth;	       /* client not authenticated: tight limits */
 };
 
 /** Redis's defaults for resp_limits. */
 void resp_limits_default(struct resp_limits *lim);
 
 enum resp_status {
-	RESP_ERROR = -1,    /* malformed: reply *err and close the connection */
-	RESP_AGAIN = 0,     /* incomplete: keep the bytes, call again later */
-	RESP_OK = 1,        /* one request parsed (argc may be 0: empty line) */
+	RESP_ERROR = -1, /* malformed: reply *err and close the connection */
+	RESP_AGAIN = 0,	 /* incomplete: keep the bytes, call again later */
+	RESP_OK = 1,	 /* one request parsed (argc may be 0: empty line) */
 };
 
 /**
@@ -92,8 +92,8 @@ struct resp_out {
 	char *buf;
 	size_t len;
 	size_t cap;
-	uint8_t proto;      /* 2 or 3 */
-	uint8_t oom;        /* set when growth failed; contents truncated */
+	uint8_t proto; /* 2 or 3 */
+	uint8_t oom;   /* set when growth failed; contents truncated */
 };
 
 /** Initialise empty (no allocation until the first write). */
@@ -105,26 +105,26 @@ char *resp_out_reserve(struct resp_out *o, size_t n);
 /** Append raw bytes (already RESP encoded). */
 void resp_out_raw(struct resp_out *o, const void *p, size_t n);
 
-void resp_simple(struct resp_out *o, const char *s);          /* +s */
+void resp_simple(struct resp_out *o, const char *s); /* +s */
 void resp_simple_len(struct resp_out *o, const char *s, size_t n);
-void resp_ok(struct resp_out *o);                              /* +OK */
+void resp_ok(struct resp_out *o); /* +OK */
 /** -<text>: text is the whole error, e.g. "ERR syntax error". */
 void resp_error(struct resp_out *o, const char *text);
 void resp_errorf(struct resp_out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void resp_int(struct resp_out *o, long long v);                 /* :v */
-void resp_bulk(struct resp_out *o, const void *p, size_t n);    /* $n */
+    __attribute__((format(printf, 2, 3)));
+void resp_int(struct resp_out *o, long long v);		     /* :v */
+void resp_bulk(struct resp_out *o, const void *p, size_t n); /* $n */
 void resp_bulk_str(struct resp_out *o, const char *s);
 void resp_bulk_ll(struct resp_out *o, long long v);
 /** A double as Redis formats it: RESP3 ",v", RESP2 a bulk string
  * ("%.17g"-style shortest round-trip, "inf", "-inf"). */
 void resp_double(struct resp_out *o, double v);
-void resp_null(struct resp_out *o);         /* RESP2 $-1, RESP3 _ */
-void resp_null_array(struct resp_out *o);   /* RESP2 *-1, RESP3 _ */
-void resp_array(struct resp_out *o, long n);               /* *n */
-void resp_map(struct resp_out *o, long pairs);  /* RESP3 %n, RESP2 *2n */
-void resp_set(struct resp_out *o, long n);      /* RESP3 ~n, RESP2 *n */
-void resp_bool(struct resp_out *o, int v);      /* RESP3 #t/#f, RESP2 :1/:0 */
+void resp_null(struct resp_out *o);	       /* RESP2 $-1, RESP3 _ */
+void resp_null_array(struct resp_out *o);      /* RESP2 *-1, RESP3 _ */
+void resp_array(struct resp_out *o, long n);   /* *n */
+void resp_map(struct resp_out *o, long pairs); /* RESP3 %n, RESP2 *2n */
+void resp_set(struct resp_out *o, long n);     /* RESP3 ~n, RESP2 *n */
+void resp_bool(struct resp_out *o, int v);     /* RESP3 #t/#f, RESP2 :1/:0 */
 /** RESP3 "=len\r\ntxt:..." verbatim string, RESP2 a bulk string. */
 void resp_verbatim(struct resp_out *o, const char *p, size_t n);
 /** RESP3 push ">n" (RESP2: "*n"). */

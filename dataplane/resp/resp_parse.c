@@ -46,29 +46,29 @@
 
 /* Redis: PROTO_INLINE_MAX_SIZE, proto-max-bulk-len, and INT_MAX arguments
  * per request (7.0 no longer stops at 1024*1024; checked on 7.0.15). */
-#define RESP_INLINE_MAX   (64 * 1024)
-#define RESP_BULK_MAX     (512LL * 1024 * 1024)
-#define RESP_MBULK_MAX    INT_MAX
+#define RESP_INLINE_MAX (64 * 1024)
+#define RESP_BULK_MAX (512LL * 1024 * 1024)
+#define RESP_MBULK_MAX INT_MAX
 /* Fewest bytes one more argument can occupy: "$0\r\n\r\n". */
-#define RESP_ARG_MIN      6
+#define RESP_ARG_MIN 6
 /* string2ll() refuses strings of LONG_STR_SIZE (21) characters or more. */
-#define RESP_NUM_MAX      20
+#define RESP_NUM_MAX 20
 
 static const char err_mbulk_len[] =
-	"ERR Protocol error: invalid multibulk length";
+    "ERR Protocol error: invalid multibulk length";
 static const char err_mbulk_big[] =
-	"ERR Protocol error: too big mbulk count string";
+    "ERR Protocol error: too big mbulk count string";
 static const char err_bulk_len[] = "ERR Protocol error: invalid bulk length";
 static const char err_unauth_mbulk[] =
-	"ERR Protocol error: unauthenticated multibulk length";
+    "ERR Protocol error: unauthenticated multibulk length";
 static const char err_unauth_bulk[] =
-	"ERR Protocol error: unauthenticated bulk length";
+    "ERR Protocol error: unauthenticated bulk length";
 static const char err_bulk_big[] =
-	"ERR Protocol error: too big bulk count string";
+    "ERR Protocol error: too big bulk count string";
 static const char err_inline_big[] =
-	"ERR Protocol error: too big inline request";
+    "ERR Protocol error: too big inline request";
 static const char err_quotes[] =
-	"ERR Protocol error: unbalanced quotes in request";
+    "ERR Protocol error: unbalanced quotes in request";
 static const char err_oom[] = "ERR Protocol error: out of memory";
 
 /*
@@ -77,30 +77,31 @@ static const char err_oom[] = "ERR Protocol error: out of memory";
  * '\r' and '\n' to spaces; a NUL never gets here (it hides the line).
  */
 struct dollar_err {
-	char head[39];   /* the prefix below, without its NUL */
+	char head[39]; /* the prefix below, without its NUL */
 	char got;
-	char tail[2];    /* "'" and the terminating NUL */
+	char tail[2]; /* "'" and the terminating NUL */
 };
 
 #define DOLLAR_GOT(i) ((i) == '\r' || (i) == '\n' ? ' ' : (char)(i))
-#define DOLLAR_E(i) \
-	{ "ERR Protocol error: expected '$', got '", DOLLAR_GOT(i), "'" }
-#define DOLLAR_E4(i) \
+#define DOLLAR_E(i)                                                            \
+	{                                                                      \
+		"ERR Protocol error: expected '$', got '", DOLLAR_GOT(i), "'"  \
+	}
+#define DOLLAR_E4(i)                                                           \
 	DOLLAR_E(i), DOLLAR_E((i) + 1), DOLLAR_E((i) + 2), DOLLAR_E((i) + 3)
-#define DOLLAR_E16(i) \
-	DOLLAR_E4(i), DOLLAR_E4((i) + 4), DOLLAR_E4((i) + 8), DOLLAR_E4((i) + 12)
-#define DOLLAR_E64(i) \
-	DOLLAR_E16(i), DOLLAR_E16((i) + 16), DOLLAR_E16((i) + 32), \
-	DOLLAR_E16((i) + 48)
+#define DOLLAR_E16(i)                                                          \
+	DOLLAR_E4(i), DOLLAR_E4((i) + 4), DOLLAR_E4((i) + 8),                  \
+	    DOLLAR_E4((i) + 12)
+#define DOLLAR_E64(i)                                                          \
+	DOLLAR_E16(i), DOLLAR_E16((i) + 16), DOLLAR_E16((i) + 32),             \
+	    DOLLAR_E16((i) + 48)
 
 static const struct dollar_err err_dollar[256] = {
-	DOLLAR_E64(0), DOLLAR_E64(64), DOLLAR_E64(128), DOLLAR_E64(192)
-};
+    DOLLAR_E64(0), DOLLAR_E64(64), DOLLAR_E64(128), DOLLAR_E64(192)};
 
 _Static_assert(sizeof(struct dollar_err) == 42, "dollar_err must be packed");
 
-void
-resp_limits_default(struct resp_limits *lim)
+void resp_limits_default(struct resp_limits *lim)
 {
 	lim->max_bulk_len = RESP_BULK_MAX;
 	lim->max_multibulk = RESP_MBULK_MAX;
@@ -112,8 +113,7 @@ resp_limits_default(struct resp_limits *lim)
  * string2ll(): a decimal long long with nothing around it.  Returns false
  * for an empty string, a '+', leading zeros, "-0", or overflow.
  */
-static bool
-parse_ll(const char *s, size_t n, long long *out)
+static bool parse_ll(const char *s, size_t n, long long *out)
 {
 	const char *end = s + n;
 	unsigned long long v;
@@ -143,8 +143,8 @@ parse_ll(const char *s, size_t n, long long *out)
 	if (neg) {
 		if (v > (unsigned long long)LLONG_MAX + 1)
 			return false;
-		*out = v == (unsigned long long)LLONG_MAX + 1 ?
-			LLONG_MIN : -(long long)v;
+		*out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN
+							      : -(long long)v;
 	} else {
 		if (v > LLONG_MAX)
 			return false;
@@ -155,9 +155,8 @@ parse_ll(const char *s, size_t n, long long *out)
 
 /* What Redis does when it cannot see a line's end: wait, or give up
  * once more than max bytes follow the line's start. */
-static int
-no_line(size_t len, size_t pos, size_t max, const char *toobig,
-	const char **err)
+static int no_line(size_t len, size_t pos, size_t max, const char *toobig,
+		   const char **err)
 {
 	if (len - pos > max) {
 		*err = toobig;
@@ -167,15 +166,13 @@ no_line(size_t len, size_t pos, size_t max, const char *toobig,
 }
 
 /* The line [p, cr) is invisible to Redis's strchr() if it holds a NUL. */
-static bool
-nul_hides(const char *p, const char *cr)
+static bool nul_hides(const char *p, const char *cr)
 {
 	return memchr(p, '\0', (size_t)(cr - p)) != NULL;
 }
 
 /* The first '\r' in [p, end), or NULL. */
-static inline const char *
-find_cr(const char *p, const char *end)
+static inline const char *find_cr(const char *p, const char *end)
 {
 	const char *probe = end - p > 4 ? p + 4 : end;
 
@@ -190,9 +187,9 @@ find_cr(const char *p, const char *end)
  * The header line starting at buf[pos]: RESP_OK with *cr at its '\r' once
  * the byte after it has arrived too, else what no_line() says.
  */
-static inline int
-header_line(const char *buf, size_t len, size_t pos, size_t max,
-	    const char *toobig, const char **cr, const char **err)
+static inline int header_line(const char *buf, size_t len, size_t pos,
+			      size_t max, const char *toobig, const char **cr,
+			      const char **err)
 {
 	const char *p = find_cr(buf + pos, buf + len);
 
@@ -208,9 +205,9 @@ header_line(const char *buf, size_t len, size_t pos, size_t max,
 }
 
 /* A header line that failed to parse: NUL-hidden or a real error. */
-static int
-bad_header(const char *buf, size_t len, size_t pos, const char *cr,
-	   size_t max, const char *toobig, const char *bad, const char **err)
+static int bad_header(const char *buf, size_t len, size_t pos, const char *cr,
+		      size_t max, const char *toobig, const char *bad,
+		      const char **err)
 {
 	if (nul_hides(buf + pos, cr))
 		return no_line(len, pos, max, toobig, err);
@@ -219,8 +216,7 @@ bad_header(const char *buf, size_t len, size_t pos, const char *cr,
 }
 
 /* Give req room for want arguments; grow() need not keep old contents. */
-static int
-argv_reserve(struct resp_req *req, int want, const char **err)
+static int argv_reserve(struct resp_req *req, int want, const char **err)
 {
 	struct resp_arg *a = NULL;
 
@@ -241,17 +237,16 @@ argv_reserve(struct resp_req *req, int want, const char **err)
 struct mbulk_walk {
 	const char *buf;
 	size_t len;
-	size_t pos;     /* start of the next header or payload */
-	int argc;       /* arguments the request announces */
+	size_t pos; /* start of the next header or payload */
+	int argc;   /* arguments the request announces */
 };
 
 /* Lower bound of the request's size: known bytes plus the least the
  * remaining arguments can take.  0 when it tells the caller nothing. */
-static size_t
-mbulk_need(const struct mbulk_walk *w, size_t more, int args_left)
+static size_t mbulk_need(const struct mbulk_walk *w, size_t more, int args_left)
 {
-	uint64_t n = (uint64_t)w->pos + more +
-		(uint64_t)args_left * RESP_ARG_MIN;
+	uint64_t n =
+	    (uint64_t)w->pos + more + (uint64_t)args_left * RESP_ARG_MIN;
 
 	return n > w->len && n <= SIZE_MAX ? (size_t)n : 0;
 }
@@ -263,8 +258,8 @@ mbulk_need(const struct mbulk_walk *w, size_t more, int args_left)
  * (signs, long or malformed numbers, short input): the slow path then
  * decides exactly as Redis would.
  */
-static inline long long
-fast_num(const char *p, const char *end, const char **cr)
+static inline long long fast_num(const char *p, const char *end,
+				 const char **cr)
 {
 	const char *s = p;
 	unsigned long long v = 0;
@@ -297,9 +292,8 @@ fast_num(const char *p, const char *end, const char **cr)
 }
 
 /* The "$<len>" line at w->pos: RESP_OK sets *blen and steps past it. */
-static int
-bulk_header(struct mbulk_walk *w, const struct resp_limits *lim,
-	    long long *blen, const char **err)
+static int bulk_header(struct mbulk_walk *w, const struct resp_limits *lim,
+		       long long *blen, const char **err)
 {
 	const char *buf = w->buf, *cr;
 	size_t pos = w->pos;
@@ -314,10 +308,9 @@ bulk_header(struct mbulk_walk *w, const struct resp_limits *lim,
 		if (rc != RESP_OK)
 			return rc;
 		if (buf[pos] != '$')
-			return bad_header(buf, w->len, pos, cr,
-					  lim->max_inline, err_bulk_big,
-					  (const char *)&err_dollar[(uint8_t)buf[pos]],
-					  err);
+			return bad_header(
+			    buf, w->len, pos, cr, lim->max_inline, err_bulk_big,
+			    (const char *)&err_dollar[(uint8_t)buf[pos]], err);
 		if (!parse_ll(buf + pos + 1, (size_t)(cr - buf) - pos - 1, &n))
 			n = -1;
 	}
@@ -333,9 +326,8 @@ bulk_header(struct mbulk_walk *w, const struct resp_limits *lim,
 }
 
 /* One "$<len>\r\n<payload>\r\n" at w->pos, argument number i. */
-static int
-mbulk_arg(struct mbulk_walk *w, int i, const struct resp_limits *lim,
-	  struct resp_req *req, size_t *need, const char **err)
+static int mbulk_arg(struct mbulk_walk *w, int i, const struct resp_limits *lim,
+		     struct resp_req *req, size_t *need, const char **err)
 {
 	long long blen;
 	int rc;
@@ -359,9 +351,8 @@ mbulk_arg(struct mbulk_walk *w, int i, const struct resp_limits *lim,
 }
 
 /* All arguments from pos on; RESP_OK leaves w->pos past the request. */
-static int
-mbulk_args(struct mbulk_walk *w, const struct resp_limits *lim,
-	   struct resp_req *req, size_t *need, const char **err)
+static int mbulk_args(struct mbulk_walk *w, const struct resp_limits *lim,
+		      struct resp_req *req, size_t *need, const char **err)
 {
 	int i, rc;
 
@@ -373,14 +364,13 @@ mbulk_args(struct mbulk_walk *w, const struct resp_limits *lim,
 	return RESP_OK;
 }
 
-static int
-parse_multibulk(const char *buf, size_t len, const struct resp_limits *lim,
-		struct resp_req *req, size_t *consumed, size_t *need,
-		const char **err)
+static int parse_multibulk(const char *buf, size_t len,
+			   const struct resp_limits *lim, struct resp_req *req,
+			   size_t *consumed, size_t *need, const char **err)
 {
-	struct mbulk_walk w = { .buf = buf, .len = len };
-	long long max = lim->max_multibulk < RESP_MBULK_MAX ?
-		lim->max_multibulk : RESP_MBULK_MAX;
+	struct mbulk_walk w = {.buf = buf, .len = len};
+	long long max = lim->max_multibulk < RESP_MBULK_MAX ? lim->max_multibulk
+							    : RESP_MBULK_MAX;
 	const char *cr;
 	long long n;
 	size_t first;
@@ -431,14 +421,12 @@ parse_multibulk(const char *buf, size_t len, const struct resp_limits *lim,
 /* Inline requests: sdssplitargs() rules, unquoted in place.           */
 
 /* isspace() in the C locale; Redis skips these between arguments. */
-static inline bool
-is_blank(int c)
+static inline bool is_blank(int c)
 {
 	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
-static inline int
-hex_val(int c)
+static inline int hex_val(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -450,28 +438,31 @@ hex_val(int c)
 
 /* The byte at p, or 0 past the end: the line is NUL-free, so 0 plays
  * the part of sdssplitargs()'s terminator. */
-static inline int
-peek(const char *p, const char *end)
+static inline int peek(const char *p, const char *end)
 {
 	return p < end ? (unsigned char)*p : 0;
 }
 
-static int
-unescape(int c)
+static int unescape(int c)
 {
 	switch (c) {
-	case 'n': return '\n';
-	case 'r': return '\r';
-	case 't': return '\t';
-	case 'b': return '\b';
-	case 'a': return '\a';
-	default: return c;
+	case 'n':
+		return '\n';
+	case 'r':
+		return '\r';
+	case 't':
+		return '\t';
+	case 'b':
+		return '\b';
+	case 'a':
+		return '\a';
+	default:
+		return c;
 	}
 }
 
 /* A quote closes a token only before a blank or the end of the line. */
-static inline bool
-quote_closes(const char *p, const char *end)
+static inline bool quote_closes(const char *p, const char *end)
 {
 	int next = peek(p + 1, end);
 
@@ -482,8 +473,7 @@ quote_closes(const char *p, const char *end)
  * Scan one double-quoted section at *pp (past the opening quote), writing
  * its bytes at *wp when write is set.  Returns false when unbalanced.
  */
-static bool
-inline_dquote(char **pp, char **wp, const char *end, bool write)
+static bool inline_dquote(char **pp, char **wp, const char *end, bool write)
 {
 	char *p = *pp, *w = *wp;
 	int c;
@@ -517,8 +507,7 @@ inline_dquote(char **pp, char **wp, const char *end, bool write)
 }
 
 /* The same for a single-quoted section: only \' is an escape. */
-static bool
-inline_squote(char **pp, char **wp, const char *end, bool write)
+static bool inline_squote(char **pp, char **wp, const char *end, bool write)
 {
 	char *p = *pp, *w = *wp;
 	int c;
@@ -551,8 +540,7 @@ inline_squote(char **pp, char **wp, const char *end, bool write)
  * own start: every output byte consumes at least one input byte, so the
  * writer never overtakes the reader.  Returns the length, or -1.
  */
-static long
-inline_token(char **pp, const char *end, bool write)
+static long inline_token(char **pp, const char *end, bool write)
 {
 	char *p = *pp, *w = p, *start = p;
 	bool ok;
@@ -568,8 +556,8 @@ inline_token(char **pp, const char *end, bool write)
 		p++;
 		if (c == '"' || c == '\'') {
 			/* A closing quote ends the token (a blank follows). */
-			ok = c == '"' ? inline_dquote(&p, &w, end, write) :
-				inline_squote(&p, &w, end, write);
+			ok = c == '"' ? inline_dquote(&p, &w, end, write)
+				      : inline_squote(&p, &w, end, write);
 			if (!ok)
 				return -1;
 			break;
@@ -584,8 +572,7 @@ inline_token(char **pp, const char *end, bool write)
 
 /* Split [p, end); stores into argv unless it is NULL (a dry run that
  * only counts and validates, and leaves the bytes alone). */
-static int
-inline_split(char *p, const char *end, struct resp_arg *argv)
+static int inline_split(char *p, const char *end, struct resp_arg *argv)
 {
 	int argc = 0;
 	char *tok;
@@ -610,9 +597,9 @@ inline_split(char *p, const char *end, struct resp_arg *argv)
 	}
 }
 
-static int
-parse_inline(char *buf, size_t len, const struct resp_limits *lim,
-	     struct resp_req *req, size_t *consumed, const char **err)
+static int parse_inline(char *buf, size_t len, const struct resp_limits *lim,
+			struct resp_req *req, size_t *consumed,
+			const char **err)
 {
 	char *nl = memchr(buf, '\n', len);
 	char *end;
@@ -639,10 +626,9 @@ parse_inline(char *buf, size_t len, const struct resp_limits *lim,
 	return RESP_OK;
 }
 
-int
-resp_parse(char *buf, size_t len, const struct resp_limits *lim,
-	   struct resp_req *req, size_t *consumed, size_t *need,
-	   const char **err)
+int resp_parse(char *buf, size_t len, const struct resp_limits *lim,
+	       struct resp_req *req, size_t *consumed, size_t *need,
+	       const char **err)
 {
 	*consumed = 0;
 	*need = 0;

@@ -24,22 +24,21 @@
 
 #include "resp.h"
 
-#define OUT_MIN_CAP   512
+#define OUT_MIN_CAP 512
 /* "$" or ":" + "-9223372036854775808" + "\r\n" */
-#define HDR_MAX       23
+#define HDR_MAX 23
 /* "%.17g" needs at most 24 bytes ("-2.2250738585072014e-308"). */
-#define DBL_STR_MAX   32
+#define DBL_STR_MAX 32
 
 static const char digit_pairs[201] =
-	"00010203040506070809101112131415161718192021222324252627282930313233"
-	"34353637383940414243444546474849505152535455565758596061626364656667"
-	"6869707172737475767778798081828384858687888990919293949596979899";
+    "00010203040506070809101112131415161718192021222324252627282930313233"
+    "34353637383940414243444546474849505152535455565758596061626364656667"
+    "6869707172737475767778798081828384858687888990919293949596979899";
 
 /* ------------------------------------------------------------------ */
 /* Buffer                                                              */
 
-void
-resp_out_init(struct resp_out *o, int proto)
+void resp_out_init(struct resp_out *o, int proto)
 {
 	o->buf = NULL;
 	o->len = 0;
@@ -48,8 +47,7 @@ resp_out_init(struct resp_out *o, int proto)
 	o->oom = 0;
 }
 
-void
-resp_out_free(struct resp_out *o)
+void resp_out_free(struct resp_out *o)
 {
 	mi_free(o->buf);
 	o->buf = NULL;
@@ -58,8 +56,7 @@ resp_out_free(struct resp_out *o)
 }
 
 /* Slow path of out_room(): grow to hold n more bytes, or fail sticky. */
-static __attribute__((noinline)) char *
-out_grow(struct resp_out *o, size_t n)
+static __attribute__((noinline)) char *out_grow(struct resp_out *o, size_t n)
 {
 	size_t want, cap;
 	char *b;
@@ -86,16 +83,14 @@ fail:
  * Room for n > 0 bytes after o->len, not yet claimed; NULL when out of
  * memory.  An empty buffer has cap 0, so it always takes the slow path.
  */
-static inline char *
-out_room(struct resp_out *o, size_t n)
+static inline char *out_room(struct resp_out *o, size_t n)
 {
 	if (__builtin_expect(o->cap - o->len >= n, 1))
 		return o->buf + o->len;
 	return out_grow(o, n);
 }
 
-char *
-resp_out_reserve(struct resp_out *o, size_t n)
+char *resp_out_reserve(struct resp_out *o, size_t n)
 {
 	char *p;
 
@@ -107,8 +102,7 @@ resp_out_reserve(struct resp_out *o, size_t n)
 	return p;
 }
 
-void
-resp_out_raw(struct resp_out *o, const void *p, size_t n)
+void resp_out_raw(struct resp_out *o, const void *p, size_t n)
 {
 	char *d;
 
@@ -122,8 +116,7 @@ resp_out_raw(struct resp_out *o, const void *p, size_t n)
 }
 
 /* A fixed reply; n is a constant at every call site. */
-static inline void
-out_lit(struct resp_out *o, const char *s, size_t n)
+static inline void out_lit(struct resp_out *o, const char *s, size_t n)
 {
 	char *d = out_room(o, n);
 
@@ -138,8 +131,7 @@ out_lit(struct resp_out *o, const char *s, size_t n)
 /* ------------------------------------------------------------------ */
 /* Integers                                                            */
 
-static inline int
-u64_digits(uint64_t v)
+static inline int u64_digits(uint64_t v)
 {
 	int n = 1;
 
@@ -158,8 +150,7 @@ u64_digits(uint64_t v)
 }
 
 /* Decimal v at dst, no terminator; returns the length (at most 20). */
-static inline int
-u64_str(char *dst, uint64_t v)
+static inline int u64_str(char *dst, uint64_t v)
 {
 	int n = u64_digits(v), i = n - 1;
 	unsigned int k;
@@ -181,8 +172,7 @@ u64_str(char *dst, uint64_t v)
 	return n;
 }
 
-static inline int
-ll_str(char *dst, long long v)
+static inline int ll_str(char *dst, long long v)
 {
 	if (v < 0) {
 		*dst = '-';
@@ -192,8 +182,7 @@ ll_str(char *dst, long long v)
 }
 
 /* dst needs 21 bytes: up to 20 characters and a NUL. */
-int
-resp_ll2str(char *dst, long long v)
+int resp_ll2str(char *dst, long long v)
 {
 	int n = ll_str(dst, v);
 
@@ -202,8 +191,7 @@ resp_ll2str(char *dst, long long v)
 }
 
 /* "<type><v>\r\n" at p; returns the end. */
-static inline char *
-put_hdr(char *p, char type, long long v)
+static inline char *put_hdr(char *p, char type, long long v)
 {
 	*p++ = type;
 	p += ll_str(p, v);
@@ -212,8 +200,7 @@ put_hdr(char *p, char type, long long v)
 	return p;
 }
 
-static inline void
-out_hdr(struct resp_out *o, char type, long long v)
+static inline void out_hdr(struct resp_out *o, char type, long long v)
 {
 	char *p = out_room(o, HDR_MAX);
 
@@ -225,8 +212,7 @@ out_hdr(struct resp_out *o, char type, long long v)
 /* ------------------------------------------------------------------ */
 /* Strings                                                             */
 
-void
-resp_simple_len(struct resp_out *o, const char *s, size_t n)
+void resp_simple_len(struct resp_out *o, const char *s, size_t n)
 {
 	char *p = out_room(o, n + 3);
 
@@ -240,14 +226,12 @@ resp_simple_len(struct resp_out *o, const char *s, size_t n)
 	o->len += n + 3;
 }
 
-void
-resp_simple(struct resp_out *o, const char *s)
+void resp_simple(struct resp_out *o, const char *s)
 {
 	resp_simple_len(o, s, strlen(s));
 }
 
-void
-resp_ok(struct resp_out *o)
+void resp_ok(struct resp_out *o)
 {
 	OUT_LIT(o, "+OK\r\n");
 }
@@ -258,8 +242,7 @@ resp_ok(struct resp_out *o)
  * end the error early and desynchronise the client.  A text that already
  * starts with '-' keeps its own.
  */
-static void
-error_len(struct resp_out *o, const char *s, size_t n)
+static void error_len(struct resp_out *o, const char *s, size_t n)
 {
 	char *p, *d;
 	size_t i;
@@ -282,14 +265,12 @@ error_len(struct resp_out *o, const char *s, size_t n)
 	o->len += n + 3;
 }
 
-void
-resp_error(struct resp_out *o, const char *text)
+void resp_error(struct resp_out *o, const char *text)
 {
 	error_len(o, text, strlen(text));
 }
 
-void
-resp_errorf(struct resp_out *o, const char *fmt, ...)
+void resp_errorf(struct resp_out *o, const char *fmt, ...)
 {
 	char small[256], *big;
 	va_list ap;
@@ -317,21 +298,19 @@ resp_errorf(struct resp_out *o, const char *fmt, ...)
 	mi_free(big);
 }
 
-void
-resp_int(struct resp_out *o, long long v)
+void resp_int(struct resp_out *o, long long v)
 {
 	out_hdr(o, ':', v);
 }
 
 /* "$n\r\n" + n bytes + "\r\n", with pre (npre bytes) before the bytes. */
-static inline void
-out_bulk(struct resp_out *o, char type, const char *pre, size_t npre,
-	 const void *s, size_t n)
+static inline void out_bulk(struct resp_out *o, char type, const char *pre,
+			    size_t npre, const void *s, size_t n)
 {
 	char *p, *start;
 
 	if (n > SIZE_MAX / 2) {
-		out_grow(o, SIZE_MAX);  /* fails and marks oom */
+		out_grow(o, SIZE_MAX); /* fails and marks oom */
 		return;
 	}
 	start = p = out_room(o, HDR_MAX + npre + n + 2);
@@ -350,14 +329,12 @@ out_bulk(struct resp_out *o, char type, const char *pre, size_t npre,
 	o->len += (size_t)(p - start);
 }
 
-void
-resp_bulk(struct resp_out *o, const void *p, size_t n)
+void resp_bulk(struct resp_out *o, const void *p, size_t n)
 {
 	out_bulk(o, '$', NULL, 0, p, n);
 }
 
-void
-resp_bulk_str(struct resp_out *o, const char *s)
+void resp_bulk_str(struct resp_out *o, const char *s)
 {
 	/* addReplyBulkCString(NULL) is a null reply in Redis too. */
 	if (s == NULL) {
@@ -367,8 +344,7 @@ resp_bulk_str(struct resp_out *o, const char *s)
 	out_bulk(o, '$', NULL, 0, s, strlen(s));
 }
 
-void
-resp_bulk_ll(struct resp_out *o, long long v)
+void resp_bulk_ll(struct resp_out *o, long long v)
 {
 	char *p = out_room(o, HDR_MAX + 22), *start = p;
 	char digits[24];
@@ -397,8 +373,7 @@ resp_bulk_ll(struct resp_out *o, long long v)
  * skip the libc formatter.  -0.0 prints as "-0" and NaN as "nan" or
  * "-nan", exactly as snprintf() does for Redis.
  */
-static int
-fmt_double(char *buf, double v)
+static int fmt_double(char *buf, double v)
 {
 	if (v >= -9007199254740992.0 && v <= 9007199254740992.0 &&
 	    v == (double)(long long)v && !(v == 0 && signbit(v)))
@@ -406,8 +381,7 @@ fmt_double(char *buf, double v)
 	return snprintf(buf, DBL_STR_MAX, "%.17g", v);
 }
 
-void
-resp_double(struct resp_out *o, double v)
+void resp_double(struct resp_out *o, double v)
 {
 	char tmp[DBL_STR_MAX + 3];
 	int n;
@@ -442,8 +416,7 @@ resp_double(struct resp_out *o, double v)
 /* ------------------------------------------------------------------ */
 /* Aggregates and RESP3 types                                          */
 
-void
-resp_null(struct resp_out *o)
+void resp_null(struct resp_out *o)
 {
 	if (o->proto == 3)
 		OUT_LIT(o, "_\r\n");
@@ -451,8 +424,7 @@ resp_null(struct resp_out *o)
 		OUT_LIT(o, "$-1\r\n");
 }
 
-void
-resp_null_array(struct resp_out *o)
+void resp_null_array(struct resp_out *o)
 {
 	if (o->proto == 3)
 		OUT_LIT(o, "_\r\n");
@@ -460,14 +432,12 @@ resp_null_array(struct resp_out *o)
 		OUT_LIT(o, "*-1\r\n");
 }
 
-void
-resp_array(struct resp_out *o, long n)
+void resp_array(struct resp_out *o, long n)
 {
 	out_hdr(o, '*', n);
 }
 
-void
-resp_map(struct resp_out *o, long pairs)
+void resp_map(struct resp_out *o, long pairs)
 {
 	if (o->proto == 3)
 		out_hdr(o, '%', pairs);
@@ -475,20 +445,17 @@ resp_map(struct resp_out *o, long pairs)
 		out_hdr(o, '*', 2 * (long long)pairs);
 }
 
-void
-resp_set(struct resp_out *o, long n)
+void resp_set(struct resp_out *o, long n)
 {
 	out_hdr(o, o->proto == 3 ? '~' : '*', n);
 }
 
-void
-resp_push(struct resp_out *o, long n)
+void resp_push(struct resp_out *o, long n)
 {
 	out_hdr(o, o->proto == 3 ? '>' : '*', n);
 }
 
-void
-resp_bool(struct resp_out *o, int v)
+void resp_bool(struct resp_out *o, int v)
 {
 	if (o->proto == 3) {
 		if (v)
@@ -503,8 +470,7 @@ resp_bool(struct resp_out *o, int v)
 	}
 }
 
-void
-resp_verbatim(struct resp_out *o, const char *p, size_t n)
+void resp_verbatim(struct resp_out *o, const char *p, size_t n)
 {
 	if (o->proto == 3)
 		out_bulk(o, '=', "txt:", 4, p, n);

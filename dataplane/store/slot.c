@@ -70,7 +70,7 @@ __attribute__((constructor)) static void crc16_slice_init(void)
 			uint16_t c = crc16_slice[k - 1][b];
 
 			crc16_slice[k][b] =
-				(uint16_t)(c << 8) ^ crc16_tab[c >> 8];
+			    (uint16_t)(c << 8) ^ crc16_tab[c >> 8];
 		}
 	}
 }

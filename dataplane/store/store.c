@@ -203,10 +203,9 @@ static int setup_slots(void)
 
 	store_st.slots_bytes = SLOT_COUNT * sizeof(struct slot_list);
 	for (d = 0; d < store_st.ndbs; d++) {
-		void *p = mmap(NULL, store_st.slots_bytes,
-			       PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			       -1, 0);
+		void *p =
+		    mmap(NULL, store_st.slots_bytes, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 		if (p == MAP_FAILED)
 			return -errno;
@@ -308,8 +307,7 @@ unsigned store_owner(uint16_t slot)
 
 /* ---- objects --------------------------------------------------------- */
 
-struct sobj *sobj_new_string(const struct skey *k, const void *val,
-			     size_t vlen)
+struct sobj *sobj_new_string(const struct skey *k, const void *val, size_t vlen)
 {
 	struct sobj *o;
 
@@ -370,7 +368,8 @@ static __thread struct retire_batch *retire_cur;
 
 static void retire_free_rcu(struct rcu_head *head)
 {
-	struct retire_batch *b = caa_container_of(head, struct retire_batch, rcu);
+	struct retire_batch *b =
+	    caa_container_of(head, struct retire_batch, rcu);
 
 	for (unsigned i = 0; i < b->n; i++)
 		mi_free(b->objs[i]);
@@ -504,7 +503,7 @@ void store_obj_unlink(struct shard_db *sd, struct sobj *o)
 	int ret;
 
 	ret = cds_lfht_del(sd->ht, &o->node);
-	if (ret)        /* not in the table: a double delete, keep going */
+	if (ret) /* not in the table: a double delete, keep going */
 		return;
 	cds_list_del_rcu(&o->slot_link);
 	st_add(&sl->count, -1);
@@ -532,8 +531,8 @@ static void put_replace(struct shard_db *sd, struct sobj *old, struct sobj *o)
 		heap_insert(sd, o);
 	if (had != has)
 		st_add(&sd->expires, has ? 1 : -1);
-	st_add(&sd->used_bytes, (uint64_t)mi_usable_size(o) -
-				(uint64_t)mi_usable_size(old));
+	st_add(&sd->used_bytes,
+	       (uint64_t)mi_usable_size(o) - (uint64_t)mi_usable_size(old));
 	sobj_retire(old);
 }
 
@@ -541,7 +540,7 @@ void store_put(unsigned db, struct sobj *o, int64_t expire_ms)
 {
 	struct shard_db *sd = sdb_of(db, o->slot);
 	unsigned long hash = o->node.reverse_hash;
-	struct skey k = { .ptr = o->data, .len = o->klen, .slot = o->slot };
+	struct skey k = {.ptr = o->data, .len = o->klen, .slot = o->slot};
 	struct cds_lfht_node *old;
 
 	o->db = (uint8_t)db;
@@ -637,8 +636,10 @@ static struct {
 
 void store_set_lfu(bool on, unsigned log_factor, unsigned decay_minutes)
 {
-	__atomic_store_n(&store_lfu.log_factor, (int)log_factor, __ATOMIC_RELAXED);
-	__atomic_store_n(&store_lfu.decay_minutes, (int)decay_minutes, __ATOMIC_RELAXED);
+	__atomic_store_n(&store_lfu.log_factor, (int)log_factor,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&store_lfu.decay_minutes, (int)decay_minutes,
+			 __ATOMIC_RELAXED);
 	__atomic_store_n(&store_lfu.on, on, __ATOMIC_RELEASE);
 }
 
@@ -684,9 +685,11 @@ static inline uint32_t access_initial(void)
 	if (lfu_on()) {
 		struct timespec ts;
 
-		/* Minutes only: the coarse clock is plenty and costs nothing. */
+		/* Minutes only: the coarse clock is plenty and costs nothing.
+		 */
 		clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-		return (lfu_minutes((int64_t)ts.tv_sec * 1000) << 8) | LFU_INIT_VAL;
+		return (lfu_minutes((int64_t)ts.tv_sec * 1000) << 8) |
+		       LFU_INIT_VAL;
 	}
 	return st_load(&store_st.lru_clock);
 }

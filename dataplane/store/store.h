@@ -51,27 +51,33 @@ enum sobj_type {
  * through RCU; the fields marked "owner" change only on the owning core.
  */
 struct sobj {
-	struct cds_lfht_node node;      /* in the shard table of its db */
+	struct cds_lfht_node node;	/* in the shard table of its db */
 	struct cds_list_head slot_link; /* in its db's list for its slot */
 	struct rcu_head rcu;
-	int64_t expire;                 /* owner writes, anyone reads */
-	uint32_t heap_idx;              /* owner: slot in the expiry heap */
-	uint32_t access;                /* LRU clock (s) hint; relaxed */
+	int64_t expire;	   /* owner writes, anyone reads */
+	uint32_t heap_idx; /* owner: slot in the expiry heap */
+	uint32_t access;   /* LRU clock (s) hint; relaxed */
 	uint32_t klen;
 	uint32_t vlen;
 	uint16_t slot;
 	uint8_t db;
 	uint8_t type;
-	char data[];                    /* key bytes, then value bytes */
+	char data[]; /* key bytes, then value bytes */
 };
 
-static inline const char *sobj_key(const struct sobj *o) { return o->data; }
+static inline const char *sobj_key(const struct sobj *o)
+{
+	return o->data;
+}
 static inline const char *sobj_val(const struct sobj *o)
 {
 	return o->data + o->klen;
 }
 /** Writable value bytes: only between sobj_new_*() and store_put(). */
-static inline char *sobj_val_w(struct sobj *o) { return o->data + o->klen; }
+static inline char *sobj_val_w(struct sobj *o)
+{
+	return o->data + o->klen;
+}
 
 /** A key with its slot and table hash computed once per request. */
 struct skey {
@@ -84,16 +90,16 @@ struct skey {
 void skey_init(struct skey *k, const void *ptr, size_t len);
 
 struct store_conf {
-	unsigned nshards;   /* one per worker, 1..STORE_MAX_SHARDS */
-	unsigned ndbs;      /* `databases`, 1..256 */
+	unsigned nshards; /* one per worker, 1..STORE_MAX_SHARDS */
+	unsigned ndbs;	  /* `databases`, 1..256 */
 };
 
 /** Per shard counters; read by any core with relaxed loads. */
 struct store_stats {
 	uint64_t keys;
-	uint64_t expires;       /* keys with an expiry */
-	uint64_t used_bytes;    /* bytes of objects (usable size) */
-	uint64_t expired_keys;  /* deleted because their time passed */
+	uint64_t expires;      /* keys with an expiry */
+	uint64_t used_bytes;   /* bytes of objects (usable size) */
+	uint64_t expired_keys; /* deleted because their time passed */
 };
 
 /**
@@ -181,8 +187,7 @@ uint64_t store_idle_seconds(const struct sobj *o, int64_t now_ms);
  * Delete up to max_keys keys of this shard whose time has passed.  Returns
  * how many it deleted.  Context: owner of the shard.
  */
-unsigned store_active_expire(unsigned shard, int64_t now_ms,
-			     unsigned max_keys);
+unsigned store_active_expire(unsigned shard, int64_t now_ms, unsigned max_keys);
 /** The earliest expiry in the shard, or STORE_NO_EXPIRE.  Context: owner. */
 int64_t store_next_expire(unsigned shard);
 
@@ -209,8 +214,7 @@ typedef void (*store_visit_fn)(const struct sobj *o, void *arg);
 unsigned store_visit_slot(unsigned db, uint16_t slot, int64_t now_ms,
 			  store_visit_fn fn, void *arg);
 /** Call fn for each live key of db in every shard.  Context: as above. */
-void store_visit_all(unsigned db, int64_t now_ms, store_visit_fn fn,
-		     void *arg);
+void store_visit_all(unsigned db, int64_t now_ms, store_visit_fn fn, void *arg);
 
 /** A random live key of db or NULL when it is empty.  *rng is the caller's
  * xorshift state.  Context: any RCU-online thread. */

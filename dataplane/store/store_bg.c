@@ -40,8 +40,8 @@
 /* A resize request or a batch of flushed tables. */
 struct bg_job {
 	struct bg_job *next;
-	struct shard_db *sd;            /* resize: whose table */
-	unsigned n;                     /* reclaim: tables in ht[] */
+	struct shard_db *sd; /* resize: whose table */
+	unsigned n;	     /* reclaim: tables in ht[] */
 	struct cds_lfht *ht[];
 };
 
@@ -53,8 +53,8 @@ struct bg_queue {
 struct store_bg {
 	pthread_t tid;
 	pthread_mutex_t lock;
-	pthread_cond_t work;            /* jobs queued or stop asked */
-	pthread_cond_t done;            /* jobs finished */
+	pthread_cond_t work; /* jobs queued or stop asked */
+	pthread_cond_t done; /* jobs finished */
 	struct bg_queue resize;
 	struct bg_queue reclaim;
 	uint64_t queued;
@@ -149,7 +149,8 @@ void reclaim_table(struct cds_lfht *ht, struct store_bg *bg)
 	struct sobj *o;
 	unsigned n = 0;
 
-	cds_lfht_for_each_entry(ht, &iter, o, node) {
+	cds_lfht_for_each_entry(ht, &iter, o, node)
+	{
 		o->slot_link.next = chain;
 		chain = &o->slot_link;
 	}
@@ -203,7 +204,7 @@ static void *bg_main(void *arg)
 			rcu_thread_online();
 			bg_do_reclaim(bg, job);
 		} else {
-			break;          /* stop asked and nothing left */
+			break; /* stop asked and nothing left */
 		}
 		rcu_thread_offline();
 		pthread_mutex_lock(&bg->lock);

@@ -14,7 +14,6 @@
  */
 #include "store_pvt.h"
 
-
 static inline int64_t heap_key(const struct shard_db *sd, uint32_t i)
 {
 	return sd->heap[i]->expire;
@@ -144,8 +143,7 @@ void store_set_expire(struct sobj *o, int64_t expire_ms)
 		st_add(&sd->expires, has ? 1 : -1);
 }
 
-unsigned store_active_expire(unsigned shard, int64_t now_ms,
-			     unsigned max_keys)
+unsigned store_active_expire(unsigned shard, int64_t now_ms, unsigned max_keys)
 {
 	struct shard *sh = &store_st.shard[shard];
 	unsigned ndbs = store_st.ndbs, n = 0, i;

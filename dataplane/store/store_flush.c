@@ -17,8 +17,7 @@ static void flush_slow(struct shard_db *sd)
 	struct cds_lfht_iter iter;
 	struct sobj *o;
 
-	cds_lfht_for_each_entry(sd->ht, &iter, o, node)
-		store_obj_unlink(sd, o);
+	cds_lfht_for_each_entry(sd->ht, &iter, o, node) store_obj_unlink(sd, o);
 }
 
 /* Reset the slot lists of db; never used lists stay untouched. */
@@ -56,8 +55,7 @@ static void flush_db(unsigned db, struct bg_job *job)
 		}
 		bg_reclaim_add(job, sd->ht);
 		rcu_set_pointer(&sd->ht, ht);
-		__atomic_store_n(&sd->ht_size, STORE_HT_INIT,
-				 __ATOMIC_RELAXED);
+		__atomic_store_n(&sd->ht_size, STORE_HT_INIT, __ATOMIC_RELAXED);
 		heap_reset(sd);
 		st_store(&sd->keys, 0);
 		st_store(&sd->expires, 0);

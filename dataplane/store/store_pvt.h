@@ -78,21 +78,21 @@ static inline void *store_zalloc_aligned(size_t n, size_t align)
 
 /** One db of one shard. */
 struct shard_db {
-	struct cds_lfht *ht;    /* owner swaps (flush); any: rcu_dereference */
-	struct sobj **heap;     /* owner: min-heap on sobj.expire */
-	uint32_t heap_len;      /* owner */
-	uint32_t heap_cap;      /* owner */
-	unsigned long ht_size;  /* owner: buckets wanted; bg reads (SC) */
-	int resize_pending;     /* owner sets, bg clears (SC) */
-	uint64_t keys;          /* owner writes, any reads (relaxed) */
-	uint64_t expires;       /* same */
-	uint64_t used_bytes;    /* same */
+	struct cds_lfht *ht;   /* owner swaps (flush); any: rcu_dereference */
+	struct sobj **heap;    /* owner: min-heap on sobj.expire */
+	uint32_t heap_len;     /* owner */
+	uint32_t heap_cap;     /* owner */
+	unsigned long ht_size; /* owner: buckets wanted; bg reads (SC) */
+	int resize_pending;    /* owner sets, bg clears (SC) */
+	uint64_t keys;	       /* owner writes, any reads (relaxed) */
+	uint64_t expires;      /* same */
+	uint64_t used_bytes;   /* same */
 };
 
 struct shard {
-	struct shard_db *db;    /* ndbs entries, fixed after setup */
-	uint64_t expired_keys;  /* owner writes, any reads (relaxed) */
-	unsigned expire_db;     /* owner: where active expiry resumes */
+	struct shard_db *db;   /* ndbs entries, fixed after setup */
+	uint64_t expired_keys; /* owner writes, any reads (relaxed) */
+	unsigned expire_db;    /* owner: where active expiry resumes */
 } __attribute__((aligned(64)));
 
 /**
@@ -101,8 +101,8 @@ struct shard {
  * no memory until they hold keys; readers treat head.next == NULL as empty.
  */
 struct slot_list {
-	struct cds_list_head head;      /* owner: *_rcu ops; any: traverse */
-	uint32_t count;                 /* owner writes, any reads */
+	struct cds_list_head head; /* owner: *_rcu ops; any: traverse */
+	uint32_t count;		   /* owner writes, any reads */
 };
 
 struct store_bg;
@@ -110,9 +110,9 @@ struct store_bg;
 struct store_state {
 	unsigned nshards;
 	unsigned ndbs;
-	uint64_t seed;                  /* key hash seed, fixed at setup */
+	uint64_t seed; /* key hash seed, fixed at setup */
 	uint8_t owner[SLOT_COUNT];
-	struct slot_list *slots[256];   /* per db, SLOT_COUNT entries */
+	struct slot_list *slots[256]; /* per db, SLOT_COUNT entries */
 	size_t slots_bytes;
 	struct store_bg *bg;
 	struct shard shard[STORE_MAX_SHARDS];

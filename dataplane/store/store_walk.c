@@ -33,8 +33,7 @@ unsigned store_visit_slot(unsigned db, uint16_t slot, int64_t now_ms,
 	return n;
 }
 
-void store_visit_all(unsigned db, int64_t now_ms, store_visit_fn fn,
-		     void *arg)
+void store_visit_all(unsigned db, int64_t now_ms, store_visit_fn fn, void *arg)
 {
 	unsigned i;
 
@@ -44,7 +43,8 @@ void store_visit_all(unsigned db, int64_t now_ms, store_visit_fn fn,
 		struct cds_lfht_iter iter;
 		struct sobj *o;
 
-		cds_lfht_for_each_entry(ht, &iter, o, node) {
+		cds_lfht_for_each_entry(ht, &iter, o, node)
+		{
 			if (!sobj_expired(o, now_ms))
 				fn(o, arg);
 		}

@@ -28,7 +28,7 @@
 #define EP_TAG_WAKE 2
 
 struct ep_conn {
-	struct conn *c;         /* NULL once closed */
+	struct conn *c; /* NULL once closed */
 	int fd;
 	bool want_out;
 	struct ep_conn *next_dead;
@@ -45,7 +45,7 @@ struct ep_worker {
 static int ep_attach(struct worker *w)
 {
 	struct ep_worker *ep = calloc(1, sizeof(*ep));
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = {.events = EPOLLIN};
 	int rc;
 
 	if (!ep)
@@ -131,7 +131,7 @@ static void ep_accept(struct worker *w, int lfd)
 		e->want_out = false;
 		e->next_dead = NULL;
 		conn_set_tp(c, e);
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = e };
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = e};
 		if (epoll_ctl(ep->epfd, EPOLL_CTL_ADD, fd, &ev)) {
 			ep_close(w, c);
 			continue;
@@ -194,7 +194,8 @@ static void ep_set_out(struct worker *w, struct ep_conn *e, bool on)
 {
 	struct ep_worker *ep = w->tpd;
 	struct epoll_event ev = {
-		.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = e,
+	    .events = EPOLLIN | (on ? EPOLLOUT : 0),
+	    .data.ptr = e,
 	};
 
 	if (e->want_out == on)
@@ -264,11 +265,11 @@ static void ep_detach(struct worker *w)
 }
 
 const struct transport_ops kernel_epoll_ops = {
-	.name = "epoll",
-	.attach = ep_attach,
-	.wait = ep_wait,
-	.dispatch = ep_dispatch,
-	.flush = ep_flush,
-	.close = ep_close,
-	.detach = ep_detach,
+    .name = "epoll",
+    .attach = ep_attach,
+    .wait = ep_wait,
+    .dispatch = ep_dispatch,
+    .flush = ep_flush,
+    .close = ep_close,
+    .detach = ep_detach,
 };

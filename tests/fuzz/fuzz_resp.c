@@ -30,13 +30,14 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* assert() would vanish under NDEBUG; a fuzzer needs the abort. */
-#define CHECK(c) do { \
-	if (!(c)) { \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-			__LINE__, #c); \
-		abort(); \
-	} \
-} while (0)
+#define CHECK(c)                                                               \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
+				__LINE__, #c);                                 \
+			abort();                                               \
+		}                                                              \
+	} while (0)
 
 /* ------------------------------------------------------------------ */
 /* Reference model                                                     */
@@ -48,15 +49,14 @@ struct ref_arg {
 
 struct ref_req {
 	int rc;
-	const char *err;      /* static or errbuf */
+	const char *err; /* static or errbuf */
 	char errbuf[64];
 	size_t consumed;
 	int argc;
 	struct ref_arg *argv;
 };
 
-static void
-ref_free(struct ref_req *r)
+static void ref_free(struct ref_req *r)
 {
 	for (int i = 0; i < r->argc; i++)
 		free(r->argv[i].p);
@@ -65,8 +65,7 @@ ref_free(struct ref_req *r)
 	r->argc = 0;
 }
 
-static void
-ref_push(struct ref_req *r, const char *p, size_t len)
+static void ref_push(struct ref_req *r, const char *p, size_t len)
 {
 	r->argv = realloc(r->argv, sizeof(*r->argv) * (size_t)(r->argc + 1));
 	CHECK(r->argv != NULL);
@@ -78,8 +77,7 @@ ref_push(struct ref_req *r, const char *p, size_t len)
 }
 
 /* string2ll() by another road: shape first, then strtoll(). */
-static int
-ref_str2ll(const char *s, size_t n, long long *v)
+static int ref_str2ll(const char *s, size_t n, long long *v)
 {
 	char tmp[32];
 	size_t i = 0;
@@ -104,29 +102,25 @@ ref_str2ll(const char *s, size_t n, long long *v)
 	return errno == 0;
 }
 
-static int
-ref_ishex(int c)
+static int ref_ishex(int c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-		(c >= 'A' && c <= 'F');
+	       (c >= 'A' && c <= 'F');
 }
 
-static int
-ref_hex(int c)
+static int ref_hex(int c)
 {
 	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }
 
-static int
-ref_isspace(int c)
+static int ref_isspace(int c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' ||
-		c == '\r';
+	       c == '\r';
 }
 
 /* sdssplitargs() on a C string, one byte at a time. */
-static int
-ref_split(const char *p, struct ref_req *r)
+static int ref_split(const char *p, struct ref_req *r)
 {
 	char *cur = malloc(strlen(p) + 1);
 	size_t n;
@@ -149,13 +143,15 @@ ref_split(const char *p, struct ref_req *r)
 					p += 3;
 				} else if (p[0] == '\\' && p[1]) {
 					p++;
-					cur[n++] = *p == 'n' ? '\n' :
-						*p == 'r' ? '\r' :
-						*p == 't' ? '\t' :
-						*p == 'b' ? '\b' :
-						*p == 'a' ? '\a' : *p;
+					cur[n++] = *p == 'n'   ? '\n'
+						   : *p == 'r' ? '\r'
+						   : *p == 't' ? '\t'
+						   : *p == 'b' ? '\b'
+						   : *p == 'a' ? '\a'
+							       : *p;
 				} else if (*p == '"') {
-					if (p[1] && !ref_isspace((unsigned char)p[1]))
+					if (p[1] &&
+					    !ref_isspace((unsigned char)p[1]))
 						goto err;
 					done = 1;
 				} else if (!*p) {
@@ -168,7 +164,8 @@ ref_split(const char *p, struct ref_req *r)
 					p++;
 					cur[n++] = '\'';
 				} else if (*p == '\'') {
-					if (p[1] && !ref_isspace((unsigned char)p[1]))
+					if (p[1] &&
+					    !ref_isspace((unsigned char)p[1]))
 						goto err;
 					done = 1;
 				} else if (!*p) {
@@ -199,9 +196,8 @@ err:
 	return -1;
 }
 
-static int
-ref_inline(const char *s, size_t len, const struct resp_limits *lim,
-	   struct ref_req *r)
+static int ref_inline(const char *s, size_t len, const struct resp_limits *lim,
+		      struct ref_req *r)
 {
 	const char *nl = strchr(s, '\n');
 	size_t lf = 1, qlen;
@@ -233,9 +229,8 @@ ref_inline(const char *s, size_t len, const struct resp_limits *lim,
 }
 
 /* The line at s + pos: 1 found (*nl), 0 wait, -1 too big. */
-static int
-ref_line(const char *s, size_t len, size_t pos, size_t max,
-	 const char **nl)
+static int ref_line(const char *s, size_t len, size_t pos, size_t max,
+		    const char **nl)
 {
 	*nl = strchr(s + pos, '\r');
 	if (*nl == NULL)
@@ -245,9 +240,8 @@ ref_line(const char *s, size_t len, size_t pos, size_t max,
 	return 1;
 }
 
-static int
-ref_multibulk(const char *s, size_t len, const struct resp_limits *lim,
-	      struct ref_req *r)
+static int ref_multibulk(const char *s, size_t len,
+			 const struct resp_limits *lim, struct ref_req *r)
 {
 	long long n, ll, max = lim->max_multibulk;
 	const char *nl;
@@ -269,7 +263,8 @@ ref_multibulk(const char *s, size_t len, const struct resp_limits *lim,
 	for (long long i = 0; i < n; i++) {
 		rc = ref_line(s, len, pos, lim->max_inline, &nl);
 		if (rc <= 0) {
-			r->err = "ERR Protocol error: too big bulk count string";
+			r->err =
+			    "ERR Protocol error: too big bulk count string";
 			goto incomplete;
 		}
 		if (s[pos] != '$') {
@@ -305,9 +300,8 @@ incomplete:
 }
 
 /* s is NUL-terminated at len, as Redis's query buffer is. */
-static void
-ref_parse(const char *s, size_t len, const struct resp_limits *lim,
-	  struct ref_req *r)
+static void ref_parse(const char *s, size_t len, const struct resp_limits *lim,
+		      struct ref_req *r)
 {
 	memset(r, 0, sizeof(*r));
 	if (len == 0)
@@ -323,8 +317,7 @@ ref_parse(const char *s, size_t len, const struct resp_limits *lim,
 /* ------------------------------------------------------------------ */
 /* Checks                                                              */
 
-static struct resp_arg *
-fuzz_grow(void *arg, struct resp_arg *old, int want)
+static struct resp_arg *fuzz_grow(void *arg, struct resp_arg *old, int want)
 {
 	struct resp_arg *small = arg;
 
@@ -338,8 +331,7 @@ struct fuzz_req {
 	struct resp_req req;
 };
 
-static void
-fuzz_req_init(struct fuzz_req *f)
+static void fuzz_req_init(struct fuzz_req *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->req.argv = f->small;
@@ -348,8 +340,7 @@ fuzz_req_init(struct fuzz_req *f)
 	f->req.grow_arg = f->small;
 }
 
-static void
-fuzz_req_free(struct fuzz_req *f)
+static void fuzz_req_free(struct fuzz_req *f)
 {
 	if (f->req.argv != f->small)
 		free(f->req.argv);
@@ -357,9 +348,8 @@ fuzz_req_free(struct fuzz_req *f)
 
 /* Every shorter prefix of a complete request is incomplete, and its
  * `need` never overshoots the request. */
-static void
-check_prefixes(const uint8_t *data, size_t total,
-	       const struct resp_limits *lim)
+static void check_prefixes(const uint8_t *data, size_t total,
+			   const struct resp_limits *lim)
 {
 	struct fuzz_req f;
 	size_t consumed, need;
@@ -382,8 +372,8 @@ check_prefixes(const uint8_t *data, size_t total,
 }
 
 /* Compose the request with the writer and parse it back. */
-static void
-check_round_trip(const struct resp_req *req, const struct resp_limits *lim)
+static void check_round_trip(const struct resp_req *req,
+			     const struct resp_limits *lim)
 {
 	struct resp_out o;
 	struct fuzz_req f;
@@ -415,9 +405,8 @@ check_round_trip(const struct resp_req *req, const struct resp_limits *lim)
 	resp_out_free(&o);
 }
 
-static void
-check_same(const struct resp_req *req, int rc, size_t consumed,
-	   const char *err, const struct ref_req *ref)
+static void check_same(const struct resp_req *req, int rc, size_t consumed,
+		       const char *err, const struct ref_req *ref)
 {
 	CHECK(rc == ref->rc);
 	if (rc == RESP_ERROR)
@@ -434,9 +423,8 @@ check_same(const struct resp_req *req, int rc, size_t consumed,
 }
 
 /* Parse the input as a pipeline, request after request. */
-static void
-check_pipeline(const uint8_t *data, size_t size,
-	       const struct resp_limits *lim)
+static void check_pipeline(const uint8_t *data, size_t size,
+			   const struct resp_limits *lim)
 {
 	char *buf = malloc(size + 1), *ref_buf = malloc(size + 1);
 	size_t off = 0, consumed, need, left;
@@ -455,8 +443,8 @@ check_pipeline(const uint8_t *data, size_t size,
 		memcpy(ref_buf, data + off, left);
 		ref_buf[left] = '\0';
 		ref_parse(ref_buf, left, lim, &ref);
-		rc = resp_parse(buf + off, left, lim, &f.req, &consumed,
-				&need, &err);
+		rc = resp_parse(buf + off, left, lim, &f.req, &consumed, &need,
+				&err);
 		check_same(&f.req, rc, consumed, err, &ref);
 		ref_free(&ref);
 		if (rc != RESP_OK) {
@@ -468,7 +456,7 @@ check_pipeline(const uint8_t *data, size_t size,
 		for (int i = 0; i < f.req.argc; i++)
 			CHECK(f.req.argv[i].ptr >= buf + off &&
 			      f.req.argv[i].ptr + f.req.argv[i].len <=
-			      buf + off + consumed);
+				  buf + off + consumed);
 		if (off == 0 && lim->max_inline >= 300)
 			check_prefixes(data, consumed, lim);
 		check_round_trip(&f.req, lim);
@@ -480,8 +468,7 @@ check_pipeline(const uint8_t *data, size_t size,
 }
 
 /* The writer on fuzzed text: one error line, doubles as "%.17g". */
-static void
-check_writer(const uint8_t *data, size_t size)
+static void check_writer(const uint8_t *data, size_t size)
 {
 	struct resp_out o;
 	char *text = malloc(size + 1), want[64];
@@ -513,16 +500,15 @@ check_writer(const uint8_t *data, size_t size)
 			else if (d < -1e308 * 10)
 				n = snprintf(want, sizeof(want), "-inf");
 			CHECK(o.len >= (size_t)n + 3);
-			CHECK(memcmp(o.buf + o.len - 2 - n, want,
-				     (size_t)n) == 0);
+			CHECK(memcmp(o.buf + o.len - 2 - n, want, (size_t)n) ==
+			      0);
 		}
 		resp_out_free(&o);
 	}
 	free(text);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct resp_limits lim;
 

@@ -12,26 +12,22 @@ void *mi_realloc(void *p, size_t n);
 void mi_free(void *p);
 size_t mi_usable_size(const void *p);
 
-void *
-mi_malloc(size_t n)
+void *mi_malloc(size_t n)
 {
 	return malloc(n);
 }
 
-void *
-mi_realloc(void *p, size_t n)
+void *mi_realloc(void *p, size_t n)
 {
 	return realloc(p, n);
 }
 
-void
-mi_free(void *p)
+void mi_free(void *p)
 {
 	free(p);
 }
 
-size_t
-mi_usable_size(const void *p)
+size_t mi_usable_size(const void *p)
 {
 	return p != NULL ? malloc_usable_size((void *)p) : 0;
 }

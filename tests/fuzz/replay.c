@@ -14,8 +14,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int
-replay_file(const char *path)
+static int replay_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");
 	uint8_t *data = NULL;
@@ -54,8 +53,7 @@ replay_file(const char *path)
 	return 0;
 }
 
-static int
-replay_dir(const char *dir, int *count)
+static int replay_dir(const char *dir, int *count)
 {
 	struct dirent *e;
 	struct stat st;
@@ -79,8 +77,7 @@ replay_dir(const char *dir, int *count)
 	return rc;
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	struct stat st;
 	int rc = 0, count = 0;

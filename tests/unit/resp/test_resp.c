@@ -24,14 +24,13 @@
 /* Parser harness                                                      */
 
 struct grow_ctx {
-	struct resp_arg *small;     /* the caller's own array: never freed */
+	struct resp_arg *small; /* the caller's own array: never freed */
 	int calls;
 	int last_want;
 	int fail;
 };
 
-static struct resp_arg *
-test_grow(void *arg, struct resp_arg *old, int want)
+static struct resp_arg *test_grow(void *arg, struct resp_arg *old, int want)
 {
 	struct grow_ctx *g = arg;
 
@@ -57,8 +56,7 @@ struct parsed {
 	struct resp_req req;
 };
 
-static void
-parsed_init(struct parsed *p)
+static void parsed_init(struct parsed *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->g.small = p->small;
@@ -68,8 +66,7 @@ parsed_init(struct parsed *p)
 	p->req.grow_arg = &p->g;
 }
 
-static void
-parsed_free(struct parsed *p)
+static void parsed_free(struct parsed *p)
 {
 	if (p->req.argv != p->small)
 		free(p->req.argv);
@@ -77,9 +74,8 @@ parsed_free(struct parsed *p)
 	p->buf = NULL;
 }
 
-static int
-parse_lim(struct parsed *p, const void *data, size_t len,
-	  const struct resp_limits *lim)
+static int parse_lim(struct parsed *p, const void *data, size_t len,
+		     const struct resp_limits *lim)
 {
 	free(p->buf);
 	p->buf = malloc(len ? len : 1);
@@ -96,8 +92,7 @@ parse_lim(struct parsed *p, const void *data, size_t len,
 	return p->rc;
 }
 
-static const struct resp_limits *
-default_lim(void)
+static const struct resp_limits *default_lim(void)
 {
 	static struct resp_limits lim;
 
@@ -105,16 +100,14 @@ default_lim(void)
 	return &lim;
 }
 
-static int
-parse(struct parsed *p, const void *data, size_t len)
+static int parse(struct parsed *p, const void *data, size_t len)
 {
 	return parse_lim(p, data, len, default_lim());
 }
 
 /* Expected arguments, a NULL-terminated list; "\x01" cannot mark a
  * length, so binary arguments use assert_arg() directly. */
-static void
-assert_args(const struct parsed *p, const char *const *want)
+static void assert_args(const struct parsed *p, const char *const *want)
 {
 	int n = 0;
 
@@ -128,13 +121,12 @@ assert_args(const struct parsed *p, const char *const *want)
 	}
 }
 
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-#define NOARGS ((const char *const[]){ NULL })
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define NOARGS ((const char *const[]){NULL})
 #define S(lit) lit, sizeof(lit) - 1
 
-static void
-expect_ok(const char *in, size_t len, size_t consumed,
-	  const char *const *want)
+static void expect_ok(const char *in, size_t len, size_t consumed,
+		      const char *const *want)
 {
 	struct parsed p;
 
@@ -145,8 +137,7 @@ expect_ok(const char *in, size_t len, size_t consumed,
 	parsed_free(&p);
 }
 
-static void
-expect_again(const char *in, size_t len)
+static void expect_again(const char *in, size_t len)
 {
 	struct parsed p;
 
@@ -155,8 +146,7 @@ expect_again(const char *in, size_t len)
 	parsed_free(&p);
 }
 
-static void
-expect_err(const char *in, size_t len, const char *err)
+static void expect_err(const char *in, size_t len, const char *err)
 {
 	struct parsed p;
 
@@ -169,8 +159,7 @@ expect_err(const char *in, size_t len, const char *err)
 /* ------------------------------------------------------------------ */
 /* Parser: valid input                                                 */
 
-static void
-test_parse_get(void **state)
+static void test_parse_get(void **state)
 {
 	struct parsed p;
 
@@ -187,8 +176,7 @@ test_parse_get(void **state)
 	parsed_free(&p);
 }
 
-static void
-test_parse_binary_bulk(void **state)
+static void test_parse_binary_bulk(void **state)
 {
 	static const char in[] = "*1\r\n$5\r\na\0\r\nb\r\n";
 	struct parsed p;
@@ -201,8 +189,7 @@ test_parse_binary_bulk(void **state)
 	parsed_free(&p);
 }
 
-static void
-test_parse_empty_multibulk(void **state)
+static void test_parse_empty_multibulk(void **state)
 {
 	/* Redis skips these and reads on. */
 	expect_ok(S("*0\r\n"), 4, NOARGS);
@@ -211,8 +198,7 @@ test_parse_empty_multibulk(void **state)
 	expect_ok(S("*1\r\n$0\r\n\r\n"), 10, ARGS(""));
 }
 
-static void
-test_parse_crlf_not_checked(void **state)
+static void test_parse_crlf_not_checked(void **state)
 {
 	/* Redis skips the byte after '\r' and the two after a payload without
 	 * looking at them: "*1\rX$4\r\nPINGxx" is a PING to redis-server. */
@@ -220,22 +206,20 @@ test_parse_crlf_not_checked(void **state)
 	expect_ok(S("*1\r\n$4\r\nPING\n\n"), 14, ARGS("PING"));
 }
 
-static void
-test_parse_again(void **state)
+static void test_parse_again(void **state)
 {
 	expect_again("", 0);
 	expect_again(S("*"));
 	expect_again(S("*2"));
-	expect_again(S("*2\r"));            /* '\r' without its '\n' */
-	expect_again(S("*1\r\nX"));         /* no '$' error before the line */
+	expect_again(S("*2\r"));    /* '\r' without its '\n' */
+	expect_again(S("*1\r\nX")); /* no '$' error before the line */
 	expect_again(S("*1\r\n$4\r\nPIN"));
 	expect_again(S("*1\r\n$4\r\nPING\r"));
 	expect_again(S("GET foo"));
 	expect_again(S("GET foo\r"));
 }
 
-static void
-test_parse_nul_hides_line(void **state)
+static void test_parse_nul_hides_line(void **state)
 {
 	/* redis-server finds lines with strchr(): a NUL before the line's end
 	 * makes it wait rather than reject the line. */
@@ -250,10 +234,9 @@ test_parse_nul_hides_line(void **state)
 /* Parser: errors, with Redis's text                                   */
 
 #define E_MBULK "ERR Protocol error: invalid multibulk length"
-#define E_BULK  "ERR Protocol error: invalid bulk length"
+#define E_BULK "ERR Protocol error: invalid bulk length"
 
-static void
-test_parse_err_multibulk_len(void **state)
+static void test_parse_err_multibulk_len(void **state)
 {
 	expect_err(S("*x\r\n"), E_MBULK);
 	expect_err(S("*\r\n"), E_MBULK);
@@ -270,8 +253,7 @@ test_parse_err_multibulk_len(void **state)
 	expect_again(S("*1048577\r\n"));
 }
 
-static void
-test_parse_err_bulk_len(void **state)
+static void test_parse_err_bulk_len(void **state)
 {
 	expect_err(S("*1\r\n$-1\r\n"), E_BULK);
 	expect_err(S("*1\r\n$+4\r\nPING\r\n"), E_BULK);
@@ -285,22 +267,22 @@ test_parse_err_bulk_len(void **state)
 	expect_err(S("*2\r\n$1\r\na\r\n$x\r\n"), E_BULK);
 }
 
-static void
-test_parse_err_expected_dollar(void **state)
+static void test_parse_err_expected_dollar(void **state)
 {
-	expect_err(S("*1\r\nX\r\n"), "ERR Protocol error: expected '$', got 'X'");
+	expect_err(S("*1\r\nX\r\n"),
+		   "ERR Protocol error: expected '$', got 'X'");
 	expect_err(S("*2\r\n$1\r\na\r\n:1\r\n"),
 		   "ERR Protocol error: expected '$', got ':'");
 	expect_err(S("*1\r\n\xff\r\n"),
 		   "ERR Protocol error: expected '$', got '\xff'");
 	/* Redis maps CR and LF in an error to spaces. */
-	expect_err(S("*1\r\n\r\n"), "ERR Protocol error: expected '$', got ' '");
+	expect_err(S("*1\r\n\r\n"),
+		   "ERR Protocol error: expected '$', got ' '");
 	expect_err(S("*1\r\n\n\r\n"),
 		   "ERR Protocol error: expected '$', got ' '");
 }
 
-static void
-test_parse_err_limits(void **state)
+static void test_parse_err_limits(void **state)
 {
 	struct resp_limits lim;
 	struct parsed p;
@@ -317,15 +299,15 @@ test_parse_err_limits(void **state)
 	assert_string_equal(p.err, E_MBULK);
 	assert_int_equal(parse_lim(&p, S("*2\r\n$4\r\n"), &lim), RESP_ERROR);
 	assert_string_equal(p.err, E_BULK);
-	assert_int_equal(parse_lim(&p, S("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"),
-				   &lim), RESP_OK);
+	assert_int_equal(
+	    parse_lim(&p, S("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), &lim), RESP_OK);
 	parsed_free(&p);
 }
 
 /* prefix, then a line of n bytes without '\r' or '\n'
  * ("$111..." after a complete "*1" line, "111..." otherwise). */
-static void
-expect_long_line(const char *prefix, size_t n, int rc, const char *err)
+static void expect_long_line(const char *prefix, size_t n, int rc,
+			     const char *err)
 {
 	size_t plen = strlen(prefix);
 	char *in = malloc(plen + n);
@@ -343,8 +325,7 @@ expect_long_line(const char *prefix, size_t n, int rc, const char *err)
 	free(in);
 }
 
-static void
-test_parse_err_too_big(void **state)
+static void test_parse_err_too_big(void **state)
 {
 	/* Redis gives up once more than 64 KB follow a line's start. */
 	expect_long_line("*", 65536, RESP_ERROR,
@@ -358,8 +339,7 @@ test_parse_err_too_big(void **state)
 	expect_long_line("G", 65535, RESP_AGAIN, NULL);
 }
 
-static void
-test_parse_err_too_big_nul(void **state)
+static void test_parse_err_too_big_nul(void **state)
 {
 	/* A line hidden by a NUL trips the same limit. */
 	size_t n = 70000;
@@ -374,8 +354,7 @@ test_parse_err_too_big_nul(void **state)
 
 /* Found by fuzzing: a NUL before a '\r' that is the last byte hides the
  * line from Redis, so the "too big" limit applies instead of a wait. */
-static void
-test_fuzz_nul_before_final_cr(void **state)
+static void test_fuzz_nul_before_final_cr(void **state)
 {
 	static const char in[] = "*lllllll\0lllllllll1$4\r";
 	struct resp_limits lim;
@@ -393,8 +372,7 @@ test_fuzz_nul_before_final_cr(void **state)
 	parsed_free(&p);
 }
 
-static void
-test_parse_inline_long_line_ok(void **state)
+static void test_parse_inline_long_line_ok(void **state)
 {
 	/* A newline anywhere makes the line acceptable, however long. */
 	size_t n = 70000;
@@ -417,40 +395,38 @@ test_parse_inline_long_line_ok(void **state)
 
 struct inline_case {
 	const char *in;
-	const char *const *args;    /* NULL: unbalanced quotes */
+	const char *const *args; /* NULL: unbalanced quotes */
 };
 
-static void
-test_parse_inline_quoting(void **state)
+static void test_parse_inline_quoting(void **state)
 {
 	const struct inline_case cases[] = {
-		{ "GET foo\r\n", ARGS("GET", "foo") },
-		{ "GET foo\n", ARGS("GET", "foo") },
-		{ "  SET\t k \t v  \r\n", ARGS("SET", "k", "v") },
-		{ "\v\fECHO x\r\n", ARGS("ECHO", "x") },
-		/* \v and \f separate arguments only at their start. */
-		{ "ECHO a\vb\r\n", ARGS("ECHO", "a\vb") },
-		{ "ECHO a\rb\n", ARGS("ECHO", "a", "b") },
-		{ "ECHO \"a\\x41\\n\\q\"\r\n", ARGS("ECHO", "aA\nq") },
-		{ "ECHO \"\\x4\"\n", ARGS("ECHO", "x4") },
-		{ "ECHO \"\\t\\r\\b\\a\\\\\\\"\"\n",
-		  ARGS("ECHO", "\t\r\b\a\\\"") },
-		{ "ECHO \"a\rb\"\n", ARGS("ECHO", "a\rb") },
-		{ "ECHO a\"b c\"\r\n", ARGS("ECHO", "ab c") },
-		{ "ECHO \"\"\n", ARGS("ECHO", "") },
-		{ "ECHO ''\n", ARGS("ECHO", "") },
-		{ "ECHO 'a\\'b'\n", ARGS("ECHO", "a'b") },
-		{ "ECHO 'a\\nb'\n", ARGS("ECHO", "a\\nb") },
-		{ "ECHO \"x\"\v\n", ARGS("ECHO", "x") },
-		{ "ECHO \"x\"\r\n", ARGS("ECHO", "x") },
-		{ "ECHO \xff\xfe\n", ARGS("ECHO", "\xff\xfe") },
-		{ "ECHO \"\\xfF\"\n", ARGS("ECHO", "\xff") },
-		{ "ECHO \"abc\r\n", NULL },
-		{ "ECHO \"a\"b\r\n", NULL },
-		{ "ECHO 'a'b\n", NULL },
-		{ "ECHO 'a\n", NULL },
-		{ "ECHO \"\\\"\n", NULL },
-		{ "ECHO \"\\\n", NULL },
+	    {"GET foo\r\n", ARGS("GET", "foo")},
+	    {"GET foo\n", ARGS("GET", "foo")},
+	    {"  SET\t k \t v  \r\n", ARGS("SET", "k", "v")},
+	    {"\v\fECHO x\r\n", ARGS("ECHO", "x")},
+	    /* \v and \f separate arguments only at their start. */
+	    {"ECHO a\vb\r\n", ARGS("ECHO", "a\vb")},
+	    {"ECHO a\rb\n", ARGS("ECHO", "a", "b")},
+	    {"ECHO \"a\\x41\\n\\q\"\r\n", ARGS("ECHO", "aA\nq")},
+	    {"ECHO \"\\x4\"\n", ARGS("ECHO", "x4")},
+	    {"ECHO \"\\t\\r\\b\\a\\\\\\\"\"\n", ARGS("ECHO", "\t\r\b\a\\\"")},
+	    {"ECHO \"a\rb\"\n", ARGS("ECHO", "a\rb")},
+	    {"ECHO a\"b c\"\r\n", ARGS("ECHO", "ab c")},
+	    {"ECHO \"\"\n", ARGS("ECHO", "")},
+	    {"ECHO ''\n", ARGS("ECHO", "")},
+	    {"ECHO 'a\\'b'\n", ARGS("ECHO", "a'b")},
+	    {"ECHO 'a\\nb'\n", ARGS("ECHO", "a\\nb")},
+	    {"ECHO \"x\"\v\n", ARGS("ECHO", "x")},
+	    {"ECHO \"x\"\r\n", ARGS("ECHO", "x")},
+	    {"ECHO \xff\xfe\n", ARGS("ECHO", "\xff\xfe")},
+	    {"ECHO \"\\xfF\"\n", ARGS("ECHO", "\xff")},
+	    {"ECHO \"abc\r\n", NULL},
+	    {"ECHO \"a\"b\r\n", NULL},
+	    {"ECHO 'a'b\n", NULL},
+	    {"ECHO 'a\n", NULL},
+	    {"ECHO \"\\\"\n", NULL},
+	    {"ECHO \"\\\n", NULL},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -459,8 +435,9 @@ test_parse_inline_quoting(void **state)
 
 		parsed_init(&p);
 		if (cases[i].args == NULL) {
-			expect_err(in, strlen(in),
-				   "ERR Protocol error: unbalanced quotes in request");
+			expect_err(
+			    in, strlen(in),
+			    "ERR Protocol error: unbalanced quotes in request");
 			continue;
 		}
 		assert_int_equal(parse(&p, in, strlen(in)), RESP_OK);
@@ -477,8 +454,7 @@ test_parse_inline_quoting(void **state)
 	}
 }
 
-static void
-test_parse_inline_empty(void **state)
+static void test_parse_inline_empty(void **state)
 {
 	expect_ok(S("\r\n"), 2, NOARGS);
 	expect_ok(S("\n"), 1, NOARGS);
@@ -489,8 +465,7 @@ test_parse_inline_empty(void **state)
 /* ------------------------------------------------------------------ */
 /* Parser: split input, pipelines, need, grow                          */
 
-static void
-check_every_split(const char *in, size_t len)
+static void check_every_split(const char *in, size_t len)
 {
 	struct parsed whole, part;
 
@@ -518,11 +493,11 @@ check_every_split(const char *in, size_t len)
 	parsed_free(&whole);
 }
 
-static void
-test_parse_every_split(void **state)
+static void test_parse_every_split(void **state)
 {
 	check_every_split(S("*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n"));
-	check_every_split(S("*3\r\n$3\r\nSET\r\n$0\r\n\r\n$10\r\n0123456789\r\n"));
+	check_every_split(
+	    S("*3\r\n$3\r\nSET\r\n$0\r\n\r\n$10\r\n0123456789\r\n"));
 	check_every_split(S("*5\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n"
 			    "$1\r\ne\r\n"));
 	check_every_split(S("*1\r\n$4\r\n\r\n\r\n\r\n"));
@@ -531,18 +506,16 @@ test_parse_every_split(void **state)
 	check_every_split(S("PING\n"));
 }
 
-static void
-test_parse_pipeline(void **state)
+static void test_parse_pipeline(void **state)
 {
-	static const char in[] =
-		"*2\r\n$3\r\nGET\r\n$1\r\na\r\n"
-		"*0\r\n"
-		"PING\r\n"
-		"\r\n"
-		"*1\r\n$4\r\nPING\r\n"
-		"ECHO 'x y'\n"
-		"*1\r\n$4\r\nPI";
-	static const int argcs[] = { 2, 0, 1, 0, 1, 2 };
+	static const char in[] = "*2\r\n$3\r\nGET\r\n$1\r\na\r\n"
+				 "*0\r\n"
+				 "PING\r\n"
+				 "\r\n"
+				 "*1\r\n$4\r\nPING\r\n"
+				 "ECHO 'x y'\n"
+				 "*1\r\n$4\r\nPI";
+	static const int argcs[] = {2, 0, 1, 0, 1, 2};
 	struct parsed p;
 	size_t off = 0;
 	char *buf = malloc(sizeof(in) - 1);
@@ -568,8 +541,7 @@ test_parse_pipeline(void **state)
 	free(buf);
 }
 
-static void
-test_parse_need_big_bulk(void **state)
+static void test_parse_need_big_bulk(void **state)
 {
 	/* SET k <64 MB>: once the big header is in, need is the total. */
 	const size_t big = 64u << 20;
@@ -595,8 +567,8 @@ test_parse_need_big_bulk(void **state)
 	 * over 64 MB finish at once (re-scanning would take minutes). */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (len = sizeof(hdr) - 1; len < total; len += 4096, calls++) {
-		p.rc = resp_parse(buf, len, default_lim(), &p.req,
-				  &p.consumed, &p.need, &p.err);
+		p.rc = resp_parse(buf, len, default_lim(), &p.req, &p.consumed,
+				  &p.need, &p.err);
 		assert_int_equal(p.rc, RESP_AGAIN);
 		assert_int_equal(p.need, total);
 	}
@@ -613,11 +585,10 @@ test_parse_need_big_bulk(void **state)
 	parsed_free(&p);
 }
 
-static void
-test_parse_grow(void **state)
+static void test_parse_grow(void **state)
 {
 	static const char in[] =
-		"*5\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n$1\r\ne\r\n";
+	    "*5\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n$1\r\ne\r\n";
 	struct parsed p;
 
 	/* Incomplete: nothing allocated even though argv is too small. */
@@ -643,15 +614,15 @@ test_parse_grow(void **state)
 	parsed_free(&p);
 }
 
-static void
-test_parse_grow_fails(void **state)
+static void test_parse_grow_fails(void **state)
 {
 	struct parsed p;
 
 	parsed_init(&p);
 	p.g.fail = 1;
-	assert_int_equal(parse(&p, S("*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n")),
-			 RESP_ERROR);
+	assert_int_equal(
+	    parse(&p, S("*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n")),
+	    RESP_ERROR);
 	assert_string_equal(p.err, "ERR Protocol error: out of memory");
 	assert_int_equal(parse(&p, S("a b c\n")), RESP_ERROR);
 	assert_string_equal(p.err, "ERR Protocol error: out of memory");
@@ -663,8 +634,7 @@ test_parse_grow_fails(void **state)
 /* ------------------------------------------------------------------ */
 /* Writer                                                              */
 
-static void
-expect_out(struct resp_out *o, const char *want, size_t n)
+static void expect_out(struct resp_out *o, const char *want, size_t n)
 {
 	assert_false(o->oom);
 	assert_int_equal(o->len, n);
@@ -674,8 +644,7 @@ expect_out(struct resp_out *o, const char *want, size_t n)
 
 #define OUT(o, lit) expect_out((o), lit, sizeof(lit) - 1)
 
-static void
-test_write_simple(void **state)
+static void test_write_simple(void **state)
 {
 	struct resp_out o;
 
@@ -715,8 +684,7 @@ test_write_simple(void **state)
 	}
 }
 
-static void
-test_write_resp2(void **state)
+static void test_write_resp2(void **state)
 {
 	struct resp_out o;
 
@@ -752,8 +720,7 @@ test_write_resp2(void **state)
 	resp_out_free(&o);
 }
 
-static void
-test_write_resp3(void **state)
+static void test_write_resp3(void **state)
 {
 	struct resp_out o;
 
@@ -799,8 +766,7 @@ test_write_resp3(void **state)
 	resp_out_free(&o);
 }
 
-static void
-test_write_errors(void **state)
+static void test_write_errors(void **state)
 {
 	char big[600];
 	struct resp_out o;
@@ -827,13 +793,28 @@ test_write_errors(void **state)
 	resp_out_free(&o);
 }
 
-static void
-test_write_ll2str(void **state)
+static void test_write_ll2str(void **state)
 {
 	static const long long vals[] = {
-		0, 1, -1, 9, 10, 99, 100, 999, 1000, 9999, 10000, 12345678,
-		-100, 4294967296LL, 999999999999999999LL, 1000000000000000000LL,
-		LLONG_MAX, LLONG_MIN, LLONG_MIN + 1,
+	    0,
+	    1,
+	    -1,
+	    9,
+	    10,
+	    99,
+	    100,
+	    999,
+	    1000,
+	    9999,
+	    10000,
+	    12345678,
+	    -100,
+	    4294967296LL,
+	    999999999999999999LL,
+	    1000000000000000000LL,
+	    LLONG_MAX,
+	    LLONG_MIN,
+	    LLONG_MIN + 1,
 	};
 	char got[32], want[32];
 	long long v;
@@ -841,8 +822,8 @@ test_write_ll2str(void **state)
 
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
 		n = resp_ll2str(got, vals[i]);
-		assert_int_equal(n, snprintf(want, sizeof(want), "%lld",
-					     vals[i]));
+		assert_int_equal(n,
+				 snprintf(want, sizeof(want), "%lld", vals[i]));
 		assert_string_equal(got, want);
 	}
 	/* Every power of ten and its neighbours. */
@@ -859,8 +840,7 @@ test_write_ll2str(void **state)
 	}
 }
 
-static uint64_t
-rnd(uint64_t *s)
+static uint64_t rnd(uint64_t *s)
 {
 	/* xorshift64*: reproducible without libc's rand() state. */
 	*s ^= *s >> 12;
@@ -869,27 +849,38 @@ rnd(uint64_t *s)
 	return *s * 2685821657736338717ULL;
 }
 
-static void
-check_double(struct resp_out *o, double v)
+static void check_double(struct resp_out *o, double v)
 {
 	char want[64];
 	int n = snprintf(want + 1, sizeof(want) - 3, "%.17g", v);
 
 	if (isinf(v))
-		n = snprintf(want + 1, sizeof(want) - 3, v > 0 ? "inf" : "-inf");
+		n = snprintf(want + 1, sizeof(want) - 3,
+			     v > 0 ? "inf" : "-inf");
 	want[0] = ',';
 	memcpy(want + 1 + n, "\r\n", 2);
 	resp_double(o, v);
 	expect_out(o, want, (size_t)n + 3);
 }
 
-static void
-test_write_double_matches_printf(void **state)
+static void test_write_double_matches_printf(void **state)
 {
 	static const double vals[] = {
-		0, 1, -1, 0.5, 1e15, 9007199254740992.0, 9007199254740993.0,
-		-9007199254740992.0, 1e300, -1e-300, 5e-324, 123456789.125,
-		3.0000000000000004, 1e21, -2.2250738585072014e-308,
+	    0,
+	    1,
+	    -1,
+	    0.5,
+	    1e15,
+	    9007199254740992.0,
+	    9007199254740993.0,
+	    -9007199254740992.0,
+	    1e300,
+	    -1e-300,
+	    5e-324,
+	    123456789.125,
+	    3.0000000000000004,
+	    1e21,
+	    -2.2250738585072014e-308,
 	};
 	struct resp_out o;
 	uint64_t s = 0x9e3779b97f4a7c15ULL, bits;
@@ -908,8 +899,7 @@ test_write_double_matches_printf(void **state)
 	resp_out_free(&o);
 }
 
-static void
-test_write_reserve_and_growth(void **state)
+static void test_write_reserve_and_growth(void **state)
 {
 	struct resp_out o;
 	char *p;
@@ -938,8 +928,7 @@ test_write_reserve_and_growth(void **state)
 	assert_null(o.buf);
 }
 
-static void
-test_write_oom_sticky(void **state)
+static void test_write_oom_sticky(void **state)
 {
 	struct resp_out o;
 
@@ -960,8 +949,7 @@ test_write_oom_sticky(void **state)
 /* ------------------------------------------------------------------ */
 /* Round trips: compose with the writer, parse back                    */
 
-static void
-round_trip(struct resp_out *o, struct resp_arg *args, int argc)
+static void round_trip(struct resp_out *o, struct resp_arg *args, int argc)
 {
 	struct parsed p;
 
@@ -982,8 +970,7 @@ round_trip(struct resp_out *o, struct resp_arg *args, int argc)
 	parsed_free(&p);
 }
 
-static void
-test_round_trip(void **state)
+static void test_round_trip(void **state)
 {
 	static char pool[4096];
 	struct resp_arg args[40];
@@ -1007,40 +994,39 @@ test_round_trip(void **state)
 	resp_out_free(&o);
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_get),
-		cmocka_unit_test(test_parse_binary_bulk),
-		cmocka_unit_test(test_parse_empty_multibulk),
-		cmocka_unit_test(test_parse_crlf_not_checked),
-		cmocka_unit_test(test_parse_again),
-		cmocka_unit_test(test_parse_nul_hides_line),
-		cmocka_unit_test(test_parse_err_multibulk_len),
-		cmocka_unit_test(test_parse_err_bulk_len),
-		cmocka_unit_test(test_parse_err_expected_dollar),
-		cmocka_unit_test(test_parse_err_limits),
-		cmocka_unit_test(test_parse_err_too_big),
-		cmocka_unit_test(test_parse_err_too_big_nul),
-		cmocka_unit_test(test_fuzz_nul_before_final_cr),
-		cmocka_unit_test(test_parse_inline_long_line_ok),
-		cmocka_unit_test(test_parse_inline_quoting),
-		cmocka_unit_test(test_parse_inline_empty),
-		cmocka_unit_test(test_parse_every_split),
-		cmocka_unit_test(test_parse_pipeline),
-		cmocka_unit_test(test_parse_need_big_bulk),
-		cmocka_unit_test(test_parse_grow),
-		cmocka_unit_test(test_parse_grow_fails),
-		cmocka_unit_test(test_write_simple),
-		cmocka_unit_test(test_write_resp2),
-		cmocka_unit_test(test_write_resp3),
-		cmocka_unit_test(test_write_errors),
-		cmocka_unit_test(test_write_ll2str),
-		cmocka_unit_test(test_write_double_matches_printf),
-		cmocka_unit_test(test_write_reserve_and_growth),
-		cmocka_unit_test(test_write_oom_sticky),
-		cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_parse_get),
+	    cmocka_unit_test(test_parse_binary_bulk),
+	    cmocka_unit_test(test_parse_empty_multibulk),
+	    cmocka_unit_test(test_parse_crlf_not_checked),
+	    cmocka_unit_test(test_parse_again),
+	    cmocka_unit_test(test_parse_nul_hides_line),
+	    cmocka_unit_test(test_parse_err_multibulk_len),
+	    cmocka_unit_test(test_parse_err_bulk_len),
+	    cmocka_unit_test(test_parse_err_expected_dollar),
+	    cmocka_unit_test(test_parse_err_limits),
+	    cmocka_unit_test(test_parse_err_too_big),
+	    cmocka_unit_test(test_parse_err_too_big_nul),
+	    cmocka_unit_test(test_fuzz_nul_before_final_cr),
+	    cmocka_unit_test(test_parse_inline_long_line_ok),
+	    cmocka_unit_test(test_parse_inline_quoting),
+	    cmocka_unit_test(test_parse_inline_empty),
+	    cmocka_unit_test(test_parse_every_split),
+	    cmocka_unit_test(test_parse_pipeline),
+	    cmocka_unit_test(test_parse_need_big_bulk),
+	    cmocka_unit_test(test_parse_grow),
+	    cmocka_unit_test(test_parse_grow_fails),
+	    cmocka_unit_test(test_write_simple),
+	    cmocka_unit_test(test_write_resp2),
+	    cmocka_unit_test(test_write_resp3),
+	    cmocka_unit_test(test_write_errors),
+	    cmocka_unit_test(test_write_ll2str),
+	    cmocka_unit_test(test_write_double_matches_printf),
+	    cmocka_unit_test(test_write_reserve_and_growth),
+	    cmocka_unit_test(test_write_oom_sticky),
+	    cmocka_unit_test(test_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

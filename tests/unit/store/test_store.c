@@ -23,7 +23,7 @@
 
 #include "store/store_pvt.h"
 
-#define T0 1700000000000LL      /* a fixed "now", unix ms */
+#define T0 1700000000000LL /* a fixed "now", unix ms */
 
 static uint64_t test_rng = 88172645463325252ULL;
 
@@ -37,7 +37,7 @@ static uint64_t rnd(void)
 
 static int setup_with(unsigned nshards, unsigned ndbs)
 {
-	struct store_conf conf = { .nshards = nshards, .ndbs = ndbs };
+	struct store_conf conf = {.nshards = nshards, .ndbs = ndbs};
 
 	return store_setup(&conf);
 }
@@ -141,8 +141,8 @@ static uint16_t crc16_bitwise(const uint8_t *p, size_t n)
 	while (n--) {
 		c ^= (uint16_t)(*p++ << 8);
 		for (i = 0; i < 8; i++)
-			c = c & 0x8000 ? (uint16_t)(c << 1) ^ 0x1021 :
-					 (uint16_t)(c << 1);
+			c = c & 0x8000 ? (uint16_t)(c << 1) ^ 0x1021
+				       : (uint16_t)(c << 1);
 	}
 	return c;
 }
@@ -233,7 +233,7 @@ static void test_owner(void **state)
 	store_teardown();
 
 	{
-		struct store_conf bad = { .nshards = 0, .ndbs = 16 };
+		struct store_conf bad = {.nshards = 0, .ndbs = 16};
 
 		assert_int_equal(store_setup(&bad), -EINVAL);
 		bad.nshards = STORE_MAX_SHARDS + 1;
@@ -363,8 +363,8 @@ static void test_expire_semantics(void **state)
 	assert_int_equal(store_db_expires(0), 1);
 	assert_ptr_equal(find(0, "e", T0), o);
 	assert_ptr_equal(find(0, "e", T0 + 99), o);
-	assert_null(find(0, "e", T0 + 100));        /* expire <= now */
-	assert_int_equal(store_dbsize(0), 1);       /* find deletes nothing */
+	assert_null(find(0, "e", T0 + 100));  /* expire <= now */
+	assert_int_equal(store_dbsize(0), 1); /* find deletes nothing */
 	assert_int_equal(store_next_expire(0), T0 + 100);
 
 	skey_init(&k, "e", 1);
@@ -475,14 +475,14 @@ static void test_heap_order(void **state)
 	(void)state;
 	for (i = 0; i < HEAP_KEYS; i++) {
 		snprintf(key, sizeof(key), "h:%u", i);
-		want[i] = i % 10 == 0 ? STORE_NO_EXPIRE :
-					T0 + (int64_t)(rnd() % 100000);
+		want[i] = i % 10 == 0 ? STORE_NO_EXPIRE
+				      : T0 + (int64_t)(rnd() % 100000);
 		obj[i] = put(0, key, "v", want[i]);
 	}
 	/* Move a third of them: later, earlier, none, or from none. */
 	for (i = 0; i < HEAP_KEYS; i += 3) {
-		int64_t e = rnd() % 5 == 0 ? STORE_NO_EXPIRE :
-					     T0 + (int64_t)(rnd() % 100000);
+		int64_t e = rnd() % 5 == 0 ? STORE_NO_EXPIRE
+					   : T0 + (int64_t)(rnd() % 100000);
 
 		store_set_expire(obj[i], e);
 		want[i] = e;
@@ -553,7 +553,7 @@ static void test_counters(void **state)
 	assert_int_equal(store_dbsize(0), 0);
 	for (s = 0; s < store_nshards(); s++) {
 		store_shard_stats(s, &st);
-		assert_true(st.keys > 0);      /* the keys spread over shards */
+		assert_true(st.keys > 0); /* the keys spread over shards */
 		keys += st.keys;
 		expires += st.expires;
 	}
@@ -585,7 +585,7 @@ static void slot_cb(const struct sobj *o, void *arg)
 
 static void test_visit(void **state)
 {
-	struct tag_check c = { .slot = slot_s("tag") };
+	struct tag_check c = {.slot = slot_s("tag")};
 	char key[32];
 	unsigned i, n = 0;
 
@@ -620,11 +620,11 @@ static void test_visit(void **state)
 		for (s = 0; s < SLOT_COUNT; s++) {
 			sum += store_slot_keys(0, (uint16_t)s);
 			m = 0;
-			visited += store_visit_slot(0, (uint16_t)s, T0,
-						    count_cb, &m);
-			assert_int_equal(m, store_visit_slot(0, (uint16_t)s,
-							     T0, count_cb,
-							     &(unsigned){ 0 }));
+			visited +=
+			    store_visit_slot(0, (uint16_t)s, T0, count_cb, &m);
+			assert_int_equal(m, store_visit_slot(0, (uint16_t)s, T0,
+							     count_cb,
+							     &(unsigned){0}));
 		}
 		assert_int_equal(sum, 3000);
 		assert_int_equal(visited, 2900);
@@ -638,7 +638,7 @@ static void test_random(void **state)
 	uint64_t rng = 12345;
 	const struct sobj *o;
 	char key[32];
-	unsigned i, seen[100] = { 0 }, distinct = 0;
+	unsigned i, seen[100] = {0}, distinct = 0;
 
 	(void)state;
 	assert_null(store_random(0, T0, &rng));
@@ -693,8 +693,8 @@ static void test_flush(void **state)
 	(void)state;
 	for (i = 0; i < 20000; i++) {
 		snprintf(key, sizeof(key), "f:%u", i);
-		put(i % 2, key, "some value", i % 4 ? STORE_NO_EXPIRE :
-					      T0 + 1000);
+		put(i % 2, key, "some value",
+		    i % 4 ? STORE_NO_EXPIRE : T0 + 1000);
 		if (i % 1024 == 0)
 			rcu_quiescent_state();
 	}
@@ -722,7 +722,7 @@ static void test_flush(void **state)
 	assert_int_equal(store_dbsize(1), 1);
 
 	store_flush(UINT32_MAX);
-	assert_int_equal(used_bytes(), 0);      /* at once, not after reclaim */
+	assert_int_equal(used_bytes(), 0); /* at once, not after reclaim */
 	for (s = 0; s < store_nshards(); s++) {
 		store_shard_stats(s, &st);
 		assert_int_equal(st.keys, 0);
@@ -738,8 +738,8 @@ static void test_flush(void **state)
 
 		store_visit_all(0, T0, count_cb, &n);
 		assert_int_equal(n, 0);
-		assert_int_equal(store_visit_slot(0, slot_s("t"), T0,
-						  count_cb, &n), 0);
+		assert_int_equal(
+		    store_visit_slot(0, slot_s("t"), T0, count_cb, &n), 0);
 	}
 
 	for (i = 0; i < 1000; i++) {
@@ -768,8 +768,8 @@ static void test_flush(void **state)
 
 struct mt_ctx {
 	int stop;
-	uint32_t nkeys;         /* key space */
-	bool waves;             /* writer fills then empties the key space */
+	uint32_t nkeys; /* key space */
+	bool waves;	/* writer fills then empties the key space */
 	uint64_t reads;
 	uint64_t hits;
 	uint64_t writes;
@@ -879,13 +879,13 @@ static void *mt_writer(void *arg)
 			store_delete(0, &k, T0);
 		} else {
 			len = MT_HDR + (uint32_t)((rng >> 20) % 250);
-			mt_put(idx, ++seq, len, rng % 16 == 1 ? T0 + 1000 :
-							 STORE_NO_EXPIRE);
+			mt_put(idx, ++seq, len,
+			       rng % 16 == 1 ? T0 + 1000 : STORE_NO_EXPIRE);
 		}
 		if (rng % 64 == 3)
 			store_active_expire(store_owner(k.slot), T0, 8);
-		if (__atomic_add_fetch(&c->writes, 1,
-				       __ATOMIC_RELAXED) % 64 == 0) {
+		if (__atomic_add_fetch(&c->writes, 1, __ATOMIC_RELAXED) % 64 ==
+		    0) {
 			/* as a worker does at the end of each turn */
 			store_retire_flush();
 			rcu_quiescent_state();
@@ -951,14 +951,13 @@ static void *mt_reader(void *arg)
 static void mt_run(struct mt_ctx *c)
 {
 	pthread_t w, r[2];
-	struct timespec ts = { .tv_nsec = 100 * 1000 * 1000 };
+	struct timespec ts = {.tv_nsec = 100 * 1000 * 1000};
 	unsigned i, ticks;
 
-	rcu_thread_offline();   /* we only wait: let grace periods pass */
+	rcu_thread_offline(); /* we only wait: let grace periods pass */
 	assert_int_equal(pthread_create(&w, NULL, mt_writer, c), 0);
 	for (i = 0; i < 2; i++)
-		assert_int_equal(pthread_create(&r[i], NULL, mt_reader, c),
-				 0);
+		assert_int_equal(pthread_create(&r[i], NULL, mt_reader, c), 0);
 	/*
 	 * About a second; longer only on a machine so slow (sanitizers,
 	 * valgrind) that too little happened by then, at most 10 s.
@@ -988,7 +987,7 @@ static void mt_run(struct mt_ctx *c)
 
 static void test_concurrent_readers(void **state)
 {
-	struct mt_ctx c = { .nkeys = MT_KEYS };
+	struct mt_ctx c = {.nkeys = MT_KEYS};
 	unsigned n = 0;
 
 	(void)state;
@@ -1002,7 +1001,7 @@ static void test_concurrent_readers(void **state)
 /* Resizes (grow and shrink) run while readers look keys up. */
 static void test_resize_under_readers(void **state)
 {
-	struct mt_ctx c = { .nkeys = 30000, .waves = true };
+	struct mt_ctx c = {.nkeys = 30000, .waves = true};
 
 	(void)state;
 	mt_run(&c);
@@ -1073,41 +1072,37 @@ static void test_idle(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_slot_vectors),
-		cmocka_unit_test(test_slot_hash_tags),
-		cmocka_unit_test(test_slot_crc_matches_bitwise),
-		cmocka_unit_test(test_skey),
-		cmocka_unit_test(test_owner),
-		cmocka_unit_test_setup_teardown(test_put_find_replace_delete,
-						setup_4x16, teardown),
-		cmocka_unit_test_setup_teardown(test_new_fill_in_place,
-						setup_1x4, teardown),
-		cmocka_unit_test_setup_teardown(test_many_keys, setup_4x16,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_expire_semantics,
-						setup_1x4, teardown),
-		cmocka_unit_test_setup_teardown(test_active_expire_bounded,
-						setup_4x16, teardown),
-		cmocka_unit_test_setup_teardown(test_heap_order, setup_1x4,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_heap_across_dbs,
-						setup_1x4, teardown),
-		cmocka_unit_test_setup_teardown(test_counters, setup_4x16,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_visit, setup_4x16,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_random, setup_4x16,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_flush, setup_4x16,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_concurrent_readers,
-						setup_4x16, teardown),
-		cmocka_unit_test_setup_teardown(test_resize_under_readers,
-						setup_with_2x1, teardown),
-		cmocka_unit_test_setup_teardown(test_table_sizing, setup_1x4,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_idle, setup_1x4,
-						teardown),
+	    cmocka_unit_test(test_slot_vectors),
+	    cmocka_unit_test(test_slot_hash_tags),
+	    cmocka_unit_test(test_slot_crc_matches_bitwise),
+	    cmocka_unit_test(test_skey),
+	    cmocka_unit_test(test_owner),
+	    cmocka_unit_test_setup_teardown(test_put_find_replace_delete,
+					    setup_4x16, teardown),
+	    cmocka_unit_test_setup_teardown(test_new_fill_in_place, setup_1x4,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_many_keys, setup_4x16,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_expire_semantics, setup_1x4,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_active_expire_bounded,
+					    setup_4x16, teardown),
+	    cmocka_unit_test_setup_teardown(test_heap_order, setup_1x4,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_heap_across_dbs, setup_1x4,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_counters, setup_4x16,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_visit, setup_4x16, teardown),
+	    cmocka_unit_test_setup_teardown(test_random, setup_4x16, teardown),
+	    cmocka_unit_test_setup_teardown(test_flush, setup_4x16, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_readers, setup_4x16,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_resize_under_readers,
+					    setup_with_2x1, teardown),
+	    cmocka_unit_test_setup_teardown(test_table_sizing, setup_1x4,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_idle, setup_1x4, teardown),
 	};
 	int ret;
 

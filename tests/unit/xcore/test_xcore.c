@@ -26,7 +26,7 @@
 #define ROUNDS 2000
 
 static struct worker *ws[NW];
-static int inside[NW];          /* who holds core i right now, -1 none */
+static int inside[NW]; /* who holds core i right now, -1 none */
 static int violations;
 static uint64_t executed[NW];
 
@@ -132,7 +132,8 @@ static void *hold_worker(void *arg)
 		rng ^= rng << 17;
 		mask = (rng & ((1u << NW) - 1)) | (1ull << (rng >> 60) % NW);
 		if (round % 3 == 0) {
-			/* plain remote work too, so EXECs interleave with holds */
+			/* plain remote work too, so EXECs interleave with holds
+			 */
 			struct xmsg *m = xcore_msg_new(0);
 			m->type = XM_EXEC;
 			xcore_send(w, (w->id + 1) % NW, m);
@@ -145,11 +146,13 @@ static void *hold_worker(void *arg)
 			int prev = __atomic_exchange_n(&inside[i], (int)w->id,
 						       __ATOMIC_ACQ_REL);
 			if (prev != -1)
-				__atomic_fetch_add(&violations, 1, __ATOMIC_RELAXED);
+				__atomic_fetch_add(&violations, 1,
+						   __ATOMIC_RELAXED);
 		}
 		for (int i = 0; i < NW; i++)
 			if (mask & (1ull << i))
-				__atomic_store_n(&inside[i], -1, __ATOMIC_RELEASE);
+				__atomic_store_n(&inside[i], -1,
+						 __ATOMIC_RELEASE);
 		xcore_release(w, mask);
 		xcore_poll(w);
 		xcore_flush(w);
@@ -201,9 +204,9 @@ static void test_holds_exclusive_and_live(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ring_order),
-		cmocka_unit_test(test_ring_full),
-		cmocka_unit_test(test_holds_exclusive_and_live),
+	    cmocka_unit_test(test_ring_order),
+	    cmocka_unit_test(test_ring_full),
+	    cmocka_unit_test(test_holds_exclusive_and_live),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
