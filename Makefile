@@ -21,6 +21,11 @@ deps:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq --no-install-recommends $$missing; \
+		case " $$missing " in *" redis-server "*) \
+			echo "stopping the redis-server service the package started (it holds port 6379)"; \
+			systemctl disable --now redis-server >/dev/null 2>&1 || \
+				service redis-server stop >/dev/null 2>&1 || true ;; \
+		esac; \
 	fi
 
 $(BUILD)/build.ninja:
