@@ -215,10 +215,12 @@ static int run(const struct cfg *cfg)
 		    nworkers, tp->name);
 	write_pidfile(cfg->pidfile);
 	log_notice("Ready to accept connections tcp");
+	/* Offline while waiting and while joining the workers: they wait
+	 * for grace periods on their way out (store_reclaim_local). */
 	rcu_thread_offline();
 	control_wait(sfd);
-	rcu_thread_online();
 	worker_stop();
+	rcu_thread_online();
 	for (unsigned i = 0; i < nworkers * (unsigned)nb; i++)
 		close(fds[i]);
 	free(fds);

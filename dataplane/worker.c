@@ -252,7 +252,9 @@ static void *worker_main(void *arg)
 	}
 	w->now_ms = worker_clock_ms();
 	w->next_cron_ms = w->now_ms;
-	rc = w->tp->attach(w);
+	rc = store_reclaim_local(true);
+	if (rc == 0)
+		rc = w->tp->attach(w);
 	pthread_mutex_lock(&start_lock);
 	w->start_rc = rc;
 	w->started = true;
@@ -264,8 +266,8 @@ static void *worker_main(void *arg)
 		conn_close_all(w);
 		w->tp->flush(w);
 		w->tp->detach(w);
-		store_retire_flush();
 	}
+	store_reclaim_local(false);
 	rcu_unregister_thread();
 	return NULL;
 }

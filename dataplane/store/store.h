@@ -160,6 +160,15 @@ int store_delete(unsigned db, const struct skey *k, int64_t now_ms);
  */
 void store_retire_flush(void);
 
+/**
+ * On: retired objects of this thread come back to it after their grace
+ * period and store_retire_flush() frees them here (a worker, once per
+ * turn).  Off: flush, wait for every pending batch, and free them; call it
+ * before the thread stops.  Returns 0 or -ENOMEM.
+ * Context: an RCU-registered, online thread.
+ */
+int store_reclaim_local(bool on);
+
 /** Delete an object found by store_find_w.  Context: owner. */
 void store_delete_obj(struct sobj *o);
 
