@@ -18,18 +18,20 @@
 #undef CMD
 #undef SUB
 
-#define CMD(n, ar, fl, fk, lk, st, grp_, since_, sum_, cx_)                    \
-	{.name = #n,                                                           \
-	 .arity = ar,                                                          \
-	 .flags = fl,                                                          \
-	 .first_key = fk,                                                      \
-	 .last_key = lk,                                                       \
-	 .key_step = st,                                                       \
-	 .fn = NULL,                                                           \
-	 .group = grp_,                                                        \
-	 .since = since_,                                                      \
-	 .summary = sum_,                                                      \
-	 .complexity = cx_},
+/* The fields every entry has; fn_ is its handler.  A container
+ * (CMD_HAS_SUBS) has none: the constant condition folds the reference away,
+ * so its handler need not exist.  COMMAND has subcommands and also runs
+ * alone, so it is not flagged CMD_HAS_SUBS; its SUB lines are enough. */
+#define CMD_FIELDS(n, fn_, ar, fl, fk, lk, st, grp_, since_, sum_, cx_)        \
+	{                                                                      \
+		.name = #n, .arity = ar, .flags = fl, .first_key = fk,         \
+		.last_key = lk, .key_step = st, .fn = fn_, .group = grp_,      \
+		.since = since_, .summary = sum_, .complexity = cx_            \
+	}
+
+#define CMD(n, ar, fl, ...)                                                    \
+	CMD_FIELDS(n, ((fl)&CMD_HAS_SUBS) ? (cmd_fn)0 : cmd_##n, ar, fl,       \
+		   __VA_ARGS__),
 #define SUB(p, n, ...)
 static struct cmd_def cmd_tops[] = {
 #include "cmd_string.def"
@@ -45,34 +47,8 @@ struct cmd_sub_def {
 };
 
 #define CMD(n, ...)
-#define SUB(p, n, ar, fl, fk, lk, st, grp_, since_, sum_, cx_)                 \
-	{#p,                                                                   \
-	 {.name = #n,                                                          \
-	  .arity = ar,                                                         \
-	  .flags = fl,                                                         \
-	  .first_key = fk,                                                     \
-	  .last_key = lk,                                                      \
-	  .key_step = st,                                                      \
-	  .fn = cmd_##p##_##n,                                                 \
-	  .group = grp_,                                                       \
-	  .since = since_,                                                     \
-	  .summary = sum_,                                                     \
-	  .complexity = cx_}},
+#define SUB(p, n, ...) {#p, CMD_FIELDS(n, cmd_##p##_##n, __VA_ARGS__)},
 static struct cmd_sub_def cmd_subs[] = {
-#include "cmd_string.def"
-#include "cmd_keys.def"
-#include "cmd_server.def"
-};
-#undef CMD
-#undef SUB
-
-/* Handlers, in the same order as cmd_tops.  A container (CMD_HAS_SUBS)
- * has none: the constant condition folds away the reference, so its
- * handler need not exist.  COMMAND has subcommands and also runs alone,
- * so it is not flagged CMD_HAS_SUBS; its SUB lines are enough. */
-#define CMD(n, ar, fl, ...) (((fl)&CMD_HAS_SUBS) ? (cmd_fn)0 : cmd_##n),
-#define SUB(p, n, ...)
-static cmd_fn cmd_top_fns[] = {
 #include "cmd_string.def"
 #include "cmd_keys.def"
 #include "cmd_server.def"
@@ -136,7 +112,6 @@ int cmd_setup(void)
 		struct cmd_def *d = &cmd_tops[i];
 		uint32_t h = cmd_name_hash(d->name, strlen(d->name));
 
-		d->fn = cmd_top_fns[i];
 		if (!d->fn && !(d->flags & CMD_HAS_SUBS))
 			return -ENOSYS;
 		d->id = (uint16_t)id;
