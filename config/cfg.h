@@ -62,6 +62,15 @@ struct cfg {
 	long long hz;			     /* 10, 1..500 */
 	long long proto_max_bulk_len;	     /* 512mb, >= 1mb */
 	long long client_query_buffer_limit; /* 1gb, >= 1mb */
+	/* dpdk transport (read at start) */
+	char *dpdk_args;	      /* EAL arguments, shell words */
+	char *dpdk_port;	      /* "" = first port; id or ethdev name */
+	char *ip;		      /* "a.b.c.d/len", "" = unset */
+	char *gateway;		      /* "a.b.c.d", "" = none */
+	long long mtu;		      /* 1500, 68..9000 */
+	long long dpdk_mbufs;	      /* per worker, 0 = sized at start */
+	long long dpdk_idle_sleep_us; /* 0 = pure polling */
+	char *dpdk_fault;	      /* "" = no fault injection */
 	/* memory */
 	long long maxmemory; /* 0 */
 	enum cfg_policy maxmemory_policy;
@@ -181,5 +190,32 @@ int cfg_rewrite(char *err, size_t errlen);
 
 /** Parse "100", "1k", "2mb", "1gb" (Redis memtoull).  Returns 0 or -EINVAL. */
 int cfg_parse_memory(const char *s, long long *out);
+
+/* ---- value syntaxes of the dpdk transport (cfg_net.c) ---------------- */
+
+/** "10.0.0.5" into host byte order.  0 or -EINVAL. */
+int cfg_parse_ipv4(const char *s, uint32_t *ip);
+/** "10.0.0.5/24" (prefix 1..32) into host byte order.  0 or -EINVAL. */
+int cfg_parse_ipv4_prefix(const char *s, uint32_t *ip, uint8_t *prefix);
+/**
+ * Split s into words as a POSIX shell does without expansions ('...',
+ * "...", backslash).  Returns the count and *argv (NULL-terminated, one
+ * mi_malloc block: mi_free(*argv)), or -EINVAL (unterminated quote) or
+ * -ENOMEM.
+ */
+int cfg_split_args(const char *s, char ***argv);
+
+/** dpdk-fault, e.g. "drop=1%,dup=0.5%,reorder=1%,corrupt=0.1%,
+ * delay=1%:2ms,seed=42".  Probabilities are per frame and direction. */
+struct cfg_fault {
+	double drop, dup, reorder, corrupt, delay;
+	uint64_t delay_us;
+	uint64_t seed; /* 1 when not given */
+	bool on;       /* some probability is > 0 */
+};
+/** Parse s ("" = all off).  0, or -EINVAL with the reason and the bad
+ * item in err (err may be NULL). */
+int cfg_parse_fault(const char *s, struct cfg_fault *f, char *err,
+		    size_t errlen);
 
 #endif

@@ -94,6 +94,56 @@ static const char *check_dbfilename(struct cfg *c)
 	return NULL;
 }
 
+static const char *check_dpdk_args(struct cfg *c)
+{
+	char **argv;
+	int n = cfg_split_args(c->dpdk_args, &argv);
+
+	if (n == -ENOMEM)
+		return strerror(ENOMEM);
+	if (n < 0)
+		return "argument has an unterminated quote or a trailing "
+		       "backslash";
+	mi_free(argv);
+	return NULL;
+}
+
+static const char *check_ip(struct cfg *c)
+{
+	uint32_t ip;
+	uint8_t len;
+
+	if (!c->ip[0] || !cfg_parse_ipv4_prefix(c->ip, &ip, &len))
+		return NULL;
+	return "argument must be an IPv4 address and prefix length like "
+	       "10.0.0.5/24 (prefix 1 to 32; \"\" for none)";
+}
+
+static const char *check_gateway(struct cfg *c)
+{
+	uint32_t ip;
+
+	if (!c->gateway[0] || !cfg_parse_ipv4(c->gateway, &ip))
+		return NULL;
+	return "argument must be an IPv4 address like 10.0.0.1 (\"\" for "
+	       "none)";
+}
+
+static const char *check_fault(struct cfg *c)
+{
+	static __thread char msg[256];
+	struct cfg_fault f;
+	char why[128];
+
+	if (!cfg_parse_fault(c->dpdk_fault, &f, why, sizeof(why)))
+		return NULL;
+	snprintf(msg, sizeof(msg),
+		 "argument must be a list like \"drop=1%%,dup=0.5%%,"
+		 "reorder=1%%,corrupt=0.1%%,delay=1%%:2ms,seed=42\": %s",
+		 why);
+	return msg;
+}
+
 /* CONFIG SET dir only validated the path; the process moves here. */
 static int apply_dir(const struct cfg *newc, char *err, size_t errlen)
 {
@@ -150,6 +200,18 @@ const struct cfg_param cfg_params[] = {
 	    MB, LLONG_MAX, M),
 	MEM("client-query-buffer-limit", client_query_buffer_limit, "1gb",
 	    MB, LLONG_MAX, M),
+	/* dpdk transport */
+	PARAM("dpdk-args", CFG_T_STR, dpdk_args, "", 0, 0, NULL, 0,
+	      check_dpdk_args, NULL),
+	STR("dpdk-port", dpdk_port, "", 0),
+	PARAM("ip", CFG_T_STR, ip, "", 0, 0, NULL, 0, check_ip, NULL),
+	PARAM("gateway", CFG_T_STR, gateway, "", 0, 0, NULL, 0, check_gateway,
+	      NULL),
+	INT("mtu", mtu, "1500", 68, 9000, 0),
+	INT("dpdk-mbufs", dpdk_mbufs, "0", 0, 1 << 24, 0),
+	INT("dpdk-idle-sleep-us", dpdk_idle_sleep_us, "0", 0, 1000000, M),
+	PARAM("dpdk-fault", CFG_T_STR, dpdk_fault, "", 0, 0, NULL, 0,
+	      check_fault, NULL),
 	/* memory */
 	MEM("maxmemory", maxmemory, "0", 0, LLONG_MAX, M),
 	ENUM("maxmemory-policy", maxmemory_policy, "noeviction",

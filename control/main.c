@@ -19,6 +19,7 @@
 #include "cfg.h"
 #include "cmd/cmd.h"
 #include "conn.h"
+#include "dpdk/dpdk.h"
 #include "log.h"
 #include "store/store.h"
 #include "transport.h"
@@ -160,39 +161,53 @@ static int register_hooks(const struct cfg *cfg)
 	return apply_lfu(cfg, NULL, 0);
 }
 
+/* transport dpdk: the EAL and the port first (they fix the worker
+ * count); no kernel listener. */
+static int setup_dpdk(const struct cfg *cfg, unsigned *nworkers,
+		      const struct transport_ops **tp)
+{
+	int rc = dpdk_setup(cfg, nworkers, tp);
+
+	if (rc)
+		log_warning("transport dpdk could not start: %s; exiting",
+			    strerror(-rc));
+	return rc;
+}
+
 static int run(const struct cfg *cfg)
 {
+	bool use_dpdk = cfg->transport == CFG_TRANSPORT_DPDK;
 	unsigned nworkers =
 	    cfg->workers > 0 ? (unsigned)cfg->workers : online_cpus();
 	const char *why = NULL;
-	const struct transport_ops *tp;
+	const struct transport_ops *tp = NULL;
 	struct worker_conf wc = {0};
 	struct store_conf sc;
 	sigset_t mask;
-	int *fds = NULL, nb, rc, sfd;
+	int *fds = NULL, nb = 0, rc, sfd;
 
 	if (nworkers > STORE_MAX_SHARDS)
 		nworkers = STORE_MAX_SHARDS;
-	if (cfg->transport == CFG_TRANSPORT_DPDK) {
-		log_warning("transport dpdk is not available in this build "
-			    "yet; use 'transport kernel'");
+	if (use_dpdk && setup_dpdk(cfg, &nworkers, &tp))
 		return 1;
-	}
 	sc.nshards = nworkers;
 	sc.ndbs = (unsigned)cfg->databases;
 	if ((rc = store_setup(&sc)) || (rc = cmd_setup()) ||
 	    (rc = register_hooks(cfg))) {
 		log_warning("start-up failed: %s", strerror(-rc));
+		dpdk_teardown();
 		return 1;
 	}
-	nb = open_listeners(cfg, nworkers, &fds);
-	if (nb < 0)
-		return 1;
-	tp = kernel_transport((int)cfg->kernel_io, &why);
-	if (why)
-		log_notice(
-		    "Using %s for kernel sockets (io_uring not used: %s)",
-		    tp->name, why);
+	if (!use_dpdk) {
+		nb = open_listeners(cfg, nworkers, &fds);
+		if (nb < 0)
+			return 1;
+		tp = kernel_transport((int)cfg->kernel_io, &why);
+		if (why)
+			log_notice("Using %s for kernel sockets (io_uring not "
+				   "used: %s)",
+				   tp->name, why);
+	}
 	wc.count = nworkers;
 	wc.tp = tp;
 	wc.nlisten = nb;
@@ -206,9 +221,20 @@ static int run(const struct cfg *cfg)
 	conn_clock_setup();
 	if ((rc = worker_setup(&wc)) || (rc = worker_start())) {
 		log_warning("could not start the workers: %s", strerror(-rc));
+		if (use_dpdk) {
+			/* Attached workers poll the port: stop them first. */
+			rcu_thread_offline();
+			worker_stop();
+			rcu_thread_online();
+			dpdk_teardown();
+		}
 		return 1;
 	}
-	for (int b = 0; b < (cfg->nbind > 0 ? cfg->nbind : 1); b++)
+	if (use_dpdk)
+		log_notice("Listening on %s port %lld (%u workers, transport "
+			   "dpdk)",
+			   cfg->ip, cfg->port, nworkers);
+	for (int b = 0; b < nb; b++)
 		log_notice(
 		    "Listening on %s:%lld (%u workers, transport kernel/%s)",
 		    cfg->nbind > 0 ? cfg->bind[b] : "0.0.0.0", cfg->port,
@@ -224,6 +250,10 @@ static int run(const struct cfg *cfg)
 	for (unsigned i = 0; i < nworkers * (unsigned)nb; i++)
 		close(fds[i]);
 	free(fds);
+	if (use_dpdk) {
+		dpdk_teardown();
+		log_notice("DPDK port stopped and closed");
+	}
 	if (cfg->pidfile && *cfg->pidfile)
 		unlink(cfg->pidfile);
 	close(sfd);

@@ -875,6 +875,13 @@ void conn_rx_done(struct conn *c, size_t n)
 	conn_parse(c);
 }
 
+size_t conn_rx_pending(const struct conn *c)
+{
+	/* A request still arriving (a 64 MB value) is being consumed: only
+	 * a paused connection holds bytes it will not take yet. */
+	return c->paused ? c->ilen - c->ipos : 0;
+}
+
 void conn_resume_paused(struct worker *w)
 {
 	struct conn *c = w->paused;

@@ -65,6 +65,10 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer,
 char *conn_rx_space(struct conn *c, size_t *avail);
 /** n bytes arrived in the space conn_rx_space gave: parse and run them. */
 void conn_rx_done(struct conn *c, size_t n);
+/** Bytes a paused connection holds unparsed (0 while it is parsing, even
+ * mid-request): a transport with flow control advertises its window minus
+ * this. */
+size_t conn_rx_pending(const struct conn *c);
 
 /** Output waiting to be sent, and how much of it went out. */
 const char *conn_tx_data(struct conn *c, size_t *len);

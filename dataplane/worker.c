@@ -188,8 +188,8 @@ static void worker_wait(struct worker *w)
 {
 	int timeout = worker_timeout(w);
 
-	if (timeout == 0) {
-		w->tp->wait(w, 0);
+	if (timeout == 0 || w->tp->polls) {
+		w->tp->wait(w, timeout);
 		return;
 	}
 	/* Going to sleep: announce it, then look at the rings once more so a

@@ -14,11 +14,18 @@
 #ifndef CACHALOT_TRANSPORT_H
 #define CACHALOT_TRANSPORT_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 struct worker;
 struct conn;
 
 struct transport_ops {
 	const char *name;
+	/* A polling transport (DPDK) never sleeps in the kernel: wait() only
+	 * polls, or naps briefly when idle, so other cores need not wake it
+	 * and the worker stays RCU-online. */
+	bool polls;
 	/** Per-worker set-up on the worker's thread.  0 or -errno. */
 	int (*attach)(struct worker *w);
 	/** Block up to timeout_ms (-1 forever, 0 poll) for events. */
@@ -30,7 +37,18 @@ struct transport_ops {
 	/** Close a connection's socket (server side). */
 	void (*close)(struct worker *w, struct conn *c);
 	void (*detach)(struct worker *w);
+	/** Optional (NULL for the kernel transports): INFO's "# Network"
+	 * section, one "name:value" line per emit() call.  Reads the other
+	 * workers' counters racily; makes no syscall.  Context: any worker. */
+	void (*info)(void (*emit)(void *arg, const char *line), void *arg);
 };
+
+/**
+ * What a client refused by conn_new() is told before the connection is
+ * closed: err EMFILE (maxclients) or EACCES (protected mode).  Returns
+ * NULL for other errors (nothing is sent).
+ */
+const char *transport_reject_text(int err, size_t *len);
 
 /** Kernel sockets: io_uring when usable (or when mode says so), epoll
  * otherwise.  mode is enum cfg_kernel_io.  Returns the chosen ops; *why

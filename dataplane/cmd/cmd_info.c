@@ -18,7 +18,9 @@
 #include "cmd_pvt.h"
 #include "conn.h"
 #include "stats.h"
+#include "transport.h"
 #include "worker.h"
+#include "worker_pvt.h"
 
 #define CMD(n, ...) void cmd_##n(struct cmd_ctx *c);
 #define SUB(p, n, ...)
@@ -470,6 +472,20 @@ static void info_keyspace(struct info_buf *b)
 	}
 }
 
+static void info_emit(void *arg, const char *line)
+{
+	add(arg, "%s", line);
+}
+
+/* The transport's counters (ports, queues, TCP/IP stack): DPDK only. */
+static void info_network(struct info_buf *b, const struct worker *w)
+{
+	if (!w || !w->tp->info)
+		return;
+	section(b, "Network");
+	w->tp->info(info_emit, b);
+}
+
 enum {
 	SEC_SERVER = 1 << 0,
 	SEC_CLIENTS = 1 << 1,
@@ -483,8 +499,9 @@ enum {
 	SEC_CLUSTER = 1 << 9,
 	SEC_KEYSPACE = 1 << 10,
 	SEC_COMMANDSTATS = 1 << 11,
-	SEC_DEFAULT = (1 << 11) - 1,
-	SEC_ALL = (1 << 12) - 1,
+	SEC_NETWORK = 1 << 12,
+	SEC_DEFAULT = ((1 << 11) - 1) | SEC_NETWORK,
+	SEC_ALL = (1 << 13) - 1,
 };
 
 static unsigned info_sections(const struct cmd_ctx *c)
@@ -493,6 +510,7 @@ static unsigned info_sections(const struct cmd_ctx *c)
 	    "server",	  "clients",	 "memory",   "persistence",
 	    "stats",	  "replication", "cpu",	     "modules",
 	    "errorstats", "cluster",	 "keyspace", "commandstats",
+	    "network",
 	};
 	unsigned mask = 0;
 
@@ -543,6 +561,8 @@ void cmd_info(struct cmd_ctx *c)
 	}
 	if (mask & SEC_KEYSPACE)
 		info_keyspace(&b);
+	if (mask & SEC_NETWORK)
+		info_network(&b, c->w);
 	if (mask & SEC_COMMANDSTATS)
 		info_commandstats(&b);
 	resp_verbatim(c->out, b.o.buf ? b.o.buf : "", b.o.len);

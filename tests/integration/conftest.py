@@ -30,6 +30,12 @@ if _soft != resource.RLIM_INFINITY and _soft < _want:
 
 
 def pytest_collection_modifyitems(config, items):
+    # SERVER_LAUNCHER elsewhere than loopback: the few tests that only make sense on
+    # loopback are skipped with the launcher's reason (see server.py, "Launchers").
+    for prefix, reason in srvmod.skip_list().items():
+        for item in items:
+            if item.nodeid.startswith(prefix):
+                item.add_marker(pytest.mark.skip(reason=reason))
     if srvmod.kind() == "cachalot":
         return
     skip = pytest.mark.skip(reason="cachalot-only (SERVER_KIND=%s)" % srvmod.kind())
@@ -43,8 +49,12 @@ def pytest_report_header(config):
         b = srvmod.binary()
     except RuntimeError as e:
         b = str(e)
-    return "server under test: %s (SERVER_KIND=%s), logs in %s" % (
+    head = "server under test: %s (SERVER_KIND=%s), logs in %s" % (
         b, srvmod.kind(), srvmod.root_dir())
+    if os.environ.get("SERVER_LAUNCHER"):
+        head += "\nlauncher: %s (transport %s)" % (os.environ["SERVER_LAUNCHER"],
+                                                  srvmod.transport())
+    return head
 
 
 @pytest.hookimpl(hookwrapper=True)

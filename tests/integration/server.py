@@ -9,6 +9,9 @@ Environment:
   SERVER_ARGS      extra arguments for every server start (split on whitespace)
   SERVER_WRAPPER   command prefix, e.g. "valgrind -q --error-exitcode=99" (split on whitespace)
   TEST_TMPDIR      where the per-run temp dir goes (default: the system temp dir)
+  SERVER_LAUNCHER  path of a Python module that places every server somewhere else than
+                   loopback (another network namespace, another transport); unset: every
+                   server listens on 127.0.0.1. See "Launchers" below.
 
 Command line built for every start:
   [wrapper...] SERVER [conffile] --port N [kind args] [overrides as --name value] [SERVER_ARGS]
@@ -21,10 +24,24 @@ kind args:
 The server runs with its working directory set to a fresh temp dir (so dump files and
 CONFIG REWRITE land there), stdout and stderr going to server.log in that dir. A server
 counts as up when PING answers +PONG (or -NOAUTH when requirepass is set).
+
+Launchers (SERVER_LAUNCHER): the module defines
+  place(server) -> dict   called before every start; keys (all optional):
+                          host         address the clients connect to (default 127.0.0.1)
+                          client_host  address the server sees the clients come from
+                          prefix       argv prefix, before SERVER_WRAPPER (e.g. ip netns exec)
+                          args         arguments appended after the kind args
+  unplace(server)         called once the server process is gone
+  TRANSPORT               the transport CONFIG GET transport reports (default "kernel")
+  SKIP                    {test-id prefix: reason} for tests that only make sense on
+                          loopback (conftest.py skips them with that reason)
+tests/dpdk/remote.py is the one that runs this suite against a server in another network
+namespace, over DPDK or the kernel transport.
 """
 
 import os
 import atexit
+import importlib.util
 import random
 import shlex
 import shutil
@@ -38,6 +55,31 @@ import resp
 
 _root = None
 live = []  # servers started and not yet stopped (conftest prints their logs on failure)
+_launcher = None
+
+
+def launcher():
+    """The SERVER_LAUNCHER module, or None when servers run on loopback."""
+    global _launcher
+    path = os.environ.get("SERVER_LAUNCHER")
+    if not path:
+        return None
+    if _launcher is None:
+        spec = importlib.util.spec_from_file_location("server_launcher", path)
+        _launcher = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_launcher)
+    return _launcher
+
+
+def transport():
+    """The transport the servers under test use, as CONFIG GET transport reports it."""
+    lm = launcher()
+    return getattr(lm, "TRANSPORT", "kernel") if lm else "kernel"
+
+
+def skip_list():
+    lm = launcher()
+    return dict(getattr(lm, "SKIP", {})) if lm else {}
 
 
 @atexit.register
@@ -119,10 +161,15 @@ class Server:
         self.logpath = None
         self.expect_exit = False
         self._stopped = False
+        self.host = "127.0.0.1"
+        self.client_host = "127.0.0.1"
+        self.placement = None
 
     # ---- lifecycle ----------------------------------------------------------------
     def argv(self):
-        av = shlex.split(os.environ.get("SERVER_WRAPPER", "")) + [binary()]
+        pl = self.placement or {}
+        av = list(pl.get("prefix", []))
+        av += shlex.split(os.environ.get("SERVER_WRAPPER", "")) + [binary()]
         if self.conffile:
             av.append(self.conffile)
         av += ["--port", str(self.port)]
@@ -131,6 +178,7 @@ class Server:
             av += ["--workers", os.environ.get("CACHALOT_WORKERS", "2")]
         elif k == "redis":
             av += ["--save", "", "--appendonly", "no", "--enable-debug-command", "local"]
+        av += list(pl.get("args", []))
         for n, v in self.overrides:
             av += ["--" + n, str(v)]
         av += shlex.split(os.environ.get("SERVER_ARGS", ""))
@@ -145,6 +193,7 @@ class Server:
             self.port = port or free_port()
             self._stopped = False
             self.expect_exit = False
+            self._place()
             with open(self.logpath, "ab") as log:
                 log.write(("\n==== start: %s\n" % shlex.join(self.argv())).encode())
                 log.flush()
@@ -163,6 +212,19 @@ class Server:
                     break
         raise last
 
+    def _place(self):
+        lm = launcher()
+        if lm is None or self.placement is not None:
+            return
+        self.placement = lm.place(self) or {}
+        self.host = self.placement.get("host", "127.0.0.1")
+        self.client_host = self.placement.get("client_host", self.host)
+
+    def _unplace(self):
+        if self.placement is not None:
+            self.placement = None
+            launcher().unplace(self)
+
     def _wait_up(self, timeout):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -170,7 +232,7 @@ class Server:
                 raise ServerError("server exited with %s during start\n%s"
                                   % (self.proc.returncode, self.log_tail()))
             try:
-                with resp.Conn(self.port, timeout=2.0) as c:
+                with resp.Conn(self.port, host=self.host, timeout=2.0) as c:
                     r = c.cmd("PING")
                     if r == "PONG" or (isinstance(r, resp.Err) and r.msg.startswith("NOAUTH")):
                         return
@@ -194,7 +256,7 @@ class Server:
             crashed = self.proc.returncode
         if self.proc.poll() is None:
             try:
-                with resp.Conn(self.port, timeout=2.0) as c:
+                with resp.Conn(self.port, host=self.host, timeout=2.0) as c:
                     if self.password:
                         c.cmd("AUTH", self.password)
                     c.send_cmd("SHUTDOWN", "NOSAVE")
@@ -207,6 +269,7 @@ class Server:
                 self._kill()
         if self in live:
             live.remove(self)
+        self._unplace()
         if check and crashed is not None:
             raise ServerError("server on port %d died on its own (exit %s)\n%s"
                               % (self.port, crashed, self.log_tail()))
@@ -221,6 +284,7 @@ class Server:
                 self.proc.wait(5)
         if self in live:
             live.remove(self)
+        self._unplace()
 
     def restart(self):
         """Stop, then start again on the same port with the same arguments."""
@@ -250,10 +314,10 @@ class Server:
         kw.setdefault("socket_timeout", 30)
         if self.password and "password" not in kw:
             kw["password"] = self.password
-        return redis.Redis(host="127.0.0.1", port=self.port, **kw)
+        return redis.Redis(host=self.host, port=self.port, **kw)
 
     def raw(self, auth=True, timeout=10.0):
-        c = resp.Conn(self.port, timeout=timeout)
+        c = resp.Conn(self.port, host=self.host, timeout=timeout)
         if auth and self.password:
             r = c.cmd("AUTH", self.password)
             assert r == "OK", r

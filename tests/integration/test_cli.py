@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(shutil.which(CLI) is None, reason="%s not instal
 def cli(server, *args, stdin=None, timeout=60):
     env = dict(os.environ, REDISCLI_HISTFILE="/dev/null")
     env.pop("REDISCLI_AUTH", None)
-    p = subprocess.run([CLI, "-h", "127.0.0.1", "-p", str(server.port), *args], input=stdin,
+    p = subprocess.run([CLI, "-h", server.host, "-p", str(server.port), *args], input=stdin,
                        capture_output=True, timeout=timeout, env=env)
     return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 

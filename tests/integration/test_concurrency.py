@@ -19,10 +19,10 @@ RACE_SECONDS = float(os.environ.get("IT_RACE_SECONDS", "3"))
 # ---- 1000 concurrent connections ----------------------------------------------------------
 
 
-async def _open(port, n, batch=100):
+async def _open(port, n, batch=100, host="127.0.0.1"):
     conns = []
     for i in range(0, n, batch):
-        conns += await asyncio.gather(*[asyncio.open_connection("127.0.0.1", port)
+        conns += await asyncio.gather(*[asyncio.open_connection(host, port)
                                         for _ in range(min(batch, n - i))])
     return conns
 
@@ -58,7 +58,7 @@ async def _client_check(i, reader, writer, keys, n):
 
 async def _thousand(server, n):
     keys = spread_keys(n, "conc")
-    conns = await _open(server.port, n)
+    conns = await _open(server.port, n, host=server.host)
     try:
         with server.raw() as c:
             clients = int(info_text(c, "clients")["connected_clients"])

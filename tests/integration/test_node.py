@@ -25,14 +25,15 @@ def _skip_reason():
 pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=str(_skip_reason()))
 
 
-def _run(port, *extra):
-    p = subprocess.run([NODE, "script.js", str(port), *extra], cwd=HERE, capture_output=True,
-                       timeout=90)
+def _run(server, *extra):
+    p = subprocess.run([NODE, "script.js", str(server.port), *extra], cwd=HERE,
+                       capture_output=True, timeout=90,
+                       env=dict(os.environ, REDIS_HOST=server.host))
     return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 
 
 def test_ioredis(server, r):
-    rc, out, err = _run(server.port)
+    rc, out, err = _run(server)
     assert rc == 0, "node script failed (exit %d)\nstdout:\n%s\nstderr:\n%s" % (rc, out, err)
     assert out.startswith("ok: ")
     # what the script left behind, checked from Python
@@ -43,5 +44,5 @@ def test_ioredis(server, r):
 
 def test_ioredis_with_password(make_server):
     s = make_server(password="nodepass", name="nodeauth")
-    rc, out, err = _run(s.port, "nodepass")
+    rc, out, err = _run(s, "nodepass")
     assert rc == 0, "node script failed (exit %d)\nstdout:\n%s\nstderr:\n%s" % (rc, out, err)

@@ -262,7 +262,7 @@ def test_client_list_info(server, raw):
         assert my_id in ids and len(ids) >= 4
         me = [l for l in lines if int(l["id"]) == my_id][0]
         assert me["name"] == "lister"
-        assert me["addr"].startswith("127.0.0.1:")
+        assert me["addr"].startswith(server.client_host + ":")
         assert me["db"] == "0"
         assert me["cmd"] == "client|list"
         other_ids = [o.cmd("CLIENT", "ID") for o in others]

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // ioredis against the server under test: node script.js PORT [PASSWORD]
+// (the host is REDIS_HOST, default 127.0.0.1)
 // Exits 0 when every check passes, 1 on the first failure (message on stderr),
 // 2 when the whole run takes longer than 60 s.
 'use strict';
@@ -15,7 +16,7 @@ if (!port) {
 }
 
 const opts = {
-  host: '127.0.0.1',
+  host: process.env.REDIS_HOST || '127.0.0.1',
   port,
   password,
   lazyConnect: true,

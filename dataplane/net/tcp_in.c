@@ -1,0 +1,704 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * TCP input: the receive half of the RFC 9293 state machine, server side.
+ *
+ * Design.  A stack has no listening sockets, only the list of ports in
+ * its configuration: a SYN to one of them creates a TCB in SYN_RCVD (or,
+ * past conf.syn_backlog half-open TCBs, nothing at all: a SYN cookie
+ * carries the state, see tcp_cookie.c).  The application hears of a
+ * connection only once it is ESTABLISHED (accept), so it never sees a
+ * half-open one and a SYN flood costs it nothing.
+ *
+ * A segment for a known connection goes through the checks of RFC 9293
+ * 3.10.7.4 in their order -- sequence number (with PAWS, RFC 7323), RST,
+ * SYN, ACK, data, FIN -- hardened as RFC 5961 asks: a RST resets only at
+ * exactly rcv_nxt, a RST elsewhere in the window or any SYN draws a
+ * (rate-limited) challenge ACK, and an ACK for data never sent or older
+ * than a window is dropped.  Before all that, header prediction takes the
+ * two segments an ESTABLISHED connection mostly receives: a pure ACK for
+ * new data and the next in-order data with nothing else to do.
+ *
+ * Data is never buffered in order: the bytes at rcv_nxt go straight to
+ * the application (recv), which copies them, and the window we advertise
+ * is what its buffer can still take.  Only out-of-order segments are
+ * kept, as the received frames themselves, in a small sorted array per
+ * connection; they are delivered when the hole fills.
+ *
+ * Output is deferred: input marks the TCB (ACK owed, data to send) and
+ * tcp_flush emits at the end of the turn, so the ACK of a request rides
+ * on its reply.  Upcalls (accept, recv, writable, eof) may call back into
+ * net_tcp_send/close/abort; after each one the code checks whether the
+ * TCB died (state CLOSED; its memory stays valid until the flush).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "tcp_pvt.h"
+
+static inline uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static void parse_opts(struct tcp_seg *sg, const uint8_t *o, size_t n)
+{
+	/* What nearly every segment of a connection carries. */
+	if (n == 12 && o[0] == TCP_OPT_NOP && o[1] == TCP_OPT_NOP &&
+	    o[2] == TCP_OPT_TS && o[3] == 10) {
+		sg->has_ts = true;
+		sg->tsval = get32(o + 4);
+		sg->tsecr = get32(o + 8);
+		return;
+	}
+	for (size_t i = 0; i < n;) {
+		uint8_t kind = o[i], len;
+
+		if (kind == TCP_OPT_EOL)
+			break;
+		if (kind == TCP_OPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= n)
+			break;
+		len = o[i + 1];
+		if (len < 2 || i + len > n)
+			break;
+		if (kind == TCP_OPT_MSS && len == 4) {
+			sg->has_mss = true;
+			sg->mss = (uint16_t)(o[i + 2] << 8 | o[i + 3]);
+		} else if (kind == TCP_OPT_WSCALE && len == 3) {
+			sg->has_ws = true;
+			sg->ws = o[i + 2];
+		} else if (kind == TCP_OPT_SACK_OK && len == 2) {
+			sg->sack_ok = true;
+		} else if (kind == TCP_OPT_TS && len == 10) {
+			sg->has_ts = true;
+			sg->tsval = get32(o + i + 2);
+			sg->tsecr = get32(o + i + 6);
+		}
+		i += len;
+	}
+}
+
+static int tcp_parse(struct tcp_seg *sg, uint32_t src, uint32_t dst,
+		     const uint8_t *seg, size_t len)
+{
+	const struct tcp_hdr *th = (const struct tcp_hdr *)seg;
+	size_t hl;
+
+	if (len < TCP_HLEN)
+		return -EINVAL;
+	hl = (size_t)(th->off >> 4) * 4;
+	if (hl < TCP_HLEN || hl > len)
+		return -EINVAL;
+	sg->src = src;
+	sg->dst = dst;
+	sg->sport = __builtin_bswap16(th->sport);
+	sg->dport = __builtin_bswap16(th->dport);
+	sg->seq = __builtin_bswap32(th->seq);
+	sg->ack = __builtin_bswap32(th->ack);
+	sg->win = __builtin_bswap16(th->win);
+	sg->flags = th->flags;
+	sg->has_mss = sg->has_ws = sg->has_ts = sg->sack_ok = false;
+	sg->data = seg + hl;
+	sg->len = (uint32_t)(len - hl);
+	sg->had_data = sg->len != 0;
+	sg->kept = false;
+	if (hl > TCP_HLEN)
+		parse_opts(sg, seg + TCP_HLEN, hl - TCP_HLEN);
+	return 0;
+}
+
+/* Options of the SYN that opened t (RFC 9293 3.7.1, RFC 7323). */
+void tcp_apply_syn_opts(struct tcb *t, const struct tcp_seg *sg)
+{
+	struct net_stack *s = t->s;
+	uint32_t mss = sg->has_mss ? sg->mss : TCP_DEFAULT_MSS;
+	uint32_t win = s->conf.rcvbuf > 0xffff ? 0xffff : s->conf.rcvbuf;
+
+	if (mss > s->tcp->our_mss)
+		mss = s->tcp->our_mss;
+	if (mss < 64)
+		mss = 64; /* no tiny-MSS amplification */
+	t->ts_off = tcp_ts_offset(s, t->rip, t->rport, t->lip, t->lport);
+	if (sg->has_ts) {
+		t->flags |= TF_TS;
+		t->ts_recent = sg->tsval;
+	}
+	if (sg->has_ws) {
+		t->flags |= TF_WS;
+		t->snd_ws = sg->ws > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : sg->ws;
+		t->rcv_ws = s->tcp->rcv_ws;
+	}
+	t->smss = mss - (sg->has_ts ? TCP_TS_OPTLEN : 0);
+	t->cwnd = TCP_IW_SEGS * t->smss;
+	t->rcv_adv = t->rcv_nxt + win;
+}
+
+static inline void ack_now(struct tcb *t)
+{
+	t->flags |= TF_ACKNOW;
+	tcb_queue(t);
+}
+
+/* ---- LISTEN / CLOSED ---------------------------------------------------- */
+
+static void tcp_passive_open(struct net_stack *s, struct tcp_seg *sg)
+{
+	struct tcb *t;
+
+	if (s->tcp->half_open >= s->conf.syn_backlog) {
+		tcp_cookie_synack(s, sg);
+		return;
+	}
+	t = tcb_new(s, sg);
+	if (!t)
+		return;
+	t->recover = t->iss;
+	ack_now(t); /* tcp_output sends the SYN-ACK */
+	tcp_arm_rto(t);
+}
+
+static void tcp_input_conn(struct tcb *t, struct tcp_seg *sg);
+
+/* A segment for no connection: a listening port, or a reset. */
+static void tcp_input_listen(struct net_stack *s, struct tcp_seg *sg)
+{
+	uint8_t f = sg->flags;
+
+	if (f & TCP_RST)
+		return;
+	if (!tcp_listening(s, sg->dport)) {
+		tcp_send_rst(s, sg);
+		return;
+	}
+	if (f & TCP_ACK) {
+		struct tcb *t = NULL;
+
+		if (!(f & TCP_SYN))
+			t = tcp_cookie_accept(s, sg);
+		if (t)
+			tcp_input_conn(t, sg);
+		else
+			tcp_send_rst(s, sg);
+		return;
+	}
+	if (f & TCP_SYN)
+		tcp_passive_open(s, sg);
+}
+
+/* ---- the checks of RFC 9293 3.10.7.4 ---------------------------------------
+ */
+
+static bool tcp_check_seq(struct tcb *t, struct tcp_seg *sg)
+{
+	struct net_stack *s = t->s;
+	uint32_t wnd =
+	    SEQ_GT(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+	uint32_t slen = sg->len + !!(sg->flags & TCP_FIN);
+	uint32_t off = sg->seq - t->rcv_nxt; /* from the window's left edge */
+	bool ok;
+
+	/* PAWS (RFC 7323 5.3): an old timestamp is an old duplicate. */
+	if ((t->flags & TF_TS) && sg->has_ts && !(sg->flags & TCP_RST) &&
+	    SEQ_LT(sg->tsval, t->ts_recent)) {
+		s->st.tcp_dup_segs++;
+		ack_now(t);
+		return false;
+	}
+	if (!slen)
+		ok = wnd ? off < wnd : off == 0;
+	else if (!wnd)
+		ok = false;
+	else
+		ok = off < wnd || (uint32_t)(off + slen - 1) < wnd;
+	if (!ok && slen && !wnd && off == 0) {
+		/* Zero window: still take the ACK (and RST), not the data. */
+		sg->len = 0;
+		sg->flags &= (uint8_t)~TCP_FIN;
+		ack_now(t);
+		return true;
+	}
+	if (!ok && !(sg->flags & TCP_RST)) {
+		if (slen && SEQ_LEQ(sg->seq + slen, t->rcv_nxt))
+			s->st.tcp_dup_segs++;
+		ack_now(t);
+	}
+	return ok;
+}
+
+/* RFC 5961 (3.2): reset only at exactly rcv_nxt. */
+static void tcp_rcv_rst(struct tcb *t, struct tcp_seg *sg)
+{
+	if (sg->seq != t->rcv_nxt) {
+		if (tcp_challenge_ok(t->s))
+			ack_now(t);
+		return;
+	}
+	tcb_destroy(t, ECONNRESET);
+}
+
+/* SYN_RCVD: the handshake's ACK.  Returns false if t is gone. */
+static bool tcp_establish(struct tcb *t, struct tcp_seg *sg)
+{
+	struct net_stack *s = t->s;
+	void *app;
+
+	if (SEQ_LEQ(sg->ack, t->snd_una) || SEQ_GT(sg->ack, t->snd_max)) {
+		tcp_send_rst(s, sg);
+		return false;
+	}
+	timer_cancel(&t->rtx);
+	t->retries = 0;
+	t->snd_una = t->snd_nxt = t->snd_max = sg->ack;
+	t->recover = t->snd_una;
+	t->snd_wnd = (uint32_t)sg->win << t->snd_ws;
+	t->max_sndwnd = t->snd_wnd;
+	t->snd_wl1 = sg->seq;
+	t->snd_wl2 = sg->ack;
+	if ((t->flags & TF_TS) && sg->has_ts && sg->tsecr)
+		tcp_rtt_sample(t, (tcp_ts_now(s) + t->ts_off - sg->tsecr)
+				      << 10);
+	tcb_set_state(t, TCPS_ESTABLISHED);
+	app = s->app.accept(s->app_arg, t, t->rip, t->rport, t->lip, t->lport);
+	if (t->state == TCPS_CLOSED)
+		return false;
+	if (!app) {
+		t->flags |= TF_APP_GONE;
+		tcp_send_rst_tcb(t);
+		tcb_destroy(t, 0);
+		return false;
+	}
+	t->app = app;
+	s->st.tcp_passive_opens++;
+	tcp_arm_keepalive(t);
+	return true;
+}
+
+/* ---- ACK processing ---------------------------------------------------------
+ */
+
+static void tcp_cc_ack(struct tcb *t, uint32_t ack, uint32_t acked)
+{
+	if (t->flags & TF_RECOVERY) {
+		if (SEQ_GEQ(ack, t->recover)) {
+			/* RFC 6582 (3.2 step 3): full ACK, deflate. */
+			uint32_t fl = tcp_flight(t);
+
+			fl = (fl > t->smss ? fl : t->smss) + t->smss;
+			t->cwnd = t->ssthresh < fl ? t->ssthresh : fl;
+			t->flags &= ~TF_RECOVERY;
+			t->dupacks = 0;
+		} else {
+			/* Partial ACK: the next hole is lost too. */
+			tcp_retransmit_una(t);
+			t->cwnd = t->cwnd > acked ? t->cwnd - acked : 0;
+			if (acked >= t->smss)
+				t->cwnd += t->smss;
+			if (t->cwnd < t->smss)
+				t->cwnd = t->smss;
+			tcp_arm_rto(t);
+		}
+		return;
+	}
+	t->dupacks = 0;
+	if (t->cwnd < t->ssthresh) {
+		t->cwnd += acked < t->smss ? acked : t->smss; /* slow start */
+	} else {
+		t->ca_acked += acked; /* congestion avoidance, no division */
+		if (t->ca_acked >= t->cwnd) {
+			t->ca_acked -= t->cwnd;
+			t->cwnd += t->smss;
+		}
+	}
+}
+
+/* ack acknowledges new data (snd_una < ack <= snd_max).  Returns false if
+ * t died in an upcall. */
+static bool tcp_ack_new(struct tcb *t, const struct tcp_seg *sg)
+{
+	struct net_stack *s = t->s;
+	uint32_t acked = sg->ack - t->snd_una;
+	uint32_t data = acked < t->sb_len ? acked : t->sb_len;
+
+	if (acked > data)
+		t->flags |= TF_FIN_ACKED;
+	tcb_sb_acked(t, data);
+	t->snd_una = sg->ack;
+	if (SEQ_LT(t->snd_nxt, t->snd_una))
+		t->snd_nxt = t->snd_una;
+	if ((t->flags & TF_TS) && sg->has_ts && sg->tsecr) {
+		tcp_rtt_sample(t, (tcp_ts_now(s) + t->ts_off - sg->tsecr)
+				      << 10);
+	} else if ((t->flags & TF_RTT) && SEQ_GEQ(sg->ack, t->rtt_seq)) {
+		t->flags &= ~TF_RTT;
+		tcp_rtt_sample(t, (uint32_t)(s->now_us - t->rtt_start_us));
+	}
+	t->retries = 0;
+	tcp_cc_ack(t, sg->ack, acked);
+	if (tcp_flight(t))
+		tcp_arm_rto(t); /* else the armed RTO fires once, for nothing */
+	if (t->sb_len > t->snd_nxt - t->snd_una || (t->flags & TF_FIN_PENDING))
+		tcb_queue(t);
+	if ((t->flags & TF_SB_FULL) && t->app && t->sb_len < s->conf.sndbuf) {
+		t->flags &= ~TF_SB_FULL;
+		s->app.writable(t->app);
+		return t->state != TCPS_CLOSED;
+	}
+	return true;
+}
+
+/* RFC 5681 (2, 3.2) duplicate ACK; fast retransmit on the third. */
+static void tcp_dupack(struct tcb *t, const struct tcp_seg *sg)
+{
+	struct net_stack *s = t->s;
+
+	t->dupacks++;
+	if (t->flags & TF_RECOVERY) {
+		t->cwnd += t->smss; /* each dup ACK: a segment left */
+		tcb_queue(t);
+		return;
+	}
+	if (t->dupacks != 3 || !SEQ_GT(sg->ack, t->recover))
+		return;
+	uint32_t half = tcp_flight(t) / 2;
+
+	s->st.tcp_fast_retrans++;
+	t->ssthresh = half > 2 * t->smss ? half : 2 * t->smss;
+	t->recover = t->snd_max;
+	t->flags |= TF_RECOVERY;
+	t->flags &= ~TF_RTT;
+	tcp_retransmit_una(t);
+	t->cwnd = t->ssthresh + 3 * t->smss;
+}
+
+/* The ACK field of an acceptable segment.  Returns false when the segment
+ * is done with (dropped, or t gone). */
+static bool tcp_rcv_ack(struct tcb *t, struct tcp_seg *sg)
+{
+	uint32_t ack = sg->ack, win = (uint32_t)sg->win << t->snd_ws;
+
+	if (SEQ_GT(ack, t->snd_max)) {
+		ack_now(t); /* acknowledges what we never sent */
+		return false;
+	}
+	if (SEQ_LT(ack, t->snd_una - t->max_sndwnd)) {
+		if (tcp_challenge_ok(t->s)) /* RFC 5961 (5.2) */
+			ack_now(t);
+		return false;
+	}
+	/* RFC 7323 (4.3): TS.Recent from the segment our last ACK asked. */
+	if (sg->has_ts && SEQ_LEQ(sg->seq, t->last_ack_sent) &&
+	    SEQ_GEQ(sg->tsval, t->ts_recent))
+		t->ts_recent = sg->tsval;
+	if (SEQ_GT(ack, t->snd_una)) {
+		if (!tcp_ack_new(t, sg))
+			return false;
+	} else if (ack == t->snd_una && tcp_flight(t) && !sg->had_data &&
+		   !(sg->flags & (TCP_SYN | TCP_FIN)) && win == t->snd_wnd) {
+		tcp_dupack(t, sg);
+	}
+	if (SEQ_LT(t->snd_wl1, sg->seq) ||
+	    (t->snd_wl1 == sg->seq && SEQ_LEQ(t->snd_wl2, ack))) {
+		if (win && !t->snd_wnd)
+			tcb_queue(t); /* the window opened */
+		t->snd_wnd = win;
+		t->snd_wl1 = sg->seq;
+		t->snd_wl2 = ack;
+		if (win > t->max_sndwnd)
+			t->max_sndwnd = win;
+	}
+	if (t->flags & TF_PERSIST)
+		t->retries = 0; /* the peer answers our probes */
+	if (!(t->flags & TF_FIN_ACKED))
+		return true;
+	switch (t->state) {
+	case TCPS_FIN_WAIT_1:
+		tcb_set_state(t, TCPS_FIN_WAIT_2);
+		tcp_arm_fin_wait_2(t);
+		return true;
+	case TCPS_CLOSING:
+		tcp_enter_time_wait(t);
+		return false;
+	case TCPS_LAST_ACK:
+		tcb_destroy(t, 0);
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* ---- data and FIN -----------------------------------------------------------
+ */
+
+static void tcp_deliver(struct tcb *t, const uint8_t *d, uint32_t len)
+{
+	t->rcv_nxt += len;
+	t->s->app.recv(t->app, d, len);
+}
+
+static void tcp_rcv_fin(struct tcb *t)
+{
+	t->rcv_nxt++;
+	t->flags |= TF_RCVD_FIN;
+	ack_now(t);
+	switch (t->state) {
+	case TCPS_SYN_RCVD:
+	case TCPS_ESTABLISHED:
+		tcb_set_state(t, TCPS_CLOSE_WAIT);
+		if (t->app)
+			t->s->app.eof(t->app);
+		break;
+	case TCPS_FIN_WAIT_1:
+		tcb_set_state(t, TCPS_CLOSING);
+		break;
+	case TCPS_FIN_WAIT_2:
+		tcp_enter_time_wait(t);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Keep an out-of-order segment (its frame) in the sorted array. */
+static void tcp_ooo_add(struct tcb *t, struct tcp_seg *sg, uint32_t seq,
+			const uint8_t *d, uint32_t len, bool fin)
+{
+	unsigned i = 0;
+
+	t->s->st.tcp_ooo_segs++;
+	if (!len && !fin)
+		return;
+	while (i < t->nooo && SEQ_LEQ(t->ooo[i].seq, seq)) {
+		if (t->ooo[i].seq == seq && t->ooo[i].len >= len)
+			return; /* already have it */
+		i++;
+	}
+	if (i == TCP_OOO_MAX)
+		return;
+	if (t->nooo == TCP_OOO_MAX) { /* drop the farthest one */
+		t->nooo--;
+		t->s->io.free(t->s->io.drv, t->ooo[t->nooo].b);
+	}
+	memmove(&t->ooo[i + 1], &t->ooo[i], (t->nooo - i) * sizeof(t->ooo[0]));
+	t->ooo[i] = (struct tcp_ooo){seq, len, d, sg->b, fin};
+	t->nooo++;
+	sg->kept = true;
+}
+
+/* Deliver what the filled hole made in order; returns whether a FIN was
+ * reached. */
+static bool tcp_ooo_drain(struct tcb *t)
+{
+	while (t->nooo && SEQ_LEQ(t->ooo[0].seq, t->rcv_nxt)) {
+		struct tcp_ooo e = t->ooo[0];
+		uint32_t cut = t->rcv_nxt - e.seq;
+		bool fin = false;
+
+		t->nooo--;
+		memmove(&t->ooo[0], &t->ooo[1], t->nooo * sizeof(e));
+		if (cut <= e.len) {
+			if (cut < e.len)
+				tcp_deliver(t, e.data + cut, e.len - cut);
+			fin = e.fin;
+		}
+		t->s->io.free(t->s->io.drv, e.b);
+		if (t->state == TCPS_CLOSED)
+			return false;
+		if (fin)
+			return true;
+	}
+	return false;
+}
+
+static void tcp_rcv_data(struct tcb *t, struct tcp_seg *sg)
+{
+	uint32_t seq = sg->seq, len = sg->len;
+	const uint8_t *d = sg->data;
+	bool fin = sg->flags & TCP_FIN;
+
+	if (t->flags & TF_RCVD_FIN) { /* nothing may follow a FIN */
+		ack_now(t);
+		return;
+	}
+	if (len && (t->flags & TF_APP_GONE)) {
+		/* Nobody will read it: reset, as Linux does. */
+		tcp_send_rst_tcb(t);
+		tcb_destroy(t, 0);
+		return;
+	}
+	if (SEQ_LT(seq, t->rcv_nxt)) {
+		uint32_t cut = t->rcv_nxt - seq;
+
+		d += cut;
+		len -= cut;
+		seq = t->rcv_nxt;
+	}
+	if (SEQ_GT(seq + len, t->rcv_adv)) {
+		len = SEQ_GT(t->rcv_adv, seq) ? t->rcv_adv - seq : 0;
+		fin = false;
+	}
+	if (seq != t->rcv_nxt) {
+		tcp_ooo_add(t, sg, seq, d, len, fin);
+		tcp_send_ack(t); /* now: the peer counts duplicate ACKs */
+		return;
+	}
+	if (len) {
+		tcp_deliver(t, d, len);
+		if (t->state == TCPS_CLOSED)
+			return;
+		t->rcv_unacked += len;
+	}
+	if (t->nooo) {
+		fin = tcp_ooo_drain(t) || fin;
+		if (t->state == TCPS_CLOSED)
+			return;
+		ack_now(t); /* RFC 5681 (4.2): a filled hole is ACKed now */
+	}
+	if (fin)
+		tcp_rcv_fin(t);
+	else if (t->rcv_unacked >= 2 * t->smss)
+		ack_now(t);
+	else if (len)
+		tcp_arm_delack(t);
+}
+
+/* ---- per state --------------------------------------------------------------
+ */
+
+/*
+ * Header prediction: ESTABLISHED, nothing unusual, the next segment in
+ * order, window unchanged, not recovering.  Takes a pure ACK of new data
+ * and in-order data (a request, which usually acknowledges the previous
+ * reply), i.e. what a connection mostly receives.
+ */
+static bool tcp_fast_path(struct tcb *t, struct tcp_seg *sg)
+{
+	uint32_t ack = sg->ack;
+
+	if (t->state != TCPS_ESTABLISHED ||
+	    (sg->flags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_URG | TCP_ACK)) !=
+		TCP_ACK ||
+	    sg->seq != t->rcv_nxt || t->nooo ||
+	    (t->flags & (TF_RECOVERY | TF_APP_GONE)) ||
+	    ((uint32_t)sg->win << t->snd_ws) != t->snd_wnd ||
+	    sg->len > t->rcv_adv - t->rcv_nxt)
+		return false;
+	if ((t->flags & TF_TS) &&
+	    (!sg->has_ts || SEQ_LT(sg->tsval, t->ts_recent)))
+		return false;
+	if (SEQ_GT(ack, t->snd_una)) {
+		if (SEQ_GT(ack, t->snd_max))
+			return false;
+	} else if (ack != t->snd_una || !sg->len) {
+		return false; /* old or duplicate ACK: the slow path counts */
+	}
+	if ((t->flags & TF_TS) && SEQ_LEQ(sg->seq, t->last_ack_sent))
+		t->ts_recent = sg->tsval;
+	t->snd_wl1 = sg->seq;
+	t->snd_wl2 = ack;
+	if (ack != t->snd_una && !tcp_ack_new(t, sg))
+		return true;
+	if (!sg->len)
+		return true;
+	tcp_deliver(t, sg->data, sg->len);
+	if (t->state == TCPS_CLOSED)
+		return true;
+	t->rcv_unacked += sg->len;
+	if (t->rcv_unacked >= 2 * t->smss)
+		ack_now(t);
+	else
+		tcp_arm_delack(t);
+	return true;
+}
+
+static void tcp_input_conn(struct tcb *t, struct tcp_seg *sg)
+{
+	struct net_stack *s = t->s;
+
+	t->last_rx_us = s->now_us;
+	if (tcp_fast_path(t, sg))
+		return;
+	if ((sg->flags & (TCP_SYN | TCP_RST)) == TCP_SYN) {
+		if (t->state != TCPS_SYN_RCVD) { /* RFC 5961 (4.2) */
+			if (tcp_challenge_ok(s))
+				ack_now(t);
+		} else if (sg->seq == t->irs || (sg->flags & TCP_ACK)) {
+			ack_now(t); /* SYN again: SYN-ACK again */
+		} else {	    /* a new incarnation of a half-open peer */
+			tcb_destroy(t, 0);
+			tcp_passive_open(s, sg);
+		}
+		return;
+	}
+	if (!tcp_check_seq(t, sg))
+		return;
+	if (sg->flags & TCP_RST) {
+		tcp_rcv_rst(t, sg);
+		return;
+	}
+	if (!(sg->flags & TCP_ACK))
+		return;
+	if (t->state == TCPS_SYN_RCVD && !tcp_establish(t, sg))
+		return;
+	if (!tcp_rcv_ack(t, sg))
+		return;
+	if (sg->len || (sg->flags & TCP_FIN))
+		tcp_rcv_data(t, sg);
+}
+
+/* TIME_WAIT: re-ACK a retransmitted FIN, let a newer SYN reuse the pair
+ * (RFC 6191), ignore RSTs (RFC 1337). */
+static void tcp_input_time_wait(struct tcb *t, struct tcp_seg *sg)
+{
+	struct net_stack *s = t->s;
+
+	if (sg->flags & TCP_RST)
+		return;
+	if ((sg->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+		bool newer = (t->flags & TF_TS) && sg->has_ts
+				 ? SEQ_GT(sg->tsval, t->ts_recent)
+				 : SEQ_GT(sg->seq, t->rcv_nxt);
+
+		if (newer) {
+			tcb_destroy(t, 0);
+			tcp_passive_open(s, sg);
+		} else if (tcp_challenge_ok(s)) {
+			ack_now(t);
+		}
+		return;
+	}
+	if (sg->flags & TCP_FIN) {
+		tcp_enter_time_wait(t); /* restart 2MSL */
+		ack_now(t);
+	} else if (sg->len) {
+		ack_now(t);
+	}
+}
+
+void tcp_input(struct net_stack *s, struct net_buf *b, uint32_t src,
+	       uint32_t dst, uint8_t *seg, size_t len)
+{
+	struct tcp_seg sg;
+	struct tcb *t;
+
+	s->st.tcp_in_segs++;
+	if (tcp_parse(&sg, src, dst, seg, len) < 0) {
+		s->io.free(s->io.drv, b);
+		return;
+	}
+	sg.b = b;
+	if (sg.flags & TCP_RST)
+		s->st.tcp_in_rsts++;
+	t = tcb_lookup(s->tcp, src, sg.sport, dst, sg.dport);
+	if (!t)
+		tcp_input_listen(s, &sg);
+	else if (t->state == TCPS_TIME_WAIT)
+		tcp_input_time_wait(t, &sg);
+	else
+		tcp_input_conn(t, &sg);
+	if (!sg.kept)
+		s->io.free(s->io.drv, b);
+}

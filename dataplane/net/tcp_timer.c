@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * TCP timers on the worker's wheel.  Three per TCB, each with several
+ * uses that never overlap:
+ *   rtx     SYN-ACK retransmission (SYN_RCVD), the RFC 6298 RTO while data
+ *           or FIN is in flight, or the persist timer (TF_PERSIST) while
+ *           data waits behind a zero window and nothing is in flight;
+ *   delack  the delayed ACK, armed at the end of the turn only if no
+ *           segment of that turn carried the ACK (tcp_output);
+ *   ka      keepalive (ESTABLISHED, CLOSE_WAIT), the FIN_WAIT_2 timeout of
+ *           an application that closed, and TIME_WAIT expiry.
+ * Keepalive and the RTO are lazy, to keep timer operations off the
+ * request/reply path: segments only move a deadline (last_rx_us, rto_at)
+ * and a timer that fires early re-arms itself for it.  An RTO timer left
+ * armed when everything is acknowledged just fires once for nothing.
+ */
+#include <errno.h>
+
+#include "tcp_pvt.h"
+
+static uint32_t clamp_rto(const struct net_stack *s, uint64_t us)
+{
+	uint64_t lo = (uint64_t)s->conf.rto_min_ms * 1000;
+	uint64_t hi = (uint64_t)s->conf.rto_max_ms * 1000;
+
+	if (us < lo)
+		us = lo;
+	if (us > hi)
+		us = hi;
+	return (uint32_t)us;
+}
+
+/* RFC 6298 (2.2, 2.3) with the usual fixed-point shifts. */
+void tcp_rtt_sample(struct tcb *t, uint32_t r)
+{
+	if (!(t->flags & TF_SRTT)) {
+		t->srtt_us = r;
+		t->rttvar_us = r / 2;
+		t->flags |= TF_SRTT;
+	} else {
+		uint32_t d = t->srtt_us > r ? t->srtt_us - r : r - t->srtt_us;
+
+		t->rttvar_us = t->rttvar_us - (t->rttvar_us >> 2) + (d >> 2);
+		t->srtt_us = t->srtt_us - (t->srtt_us >> 3) + (r >> 3);
+	}
+	uint32_t var = 4 * t->rttvar_us;
+
+	if (var < TIMER_TICK_US)
+		var = TIMER_TICK_US; /* G, the clock granularity */
+	t->rto_us = clamp_rto(t->s, (uint64_t)t->srtt_us + var);
+}
+
+/* ---- rtx: SYN-ACK, RTO, persist ---------------------------------------- */
+
+static void tcp_synack_timeout(struct tcb *t)
+{
+	struct net_stack *s = t->s;
+
+	if (t->retries >= s->conf.syn_retries) {
+		tcb_destroy(t, 0);
+		return;
+	}
+	t->retries++;
+	tcp_send_synack(t);
+	uint64_t next = (uint64_t)TCP_RTO_INIT_US << t->retries;
+
+	timer_arm(s->tw, &t->rtx, s->now_us + clamp_rto(s, next), t->rtx.fn);
+}
+
+/* RFC 6298 (5.4-5.7) and RFC 5681 (3.1, eq. 4): back off, shrink cwnd to
+ * one segment, go back to snd_una. */
+static void tcp_rto(struct tcb *t)
+{
+	struct net_stack *s = t->s;
+	uint32_t flight = tcp_flight(t);
+
+	if (!flight) {
+		if (t->sb_len && !t->snd_wnd)
+			tcp_arm_persist(t);
+		return;
+	}
+	if (s->now_us < t->rto_at) { /* moved by ACKs since armed */
+		timer_arm(s->tw, &t->rtx, t->rto_at, t->rtx.fn);
+		return;
+	}
+	if (t->retries >= s->conf.data_retries) {
+		tcb_destroy(t, ETIMEDOUT);
+		return;
+	}
+	s->st.tcp_rto_timeouts++;
+	if (!t->retries) {
+		uint32_t half = flight / 2;
+
+		t->ssthresh = half > 2 * t->smss ? half : 2 * t->smss;
+	}
+	t->retries++;
+	t->cwnd = t->smss;
+	t->recover = t->snd_max;
+	t->dupacks = 0;
+	t->flags &= ~(TF_RECOVERY | TF_RTT); /* Karn: no sample from these */
+	t->rto_us = clamp_rto(s, (uint64_t)t->rto_us * 2);
+	t->snd_nxt = t->snd_una;
+	tcp_retransmit_una(t);
+	tcp_arm_rto(t);
+}
+
+/* A zero window and nothing in flight: probe so that a lost window update
+ * cannot leave both sides waiting (RFC 9293 3.8.6.1). */
+static void tcp_persist(struct tcb *t)
+{
+	struct net_stack *s = t->s;
+
+	if (t->snd_wnd || !t->sb_len || tcp_flight(t)) {
+		t->flags &= ~TF_PERSIST;
+		tcb_queue(t);
+		return;
+	}
+	if (t->retries >= s->conf.data_retries) {
+		tcb_destroy(t, ETIMEDOUT);
+		return;
+	}
+	s->st.tcp_zero_window_probes++;
+	tcp_send_probe(t);
+	t->retries++;
+	tcp_arm_persist(t);
+}
+
+static void tcp_rtx_fire(struct timer *tm)
+{
+	struct tcb *t = tcb_of(tm, rtx);
+
+	if (t->state == TCPS_SYN_RCVD)
+		tcp_synack_timeout(t);
+	else if (t->flags & TF_PERSIST)
+		tcp_persist(t);
+	else
+		tcp_rto(t);
+}
+
+/* (Re)start the RTO for the oldest segment in flight (RFC 6298 5.1, 5.3):
+ * only the deadline moves unless the timer would fire late. */
+void tcp_arm_rto(struct tcb *t)
+{
+	t->rto_at = t->s->now_us + t->rto_us;
+	if (!timer_armed(&t->rtx) || (t->flags & TF_PERSIST) ||
+	    t->rtx.expire_us > t->rto_at) {
+		t->flags &= ~TF_PERSIST;
+		timer_arm(t->s->tw, &t->rtx, t->rto_at, tcp_rtx_fire);
+	}
+}
+
+void tcp_arm_persist(struct tcb *t)
+{
+	uint32_t sh = t->retries < 12 ? t->retries : 12;
+
+	t->flags |= TF_PERSIST;
+	timer_arm(t->s->tw, &t->rtx,
+		  t->s->now_us + clamp_rto(t->s, (uint64_t)t->rto_us << sh),
+		  tcp_rtx_fire);
+}
+
+/* ---- delayed ACK --------------------------------------------------------- */
+
+static void tcp_delack_fire(struct timer *tm)
+{
+	struct tcb *t = tcb_of(tm, delack);
+
+	if (t->flags & TF_DELACK) {
+		t->flags |= TF_ACKNOW;
+		tcb_queue(t);
+	}
+}
+
+/* An ACK is owed but may wait: a reply sent this turn will carry it, else
+ * tcp_output starts the timer (tcp_start_delack). */
+void tcp_arm_delack(struct tcb *t)
+{
+	t->flags |= TF_DELACK;
+	tcb_queue(t);
+}
+
+void tcp_start_delack(struct tcb *t)
+{
+	if (!timer_armed(&t->delack))
+		timer_arm(t->s->tw, &t->delack,
+			  t->s->now_us + (uint64_t)t->s->conf.delack_ms * 1000,
+			  tcp_delack_fire);
+}
+
+/* ---- keepalive, FIN_WAIT_2, TIME_WAIT ------------------------------------ */
+
+static void tcp_keepalive(struct tcb *t)
+{
+	struct net_stack *s = t->s;
+	uint64_t idle = (uint64_t)s->conf.keepalive_s * 1000000;
+	uint64_t intvl = idle / 3 >= 1000000 ? idle / 3 : 1000000;
+
+	if (!idle)
+		return;
+	if (tcp_flight(t) || t->sb_len || s->now_us - t->last_rx_us < idle) {
+		/* Busy (the RTO watches the peer) or heard from lately. */
+		t->ka_probes = 0;
+		uint64_t at = t->last_rx_us + idle;
+
+		if (at <= s->now_us)
+			at = s->now_us + idle;
+		timer_arm(s->tw, &t->ka, at, t->ka.fn);
+		return;
+	}
+	if (t->ka_probes >= TCP_KA_PROBES) {
+		tcp_send_rst_tcb(t);
+		tcb_destroy(t, ETIMEDOUT);
+		return;
+	}
+	t->ka_probes++;
+	s->st.tcp_keepalive_probes++;
+	tcp_send_probe(t);
+	timer_arm(s->tw, &t->ka, s->now_us + intvl, t->ka.fn);
+}
+
+static void tcp_ka_fire(struct timer *tm)
+{
+	struct tcb *t = tcb_of(tm, ka);
+
+	switch (t->state) {
+	case TCPS_TIME_WAIT:
+	case TCPS_FIN_WAIT_2:
+		tcb_destroy(t, 0);
+		break;
+	case TCPS_ESTABLISHED:
+	case TCPS_CLOSE_WAIT:
+		tcp_keepalive(t);
+		break;
+	default:
+		break;
+	}
+}
+
+void tcp_arm_keepalive(struct tcb *t)
+{
+	struct net_stack *s = t->s;
+
+	if (s->conf.keepalive_s)
+		timer_arm(s->tw, &t->ka,
+			  s->now_us + (uint64_t)s->conf.keepalive_s * 1000000,
+			  tcp_ka_fire);
+}
+
+void tcp_arm_fin_wait_2(struct tcb *t)
+{
+	timer_arm(t->s->tw, &t->ka,
+		  t->s->now_us + (uint64_t)t->s->conf.time_wait_ms * 1000,
+		  tcp_ka_fire);
+}
+
+/* TIME_WAIT keeps only what recognising old duplicates needs: the send
+ * buffer and out-of-order data go now. */
+void tcp_enter_time_wait(struct tcb *t)
+{
+	tcb_set_state(t, TCPS_TIME_WAIT);
+	timer_cancel(&t->rtx);
+	timer_cancel(&t->delack);
+	t->flags &= ~(TF_DELACK | TF_PERSIST);
+	tcb_ooo_clear(t);
+	tcb_sb_release(t);
+	timer_arm(t->s->tw, &t->ka,
+		  t->s->now_us + (uint64_t)t->s->conf.time_wait_ms * 1000,
+		  tcp_ka_fire);
+}

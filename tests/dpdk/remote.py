@@ -1,0 +1,178 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Server placement for the end-to-end tests: cachalot in the server network namespace,
+the clients (this process) in the client namespace. Used two ways:
+
+- as the integration suite's SERVER_LAUNCHER (tests/integration/server.py, "Launchers"),
+  so that the whole Redis-compatibility suite runs against the remote server;
+- by tests/dpdk/conftest.py for the end-to-end tests of this directory.
+
+Every live server gets a veth pair of its own ("slot" k: server 10.211.k.1, client
+10.211.k.2, pair 0 made by netns.sh up, the others on demand): two DPDK processes on one
+veth would both see every frame, so concurrent servers are kept on separate links. A slot
+is given back when its server is gone and reused by the next start.
+
+Environment (set by run.sh / netns.sh run):
+  NETNS_TAG, SRV_NS, CLI_NS   the namespaces (this process must run in CLI_NS)
+  E2E_NET           dpdk (default): --transport dpdk over net_af_packet on the server veth;
+                    kernel: the kernel transport bound to 10.211.k.1, to check the harness
+  CACHALOT_WORKERS  default worker count (2); a "workers" override wins. DPDK: one
+                    af_packet queue pair per worker
+  E2E_FAULT         dpdk-fault value for every server ("" = none), e.g.
+                    "drop=1%,reorder=1%,dup=1%,seed=7"
+  E2E_IDLE_US       dpdk-idle-sleep-us (default 50: idle workers sleep, so that servers do
+                    not spin on a 2-core box)
+  E2E_DPDK_MEM      EAL -m in MB (default 512)
+  E2E_EXTRA_ARGS    more server arguments for every start (shell words)
+"""
+
+import os
+import shlex
+import shutil
+import subprocess
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NETNS = os.path.join(HERE, "netns.sh")
+
+MODE = os.environ.get("E2E_NET", "dpdk")
+TRANSPORT = "dpdk" if MODE == "dpdk" else "kernel"
+
+# Integration tests that only make sense over loopback (tests/integration/server.py asks for
+# this list). Keep it short: everything else runs unchanged against the remote server.
+SKIP = {
+    "test_protected_mode.py": "protected-mode tells loopback from remote clients; here every "
+                              "client is remote and the server runs with protected-mode no",
+}
+
+_slots = {}  # k -> Server using it
+_made = {0}  # pairs that exist (0 comes with netns.sh up)
+_starts = 0
+
+
+def env(name, default=""):
+    v = os.environ.get(name)
+    return default if v is None else v
+
+
+def tag():
+    t = os.environ.get("NETNS_TAG")
+    if not t:
+        raise RuntimeError("NETNS_TAG is not set: run through tests/dpdk/run.sh "
+                           "(netns.sh run), which creates the namespaces")
+    return t
+
+
+def srv_ns():
+    return os.environ["SRV_NS"]
+
+
+def cli_ns():
+    return os.environ["CLI_NS"]
+
+
+def server_ip(k=0):
+    return "10.211.%d.1" % k
+
+
+def client_ip(k=0):
+    return "10.211.%d.2" % k
+
+
+def srv_if(k=0):
+    return "vs%s" % tag() + ("k%d" % k if k else "")
+
+
+def ensure_pair(k):
+    if k in _made:
+        return
+    p = subprocess.run([NETNS, "pair", tag(), str(k), MODE], capture_output=True, text=True,
+                       timeout=30)
+    if p.returncode != 0:
+        raise RuntimeError("netns.sh pair %d failed: %s%s" % (k, p.stdout, p.stderr))
+    _made.add(k)
+
+
+def lcores(workers):
+    """EAL lcore list for n workers: lcore i on CPU i mod ncpu (more workers than CPUs is
+    a test of its own: test_cachalot runs 4 workers on this 2-core box)."""
+    ncpu = os.cpu_count() or 1
+    if workers <= ncpu:
+        return ["-l", "0-%d" % (workers - 1) if workers > 1 else "0"]
+    return ["--lcores", ",".join("%d@%d" % (i, i % ncpu) for i in range(workers))]
+
+
+def file_prefix(k):
+    global _starts
+    _starts += 1
+    return "cach%ss%dn%d" % (tag(), k, _starts)
+
+
+def dpdk_args(k, workers, prefix, qpairs=None, extra=""):
+    a = ["--no-huge", "-m", env("E2E_DPDK_MEM", "512"), "--no-pci",
+         "--vdev", "net_af_packet0,iface=%s,qpairs=%d" % (srv_if(k), qpairs or workers)]
+    a += lcores(workers)
+    a += ["--file-prefix", prefix]
+    return shlex.join(a) + ((" " + extra) if extra else "")
+
+
+def server_args(k, workers, fault=None, qpairs=None, dpdk_extra=""):
+    """Server arguments (after binary/port/workers) for slot k. Returns (args, prefix)."""
+    if MODE == "dpdk":
+        prefix = file_prefix(k)
+        args = ["--transport", "dpdk",
+                "--dpdk-args", dpdk_args(k, workers, prefix, qpairs, dpdk_extra),
+                "--ip", server_ip(k) + "/24",
+                "--dpdk-idle-sleep-us", env("E2E_IDLE_US", "50"),
+                "--protected-mode", "no"]
+        fault = env("E2E_FAULT") if fault is None else fault
+        if fault:
+            args += ["--dpdk-fault", fault]
+    else:
+        prefix = None
+        args = ["--bind", server_ip(k), "--protected-mode", "no"]
+    args += shlex.split(env("E2E_EXTRA_ARGS"))
+    return args, prefix
+
+
+def ns_prefix():
+    return ["ip", "netns", "exec", srv_ns()]
+
+
+def remove_runtime_dir(prefix):
+    # EAL's runtime files (/var/run/dpdk/<file-prefix>): one directory per start would
+    # pile up over a run otherwise.
+    if prefix and "/" not in prefix:
+        shutil.rmtree(os.path.join("/var/run/dpdk", prefix), ignore_errors=True)
+
+
+def _workers_of(server):
+    for n, v in getattr(server, "overrides", []):
+        if n == "workers":
+            return int(v)
+    return int(env("CACHALOT_WORKERS", "2"))
+
+
+# ---- the integration suite's launcher interface -------------------------------------------
+
+
+def place(server):
+    k = getattr(server, "_e2e_slot", None)
+    if k is None or k in _slots:
+        k = 0
+        while k in _slots:
+            k += 1
+    if k > 250:
+        raise RuntimeError("more than 250 servers at once")
+    ensure_pair(k)
+    _slots[k] = server
+    server._e2e_slot = k  # a restart gets the same address back when it is free
+    args, prefix = server_args(k, _workers_of(server))
+    server._e2e_prefix = prefix
+    return {"host": server_ip(k), "client_host": client_ip(k), "prefix": ns_prefix(),
+            "args": args}
+
+
+def unplace(server):
+    k = getattr(server, "_e2e_slot", None)
+    if _slots.get(k) is server:
+        del _slots[k]
+    remove_runtime_dir(getattr(server, "_e2e_prefix", None))
