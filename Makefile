@@ -8,7 +8,7 @@ APT_PKGS = meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
 	liburcu-dev liburing-dev libisal-dev libcmocka-dev libmimalloc-dev \
 	libssl-dev libluajit-5.1-dev libdpdk-dev \
 	redis-server redis-tools python3 python3-redis python3-pytest \
-	procps valgrind iproute2
+	procps valgrind iproute2 ethtool iputils-ping
 
 .PHONY: deps build run test bench clean format format-check
 

@@ -21,6 +21,17 @@ Environment (all optional):
   SERVER_CPU      CPU for both servers (default 0); CLIENT_CPU for the generator (default 1)
   BENCH_PORT      first port to use (default 7400; the next one is used too)
   BENCH_SAVE      1 (default) to also write the table to bench/results/<time>.txt
+  BENCH_NET       loopback (default) or veth: see below
+
+BENCH_NET=veth: the servers run in a network namespace of their own and the load generator
+in another, over a veth pair (tests/dpdk/netns.sh makes and removes them): cachalot over
+DPDK (net_af_packet on the server end of the veth, its own TCP/IP stack), cachalot over the
+kernel transport and redis-server, one at a time on the same veth, server on SERVER_CPU and
+generator on CLIENT_CPU as above. The ratio rows compare cachalot-dpdk with the other two
+and cachalot-kernel with redis. Extra knobs: BENCH_DPDK_IDLE_US (dpdk-idle-sleep-us, default
+0: pure polling, as a deployment would run), BENCH_DPDK_MEM (EAL -m, default 1024),
+BENCH_SERVERS (default "cachalot-dpdk cachalot-kernel redis": a subset, in that order).
+Needs root and iproute2; see bench/README.md for what the figures mean on this path.
 """
 
 import json
@@ -38,6 +49,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+NETNS = os.path.join(ROOT, "tests", "dpdk", "netns.sh")
+HOST = "127.0.0.1"  # where the servers listen; veth mode: the server end's address
 
 
 def env(name, default):
@@ -66,6 +79,9 @@ def taskset(cpu):
 
 
 class Server:
+    """kind: cachalot or redis on loopback; veth mode: cachalot-dpdk, cachalot-kernel,
+    redis (in the server namespace, listening on HOST)."""
+
     def __init__(self, label, binary, kind, port, cpu, workdir):
         self.label, self.binary, self.kind, self.port, self.cpu = label, binary, kind, port, cpu
         self.dir = os.path.join(workdir, label)
@@ -76,9 +92,37 @@ class Server:
         av = [self.binary, "--port", str(self.port)]
         if self.kind == "cachalot":
             av += ["--workers", "1"]
-        else:
+        elif self.kind == "redis":
             av += ["--save", "", "--appendonly", "no"]
-        return taskset(self.cpu) + av
+        elif self.kind == "cachalot-dpdk":
+            eal = ["--no-huge", "-m", env("BENCH_DPDK_MEM", "1024"), "--no-pci",
+                   "--vdev", "net_af_packet0,iface=%s,qpairs=1" % os.environ["SRV_IF"],
+                   "-l", str(self.cpu or 0), "--file-prefix", "cachbench%d" % os.getpid()]
+            av += ["--workers", "1", "--transport", "dpdk", "--dpdk-args", shlex.join(eal),
+                   "--ip", HOST + "/24", "--protected-mode", "no",
+                   "--dpdk-idle-sleep-us", env("BENCH_DPDK_IDLE_US", "0")]
+        elif self.kind == "cachalot-kernel":
+            av += ["--workers", "1", "--bind", HOST, "--protected-mode", "no"]
+        elif self.kind == "redis-veth":
+            av += ["--save", "", "--appendonly", "no", "--bind", HOST, "--protected-mode", "no"]
+        av = taskset(self.cpu) + av
+        if os.environ.get("SRV_NS"):
+            av = ["ip", "netns", "exec", os.environ["SRV_NS"]] + av
+        return av
+
+    def net_up(self):
+        """veth mode: the kernel servers need the address on the server end of the veth;
+        the DPDK one needs it absent (its own stack answers for it)."""
+        if os.environ.get("SRV_NS") and self.kind != "cachalot-dpdk":
+            subprocess.run(["ip", "-n", os.environ["SRV_NS"], "addr", "add", HOST + "/24",
+                            "dev", os.environ["SRV_IF"]], check=True)
+
+    def net_down(self):
+        if os.environ.get("SRV_NS") and self.kind != "cachalot-dpdk":
+            subprocess.run(["ip", "-n", os.environ["SRV_NS"], "addr", "del", HOST + "/24",
+                            "dev", os.environ["SRV_IF"]], check=False)
+        if self.kind == "cachalot-dpdk":  # EAL's runtime directory of this --file-prefix
+            shutil.rmtree("/var/run/dpdk/cachbench%d" % os.getpid(), ignore_errors=True)
 
     def start(self):
         self.logf = open(os.path.join(self.dir, "server.log"), "ab")
@@ -124,7 +168,7 @@ class Server:
 
 
 def command(port, data, expect_close=False):
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+    with socket.create_connection((HOST, port), timeout=5) as s:
         s.sendall(data)
         out = b""
         while True:
@@ -163,7 +207,7 @@ def resp(*args):
 def prefill_redis_benchmark_keys(port, nkeys, size):
     """SET key:%012d (the names redis-benchmark -r uses) for every key, pipelined."""
     val = b"x" * size
-    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+    with socket.create_connection((HOST, port), timeout=60) as s:
         data = b"".join(resp(b"SET", b"key:%012d" % i, val) for i in range(nkeys))
         t = threading.Thread(target=s.sendall, args=(data,), daemon=True)
         t.start()
@@ -184,7 +228,7 @@ def prefill_redis_benchmark_keys(port, nkeys, size):
 
 def run_redis_benchmark(port, test, pipeline, cfg):
     cmd = taskset(cfg["client_cpu"]) + [
-        "redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", str(cfg["clients"]),
+        "redis-benchmark", "-h", HOST, "-p", str(port), "-c", str(cfg["clients"]),
         "-n", str(cfg["requests"]), "-P", str(pipeline), "-d", str(cfg["data"]),
         "-r", str(cfg["keys"]), "-t", test, "--csv"]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
@@ -215,7 +259,7 @@ def parse_redis_benchmark(out):
 def run_memtier(port, pipeline, cfg, prefill=False):
     per_client = max(1, cfg["requests"] // cfg["clients"])
     base = taskset(cfg["client_cpu"]) + [
-        "memtier_benchmark", "-s", "127.0.0.1", "-p", str(port), "--protocol=redis",
+        "memtier_benchmark", "-s", HOST, "-p", str(port), "--protocol=redis",
         "-d", str(cfg["data"]), "--key-minimum=1", "--key-maximum=%d" % cfg["keys"],
         "--hide-histogram"]
     if prefill:
@@ -255,7 +299,32 @@ def fmt_row(cols, widths):
                      enumerate(zip(cols, widths)))
 
 
+def run_veth_outer():
+    """BENCH_NET=veth, first step: make the namespaces, run this script again inside the
+    client one (every connection then starts there), remove the namespaces."""
+    if os.geteuid() != 0:
+        raise SystemExit("BENCH_NET=veth needs root (network namespaces)")
+    tag = str(os.getpid())
+    p = subprocess.run([NETNS, "up", tag, "dpdk"], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit("netns.sh up failed (%d):\n%s%s" % (p.returncode, p.stdout, p.stderr))
+    try:
+        vars_ = dict(line.split("=", 1) for line in p.stdout.split() if "=" in line)
+        child_env = dict(os.environ, **vars_)
+        rc = subprocess.run(["ip", "netns", "exec", vars_["CLI_NS"], sys.executable,
+                             os.path.abspath(__file__)] + sys.argv[1:], env=child_env).returncode
+    finally:
+        subprocess.run([NETNS, "down", tag])
+    sys.exit(rc)
+
+
 def main():
+    global HOST
+    net = env("BENCH_NET", "loopback")
+    if net not in ("loopback", "veth"):
+        raise SystemExit("BENCH_NET must be loopback or veth")
+    if net == "veth" and not os.environ.get("SRV_NS"):
+        run_veth_outer()
     cachalot = which_or_path(env("CACHALOT", os.path.join(ROOT, "build", "control", "cachalot")))
     redis = which_or_path(env("REDIS", "redis-server"))
     for b in (cachalot, redis):
@@ -281,43 +350,74 @@ def main():
         log("warning: fewer than 2 CPUs: nothing is pinned, numbers are not meaningful")
     port = free_port_pair(int(env("BENCH_PORT", "7400")))
     work = tempfile.mkdtemp(prefix="cachalot-bench-")
-    servers = [Server("cachalot", cachalot, ckind, port, cfg["server_cpu"], work),
-               Server("redis", redis, "redis", port + 1, cfg["server_cpu"], work)]
+    if net == "veth":
+        HOST = os.environ.get("SRV_IP", "10.211.0.1")
+        kinds = {"cachalot-dpdk": (cachalot, "cachalot-dpdk"),
+                 "cachalot-kernel": (cachalot, "cachalot-kernel"),
+                 "redis": (redis, "redis-veth")}
+        labels = env("BENCH_SERVERS", "cachalot-dpdk cachalot-kernel redis").split()
+        for lb in labels:
+            if lb not in kinds:
+                raise SystemExit("BENCH_SERVERS: unknown server %r" % lb)
+        servers = [Server(lb, kinds[lb][0], kinds[lb][1], port, cfg["server_cpu"], work)
+                   for lb in labels]
+        # one at a time: on one veth, an idle DPDK server would still get (and copy) a
+        # copy of every frame of the others
+        phases = [[s] for s in servers]
+        pairs = [("cachalot-dpdk", "cachalot-kernel"), ("cachalot-dpdk", "redis"),
+                 ("cachalot-kernel", "redis")]
+    else:
+        servers = [Server("cachalot", cachalot, ckind, port, cfg["server_cpu"], work),
+                   Server("redis", redis, "redis", port + 1, cfg["server_cpu"], work)]
+        phases = [servers]  # side by side, loaded in turn
+        pairs = [("cachalot", "redis")]
+    if tool == "memtier":
+        workloads = [("set:get 1:10 P%d" % p, lambda port, p=p: run_memtier(port, p, cfg))
+                     for p in cfg["pipelines"]]
+    else:
+        workloads = [("%s P%d" % (t.upper(), p),
+                      lambda port, t=t, p=p: run_redis_benchmark(port, t, p, cfg))
+                     for p in cfg["pipelines"] for t in ("set", "get")]
     results = []  # (workload, label, stats, cpu_us)
-    try:
-        for s in servers:
-            s.start()
-        for s in servers:
-            log("pre-filling %d keys on %s" % (cfg["keys"], s.label))
-            if tool == "memtier":
-                run_memtier(s.port, 1, cfg, prefill=True)
-            else:
-                prefill_redis_benchmark_keys(s.port, cfg["keys"], cfg["data"])
-        if tool == "memtier":
-            workloads = [("set:get 1:10 P%d" % p, lambda port, p=p: run_memtier(port, p, cfg))
-                         for p in cfg["pipelines"]]
-        else:
-            workloads = [("%s P%d" % (t.upper(), p),
-                          lambda port, t=t, p=p: run_redis_benchmark(port, t, p, cfg))
-                         for p in cfg["pipelines"] for t in ("set", "get")]
-        for name, fn in workloads:
-            for s in servers:
-                log("running %s on %s" % (name, s.label))
-                c0 = s.cpu_seconds()
-                stats, nreq = fn(s.port)
-                cpu = s.cpu_seconds() - c0
-                results.append((name, s.label, stats, cpu * 1e6 / nreq))
-    finally:
-        for s in servers:
-            s.stop()
+    for phase in phases:
+        try:
+            for s in phase:
+                s.net_up()
+                s.start()
+            for s in phase:
+                log("pre-filling %d keys on %s" % (cfg["keys"], s.label))
+                if tool == "memtier":
+                    run_memtier(s.port, 1, cfg, prefill=True)
+                else:
+                    prefill_redis_benchmark_keys(s.port, cfg["keys"], cfg["data"])
+            for name, fn in workloads:
+                for s in phase:
+                    log("running %s on %s" % (name, s.label))
+                    c0 = s.cpu_seconds()
+                    stats, nreq = fn(s.port)
+                    cpu = s.cpu_seconds() - c0
+                    results.append((name, s.label, stats, cpu * 1e6 / nreq))
+        finally:
+            for s in phase:
+                s.stop()
+                s.net_down()
 
-    widths = [20, 16, 12, 8, 8, 12]
+    widths = [20, 16, 12, 8, 8, 12] if net == "loopback" else [20, 30, 12, 8, 8, 12]
     lines = [
         "tool: %s; %d requests per run, %d clients, %d keys, %d-byte values; servers on CPU "
         "%s, generator on CPU %s; CPU = server utime+stime (all threads) / requests" % (
             tool, cfg["requests"], cfg["clients"], cfg["keys"], cfg["data"],
             cfg["server_cpu"], cfg["client_cpu"]),
-        "cachalot: %s (%s)   redis: %s" % (cachalot, ckind, redis),
+    ]
+    if net == "loopback":
+        lines.append("cachalot: %s (%s)   redis: %s" % (cachalot, ckind, redis))
+    else:
+        lines.append("veth: servers in %s on %s (%s), generator in %s; cachalot: %s (dpdk: "
+                     "net_af_packet, dpdk-idle-sleep-us %s)   redis: %s" % (
+                         os.environ["SRV_NS"], os.environ["SRV_IF"], HOST,
+                         os.environ["CLI_NS"], cachalot, env("BENCH_DPDK_IDLE_US", "0"),
+                         redis))
+    lines += [
         "",
         fmt_row(["workload", "server", "ops/s", "p50 ms", "p99 ms", "CPU us/req"], widths),
         fmt_row(["-" * w for w in widths], widths),
@@ -325,24 +425,30 @@ def main():
     by = {}
     for name, label, st, cpu in results:
         by.setdefault(name, {})[label] = (st, cpu)
-        lines.append(fmt_row([name, label, "%.0f" % st["ops"], "%.3f" % st["p50"],
-                              "%.3f" % st["p99"], "%.2f" % cpu], widths))
+    for name, d in by.items():
+        for label, (st, cpu) in d.items():
+            lines.append(fmt_row([name, label, "%.0f" % st["ops"], "%.3f" % st["p50"],
+                                  "%.3f" % st["p99"], "%.2f" % cpu], widths))
     lines.append(fmt_row(["-" * w for w in widths], widths))
 
     def ratio(a, b):
         return "%.2f" % (a / b) if b else "n/a"
 
     for name, d in by.items():
-        (cs, cc), (rs, rc) = d["cachalot"], d["redis"]
-        lines.append(fmt_row([name, "cachalot/redis", ratio(cs["ops"], rs["ops"]),
-                              ratio(cs["p50"], rs["p50"]), ratio(cs["p99"], rs["p99"]),
-                              ratio(cc, rc)], widths))
+        for a, b in pairs:
+            if a not in d or b not in d:
+                continue
+            (cs, cc), (rs, rc) = d[a], d[b]
+            lines.append(fmt_row([name, "%s/%s" % (a, b), ratio(cs["ops"], rs["ops"]),
+                                  ratio(cs["p50"], rs["p50"]), ratio(cs["p99"], rs["p99"]),
+                                  ratio(cc, rc)], widths))
     table = "\n".join(lines)
     print(table)
     if env("BENCH_SAVE", "1") == "1":
         rdir = os.path.join(ROOT, "bench", "results")
         os.makedirs(rdir, exist_ok=True)
-        path = os.path.join(rdir, time.strftime("bench-%Y%m%d-%H%M%S.txt"))
+        path = os.path.join(rdir, time.strftime("bench-%s%%Y%%m%%d-%%H%%M%%S.txt" % (
+            "veth-" if net == "veth" else "")))
         with open(path, "w") as f:
             f.write(table + "\n")
         log("saved to %s" % path)

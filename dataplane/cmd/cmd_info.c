@@ -507,10 +507,9 @@ enum {
 static unsigned info_sections(const struct cmd_ctx *c)
 {
 	static const char *const names[] = {
-	    "server",	  "clients",	 "memory",   "persistence",
-	    "stats",	  "replication", "cpu",	     "modules",
-	    "errorstats", "cluster",	 "keyspace", "commandstats",
-	    "network",
+	    "server",	   "clients",	   "memory",  "persistence", "stats",
+	    "replication", "cpu",	   "modules", "errorstats",  "cluster",
+	    "keyspace",	   "commandstats", "network",
 	};
 	unsigned mask = 0;
 

@@ -19,9 +19,16 @@
 
 #define TCP_SLAB_TCBS 64
 
+#define TCP_TW_SLAB 256
+
 struct tcp_slab {
 	struct tcp_slab *next;
 	struct tcb t[TCP_SLAB_TCBS];
+};
+
+struct tcp_tw_slab {
+	struct tcp_tw_slab *next;
+	struct tcp_tw tw[TCP_TW_SLAB];
 };
 
 static uint32_t pow2_at_least(uint32_t v)
@@ -52,6 +59,7 @@ int tcp_init(struct net_stack *s)
 	memcpy(ts->cookie_key, s->conf.secret + 16, 16);
 	ts->hseed = tcp_siphash(ts->isn_key, "tcp-table", 9) | 1;
 	ts->qtail = &ts->qhead;
+	ts->s = s;
 	ts->our_mss = s->conf.mtu > 40 + 64 ? s->conf.mtu - 40 : 536;
 	/* The smallest scale that lets the whole receive buffer show. */
 	while (ts->rcv_ws < TCP_MAX_WSCALE &&
@@ -71,13 +79,20 @@ void tcp_fini(struct net_stack *s)
 		while (ts->ht[i]) {
 			struct tcb *t = ts->ht[i];
 
-			if (t->state != TCPS_SYN_RCVD &&
-			    t->state != TCPS_TIME_WAIT)
+			if (t->state != TCPS_SYN_RCVD)
 				tcp_send_rst_tcb(t);
 			tcb_destroy(t, ESHUTDOWN);
 		}
 	}
 	tcb_release_zombies(ts);
+	timer_cancel(&ts->tw_timer);
+	while (ts->tw_slabs) {
+		struct tcp_tw_slab *sl = ts->tw_slabs;
+
+		ts->tw_slabs = sl->next;
+		mi_free(sl);
+	}
+	mi_free(ts->tw_ht);
 	while (ts->slabs) {
 		struct tcp_slab *sl = ts->slabs;
 
@@ -154,22 +169,6 @@ static struct tcb *tcb_alloc(struct tcp_state *ts)
 	return t;
 }
 
-/* Make room by ending the oldest-expiring TIME_WAIT we can find cheaply:
- * the first one in a few buckets.  Returns whether one was freed. */
-static bool tcb_evict_time_wait(struct tcp_state *ts, uint32_t start)
-{
-	for (uint32_t i = 0; i < 64 && i <= ts->ht_mask; i++) {
-		for (struct tcb *t = ts->ht[(start + i) & ts->ht_mask]; t;
-		     t = t->hnext) {
-			if (t->state == TCPS_TIME_WAIT) {
-				tcb_destroy(t, 0);
-				return true;
-			}
-		}
-	}
-	return false;
-}
-
 /* A TCB in SYN_RCVD for the SYN sg, in the table.  NULL when the table is
  * full (counted in tcp_syn_drops) or out of memory. */
 struct tcb *tcb_new(struct net_stack *s, const struct tcp_seg *sg)
@@ -177,8 +176,9 @@ struct tcb *tcb_new(struct net_stack *s, const struct tcp_seg *sg)
 	struct tcp_state *ts = s->tcp;
 	uint32_t h = tcb_hash(ts, sg->src, sg->sport, sg->dst, sg->dport);
 
-	if (s->st.tcp_conns >= s->conf.max_conns &&
-	    !tcb_evict_time_wait(ts, h)) {
+	if (s->st.tcp_conns >= s->conf.max_conns && ts->tw_head)
+		tcp_tw_free(ts, ts->tw_head); /* make room: the oldest */
+	if (s->st.tcp_conns >= s->conf.max_conns) {
 		s->st.tcp_syn_drops++;
 		return NULL;
 	}
@@ -225,18 +225,23 @@ void tcb_set_state(struct tcb *t, uint8_t st)
 		ns->tcp_active_conns--;
 	if (!tcp_st_active(old) && tcp_st_active(st))
 		ns->tcp_active_conns++;
-	if (old == TCPS_TIME_WAIT)
-		ns->tcp_time_wait--;
-	if (st == TCPS_TIME_WAIT)
-		ns->tcp_time_wait++;
 	t->state = st;
 }
 
 void tcb_ooo_clear(struct tcb *t)
 {
-	for (unsigned i = 0; i < t->nooo; i++)
-		t->s->io.free(t->s->io.drv, t->ooo[i].b);
+	struct tcp_ooo *o = t->ooo_head;
+
+	while (o) {
+		struct tcp_ooo *next = o->next;
+
+		t->s->io.free(t->s->io.drv, o->b); /* o was in it */
+		o = next;
+	}
+	t->s->tcp->ooo_frames -= t->nooo;
+	t->ooo_head = t->ooo_tail = NULL;
 	t->nooo = 0;
+	t->nrcv_rng = 0;
 }
 
 void tcb_sb_release(struct tcb *t)
@@ -308,6 +313,160 @@ void tcb_queue(struct tcb *t)
 	ts->qtail = &t->qnext;
 }
 
+/* ---- TIME_WAIT ------------------------------------------------------ */
+
+struct tcp_tw *tcp_tw_lookup(struct tcp_state *ts, uint32_t rip, uint16_t rport,
+			     uint32_t lip, uint16_t lport)
+{
+	struct tcp_tw *tw;
+
+	if (!ts->tw_head)
+		return NULL;
+	tw = ts->tw_ht[tcb_hash(ts, rip, rport, lip, lport)];
+	while (tw && (tw->rip != rip || tw->rport != rport ||
+		      tw->lport != lport || tw->lip != lip))
+		tw = tw->hnext;
+	return tw;
+}
+
+static void tw_arm(struct tcp_state *ts);
+
+static void tw_expire(struct timer *tm)
+{
+	struct tcp_state *ts =
+	    (struct tcp_state *)((char *)tm -
+				 offsetof(struct tcp_state, tw_timer));
+
+	while (ts->tw_head && ts->tw_head->expire_us <= ts->s->now_us)
+		tcp_tw_free(ts, ts->tw_head);
+	tw_arm(ts);
+}
+
+static void tw_arm(struct tcp_state *ts)
+{
+	if (ts->tw_head && (!timer_armed(&ts->tw_timer) ||
+			    ts->tw_timer.expire_us > ts->tw_head->expire_us))
+		timer_arm(ts->s->tw, &ts->tw_timer, ts->tw_head->expire_us,
+			  tw_expire);
+	else if (!ts->tw_head && timer_armed(&ts->tw_timer))
+		timer_cancel(&ts->tw_timer);
+}
+
+static void tw_append(struct tcp_state *ts, struct tcp_tw *tw)
+{
+	tw->expire_us =
+	    ts->s->now_us + (uint64_t)ts->s->conf.time_wait_ms * 1000;
+	tw->next = NULL;
+	tw->prev = ts->tw_tail;
+	if (ts->tw_tail)
+		ts->tw_tail->next = tw;
+	else
+		ts->tw_head = tw;
+	ts->tw_tail = tw;
+}
+
+static void tw_unlink(struct tcp_state *ts, struct tcp_tw *tw)
+{
+	if (tw->prev)
+		tw->prev->next = tw->next;
+	else
+		ts->tw_head = tw->next;
+	if (tw->next)
+		tw->next->prev = tw->prev;
+	else
+		ts->tw_tail = tw->prev;
+}
+
+static struct tcp_tw *tw_alloc(struct tcp_state *ts)
+{
+	if (!ts->tw_ht) {
+		ts->tw_ht = mi_calloc(ts->ht_mask + 1, sizeof(*ts->tw_ht));
+		if (!ts->tw_ht)
+			return NULL;
+	}
+	if (!ts->tw_pool) {
+		struct tcp_tw_slab *sl = mi_malloc(sizeof(*sl));
+
+		if (!sl)
+			return NULL;
+		sl->next = ts->tw_slabs;
+		ts->tw_slabs = sl;
+		for (int i = TCP_TW_SLAB - 1; i >= 0; i--) {
+			sl->tw[i].next = ts->tw_pool;
+			ts->tw_pool = &sl->tw[i];
+		}
+	}
+	struct tcp_tw *tw = ts->tw_pool;
+
+	ts->tw_pool = tw->next;
+	return tw;
+}
+
+/*
+ * t enters TIME_WAIT (RFC 9293: the FIN of the peer, our FIN acked): a
+ * record takes its place and the TCB is freed.  An ACK t owes goes now.
+ * Without memory for the record, the connection just ends.
+ */
+void tcp_tw_enter(struct tcb *t)
+{
+	struct net_stack *s = t->s;
+	struct tcp_state *ts = s->tcp;
+	struct tcp_tw *tw = tw_alloc(ts);
+	bool ack = t->flags & TF_ACKNOW;
+
+	if (tw) {
+		tw->rip = t->rip;
+		tw->lip = t->lip;
+		tw->rport = t->rport;
+		tw->lport = t->lport;
+		tw->snd_nxt = t->snd_max;
+		tw->rcv_nxt = t->rcv_nxt;
+		tw->ts_recent = t->ts_recent;
+		tw->ts_off = t->ts_off;
+		tw->ts = t->flags & TF_TS;
+		tw->rcv_ws = t->rcv_ws;
+	}
+	t->flags &= ~(TF_ACKNOW | TF_DELACK);
+	tcb_destroy(t, 0);
+	if (!tw)
+		return;
+	struct tcp_tw **head =
+	    &ts->tw_ht[tcb_hash(ts, tw->rip, tw->rport, tw->lip, tw->lport)];
+
+	tw->hnext = *head;
+	*head = tw;
+	tw_append(ts, tw);
+	tw_arm(ts);
+	s->st.tcp_time_wait++;
+	s->st.tcp_conns++;
+	if (ack)
+		tcp_tw_send_ack(s, tw);
+}
+
+/* A retransmitted FIN: 2MSL again (RFC 9293 3.10.7.4). */
+void tcp_tw_restart(struct tcp_state *ts, struct tcp_tw *tw)
+{
+	tw_unlink(ts, tw);
+	tw_append(ts, tw);
+	tw_arm(ts);
+}
+
+void tcp_tw_free(struct tcp_state *ts, struct tcp_tw *tw)
+{
+	struct tcp_tw **pp =
+	    &ts->tw_ht[tcb_hash(ts, tw->rip, tw->rport, tw->lip, tw->lport)];
+
+	while (*pp && *pp != tw)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = tw->hnext;
+	tw_unlink(ts, tw);
+	tw->next = ts->tw_pool;
+	ts->tw_pool = tw;
+	ts->s->st.tcp_time_wait--;
+	ts->s->st.tcp_conns--;
+}
+
 /* ---- send buffer ------------------------------------------------------ */
 
 /* Make the ring hold at least need bytes (need <= conf.sndbuf). */
@@ -370,10 +529,12 @@ size_t net_tcp_send(struct tcb *t, const void *data, size_t len)
 	}
 	pos = (t->sb_off + t->sb_len) & (t->sb_cap - 1);
 	first = t->sb_cap - pos;
-	if (first > n)
-		first = n;
-	memcpy(t->sb + pos, data, first);
-	memcpy(t->sb, (const uint8_t *)data + first, n - first);
+	if (first >= n) {
+		memcpy(t->sb + pos, data, n);
+	} else {
+		memcpy(t->sb + pos, data, first);
+		memcpy(t->sb, (const uint8_t *)data + first, n - first);
+	}
 	t->sb_len += n;
 	tcb_queue(t);
 	return n;

@@ -15,9 +15,9 @@
  * (Linux adds the index to the hash instead; kept apart, a cookie off by
  * one fails rather than decoding as a neighbouring MSS.)  When the
  * client sent timestamps, its window scale rides in the low 4 bits of our
- * SYN-ACK's TSval (0xf: none), which the client echoes in TSecr; without
- * timestamps the connection gets no window scaling, and (we do not offer
- * it anyway) no SACK.
+ * SYN-ACK's TSval (0xf: none) and SACK-permitted in bit 4, which the
+ * client echoes in TSecr; without timestamps the connection gets no window
+ * scaling and no SACK.
  */
 #include <errno.h>
 #include <string.h>
@@ -185,7 +185,8 @@ void tcp_cookie_synack(struct net_stack *s, const struct tcp_seg *sg)
 
 		if (ws != 0xf && ws > TCP_MAX_WSCALE)
 			ws = TCP_MAX_WSCALE;
-		tsval = ((tcp_ts_now(s) + off) & ~0xfu) | ws;
+		tsval = ((tcp_ts_now(s) + off) & ~0x1fu) |
+			(sg->sack_ok ? 0x10u : 0) | ws;
 	}
 	ts->cookie_last = cookie_period(s);
 	ts->cookie_sent = true;
@@ -221,8 +222,10 @@ struct tcb *tcp_cookie_accept(struct net_stack *s, const struct tcp_seg *sg)
 
 		syn.has_ws = ws != 0xf;
 		syn.ws = (uint8_t)ws;
+		syn.sack_ok = sg->tsecr & 0x10;
 	} else {
 		syn.has_ts = false;
+		syn.sack_ok = false;
 	}
 	struct tcb *t = tcb_new(s, &syn);
 

@@ -37,8 +37,10 @@
 
 static inline uint32_t get32(const uint8_t *p)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
+	uint32_t v;
+
+	memcpy(&v, p, 4); /* one unaligned load */
+	return __builtin_bswap32(v);
 }
 
 static void parse_opts(struct tcp_seg *sg, const uint8_t *o, size_t n)
@@ -77,6 +79,17 @@ static void parse_opts(struct tcp_seg *sg, const uint8_t *o, size_t n)
 			sg->has_ts = true;
 			sg->tsval = get32(o + i + 2);
 			sg->tsecr = get32(o + i + 6);
+		} else if (kind == TCP_OPT_SACK && len >= 10 &&
+			   !((len - 2) & 7)) {
+			unsigned nb = (len - 2u) / 8u;
+
+			if (nb > TCP_SACK_MAXBLK)
+				nb = TCP_SACK_MAXBLK;
+			for (unsigned j = 0; j < nb; j++) {
+				sg->sack[j].start = get32(o + i + 2 + 8 * j);
+				sg->sack[j].end = get32(o + i + 6 + 8 * j);
+			}
+			sg->nsack = (uint8_t)nb;
 		}
 		i += len;
 	}
@@ -102,6 +115,7 @@ static int tcp_parse(struct tcp_seg *sg, uint32_t src, uint32_t dst,
 	sg->win = __builtin_bswap16(th->win);
 	sg->flags = th->flags;
 	sg->has_mss = sg->has_ws = sg->has_ts = sg->sack_ok = false;
+	sg->nsack = 0;
 	sg->data = seg + hl;
 	sg->len = (uint32_t)(len - hl);
 	sg->had_data = sg->len != 0;
@@ -127,6 +141,8 @@ void tcp_apply_syn_opts(struct tcb *t, const struct tcp_seg *sg)
 		t->flags |= TF_TS;
 		t->ts_recent = sg->tsval;
 	}
+	if (sg->sack_ok)
+		t->flags |= TF_SACK;
 	if (sg->has_ws) {
 		t->flags |= TF_WS;
 		t->snd_ws = sg->ws > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : sg->ws;
@@ -277,6 +293,166 @@ static bool tcp_establish(struct tcb *t, struct tcp_seg *sg)
 	return true;
 }
 
+/* ---- SACK scoreboard (RFC 2018, RFC 6675) ---------------------------------
+ *
+ * The scoreboard is what the peer reported holding above snd_una: at most
+ * TCP_SND_RNG sorted, disjoint ranges (a loss rate that needs more is one
+ * where the RTO is the answer anyway; the highest range is forgotten, which
+ * only costs a needless retransmission).  Nothing is kept per segment: the
+ * send buffer is a byte ring, and a hole is just the gap between ranges.
+ * high_rxt marks how far the holes were retransmitted in this recovery.
+ */
+
+/* Merge [s, e) into the scoreboard; true if it added bytes. */
+static bool sack_insert(struct tcb *t, uint32_t s, uint32_t e)
+{
+	struct tcp_rng tmp[TCP_SND_RNG + 1];
+	unsigned n = 0;
+	bool placed = false;
+
+	for (unsigned i = 0; i < t->nsnd_rng; i++) {
+		struct tcp_rng r = t->snd_rng[i];
+
+		if (SEQ_LT(r.end, s)) {
+			tmp[n++] = r;
+		} else if (SEQ_GT(r.start, e)) {
+			if (!placed)
+				tmp[n++] = (struct tcp_rng){s, e};
+			placed = true;
+			tmp[n++] = r;
+		} else {
+			if (SEQ_LEQ(r.start, s) && SEQ_GEQ(r.end, e))
+				return false; /* nothing new */
+			if (SEQ_LT(r.start, s))
+				s = r.start;
+			if (SEQ_GT(r.end, e))
+				e = r.end;
+		}
+	}
+	if (!placed)
+		tmp[n++] = (struct tcp_rng){s, e};
+	if (n > TCP_SND_RNG)
+		n = TCP_SND_RNG; /* forget the highest */
+	memcpy(t->snd_rng, tmp, n * sizeof(tmp[0]));
+	t->nsnd_rng = (uint8_t)n;
+	return true;
+}
+
+static void sack_count(struct tcb *t)
+{
+	uint32_t sum = 0;
+
+	for (unsigned i = 0; i < t->nsnd_rng; i++)
+		sum += t->snd_rng[i].end - t->snd_rng[i].start;
+	t->sacked = sum;
+}
+
+/* The SACK blocks of an ACK; true if they reported anything new (what
+ * makes an ACK a duplicate in RFC 6675's sense: a copy of an ACK, as a
+ * duplicating network makes, is not one). */
+static bool tcp_sack_update(struct tcb *t, const struct tcp_seg *sg)
+{
+	uint32_t low = SEQ_GT(sg->ack, t->snd_una) ? sg->ack : t->snd_una;
+	bool added = false;
+
+	for (unsigned i = 0; i < sg->nsack; i++) {
+		uint32_t s = sg->sack[i].start, e = sg->sack[i].end;
+
+		/* D-SACK (RFC 2883), stale or invalid blocks tell nothing */
+		if (!SEQ_LT(s, e) || SEQ_LEQ(e, low) || SEQ_GT(e, t->snd_max))
+			continue;
+		if (SEQ_LT(s, low))
+			s = low;
+		added |= sack_insert(t, s, e);
+	}
+	if (added)
+		sack_count(t);
+	return added;
+}
+
+/* snd_una moved: drop what it passed. */
+static void tcp_sack_trim(struct tcb *t)
+{
+	unsigned i = 0, n = 0;
+
+	for (; i < t->nsnd_rng; i++) {
+		struct tcp_rng r = t->snd_rng[i];
+
+		if (SEQ_LEQ(r.end, t->snd_una))
+			continue;
+		if (SEQ_LT(r.start, t->snd_una))
+			r.start = t->snd_una;
+		t->snd_rng[n++] = r;
+	}
+	t->nsnd_rng = (uint8_t)n;
+	sack_count(t);
+	if (SEQ_LT(t->high_rxt, t->snd_una))
+		t->high_rxt = t->snd_una;
+}
+
+/*
+ * RFC 6675 IsLost as a boundary: the holes below the returned sequence
+ * number are lost.  A hole is lost with DupThresh SACKed segments or more
+ * than (DupThresh - 1) * SMSS SACKed bytes above it -- so a segment that
+ * is merely reordered is not.  Two refinements: RFC 5827 early retransmit
+ * (with less than four segments out and nothing new to send, all but one
+ * SACKed is enough) and the tail loss probe (a SACK of the probe, sent a
+ * PTO after everything else, shows what was before it lost: tlp_lost).
+ */
+uint32_t tcp_sack_lost_to(const struct tcb *t)
+{
+	uint32_t lost = t->snd_una, bytes = 0, segs = 0;
+	uint32_t flight = tcp_flight(t);
+
+	if (!t->nsnd_rng)
+		return lost;
+	for (int i = t->nsnd_rng - 1; i >= 0; i--) {
+		uint32_t len = t->snd_rng[i].end - t->snd_rng[i].start;
+
+		bytes += len;
+		segs += len > 2 * t->smss ? 3 : len > t->smss ? 2 : 1;
+		if (segs >= TCP_DUPTHRESH ||
+		    bytes > (TCP_DUPTHRESH - 1) * t->smss) {
+			lost = t->snd_rng[i].start;
+			break;
+		}
+	}
+	if (flight < 4 * t->smss && flight - t->sacked <= t->smss &&
+	    t->snd_max - t->snd_una >= t->sb_len &&
+	    SEQ_LT(lost, t->snd_rng[0].start))
+		lost = t->snd_rng[0].start; /* early retransmit */
+	if (SEQ_GT(t->tlp_lost, lost) && SEQ_LEQ(t->tlp_lost, t->snd_max))
+		lost = t->tlp_lost;
+	return lost;
+}
+
+/* RFC 6675 (5) step 4: the first hole is lost; halve, resend. */
+static void tcp_sack_recovery(struct tcb *t)
+{
+	uint32_t half = tcp_flight(t) / 2;
+
+	t->s->st.tcp_fast_retrans++;
+	t->ssthresh = half > 2 * t->smss ? half : 2 * t->smss;
+	t->cwnd = t->ssthresh;
+	t->recover = t->snd_max;
+	t->high_rxt = t->snd_una;
+	t->flags |= TF_RECOVERY;
+	t->flags &= ~TF_RTT;
+	/* the first retransmission goes whatever pipe says (step 4.3) */
+	uint32_t end = t->nsnd_rng ? t->snd_rng[0].start : t->snd_max;
+	uint32_t n = end - t->snd_una;
+
+	if (n > t->sb_len)
+		n = t->sb_len; /* the FIN's sequence number */
+	if (n > t->smss)
+		n = t->smss;
+	tcp_resend(t, t->snd_una, n);
+	t->high_rxt = t->snd_una + (n ? n : 1);
+	t->rxt_fence = t->snd_max;
+	tcp_arm_rto(t); /* the recovery probe (tcp_timer.c) */
+	tcb_queue(t);	/* the other holes, as pipe allows (tcp_sack_output) */
+}
+
 /* ---- ACK processing ---------------------------------------------------------
  */
 
@@ -291,6 +467,17 @@ static void tcp_cc_ack(struct tcb *t, uint32_t ack, uint32_t acked)
 			t->cwnd = t->ssthresh < fl ? t->ssthresh : fl;
 			t->flags &= ~TF_RECOVERY;
 			t->dupacks = 0;
+			t->tlp_lost = t->snd_una;
+		} else if (t->flags & TF_SACK) {
+			if (!t->nsnd_rng && SEQ_GEQ(t->snd_una, t->high_rxt)) {
+				/* no SACK blocks: NewReno's guess */
+				uint32_t n =
+				    t->sb_len < t->smss ? t->sb_len : t->smss;
+
+				tcp_retransmit_una(t);
+				t->high_rxt = t->snd_una + n;
+			}
+			tcb_queue(t); /* pipe shrank: tcp_sack_output */
 		} else {
 			/* Partial ACK: the next hole is lost too. */
 			tcp_retransmit_una(t);
@@ -329,14 +516,24 @@ static bool tcp_ack_new(struct tcb *t, const struct tcp_seg *sg)
 	t->snd_una = sg->ack;
 	if (SEQ_LT(t->snd_nxt, t->snd_una))
 		t->snd_nxt = t->snd_una;
+	if (t->nsnd_rng)
+		tcp_sack_trim(t);
 	if ((t->flags & TF_TS) && sg->has_ts && sg->tsecr) {
-		tcp_rtt_sample(t, (tcp_ts_now(s) + t->ts_off - sg->tsecr)
-				      << 10);
+		/* TSecr ticks are ~1 ms: one sample per tick and echo is
+		 * as good as one per ACK (RFC 7323 4.2), and cheaper. */
+		uint32_t now = tcp_ts_now(s) + t->ts_off;
+
+		if (sg->tsecr != t->rtt_seq || now != t->rtt_tick) {
+			t->rtt_seq = sg->tsecr;
+			t->rtt_tick = now;
+			tcp_rtt_sample(t, (now - sg->tsecr) << 10);
+		}
 	} else if ((t->flags & TF_RTT) && SEQ_GEQ(sg->ack, t->rtt_seq)) {
 		t->flags &= ~TF_RTT;
 		tcp_rtt_sample(t, (uint32_t)(s->now_us - t->rtt_start_us));
 	}
 	t->retries = 0;
+	t->tlp_probes = 0;
 	tcp_cc_ack(t, sg->ack, acked);
 	if (tcp_flight(t))
 		tcp_arm_rto(t); /* else the armed RTO fires once, for nothing */
@@ -357,11 +554,16 @@ static void tcp_dupack(struct tcb *t, const struct tcp_seg *sg)
 
 	t->dupacks++;
 	if (t->flags & TF_RECOVERY) {
-		t->cwnd += t->smss; /* each dup ACK: a segment left */
+		if (!(t->flags & TF_SACK))
+			t->cwnd += t->smss; /* each dup ACK: a segment left */
 		tcb_queue(t);
 		return;
 	}
-	if (t->dupacks != 3 || !SEQ_GT(sg->ack, t->recover))
+	if (t->dupacks < TCP_DUPTHRESH && t->sb_len > tcp_flight(t))
+		tcb_queue(t); /* RFC 3042 limited transmit (tcp_output) */
+	if (t->flags & TF_SACK)
+		return; /* tcp_rcv_ack decides from the scoreboard */
+	if (t->dupacks != TCP_DUPTHRESH || !SEQ_GT(sg->ack, t->recover))
 		return;
 	uint32_t half = tcp_flight(t) / 2;
 
@@ -369,7 +571,7 @@ static void tcp_dupack(struct tcb *t, const struct tcp_seg *sg)
 	t->ssthresh = half > 2 * t->smss ? half : 2 * t->smss;
 	t->recover = t->snd_max;
 	t->flags |= TF_RECOVERY;
-	t->flags &= ~TF_RTT;
+	t->flags &= ~(TF_RTT | TF_TLP);
 	tcp_retransmit_una(t);
 	t->cwnd = t->ssthresh + 3 * t->smss;
 }
@@ -379,6 +581,7 @@ static void tcp_dupack(struct tcb *t, const struct tcp_seg *sg)
 static bool tcp_rcv_ack(struct tcb *t, struct tcp_seg *sg)
 {
 	uint32_t ack = sg->ack, win = (uint32_t)sg->win << t->snd_ws;
+	bool sacked = false;
 
 	if (SEQ_GT(ack, t->snd_max)) {
 		ack_now(t); /* acknowledges what we never sent */
@@ -393,13 +596,40 @@ static bool tcp_rcv_ack(struct tcb *t, struct tcp_seg *sg)
 	if (sg->has_ts && SEQ_LEQ(sg->seq, t->last_ack_sent) &&
 	    SEQ_GEQ(sg->tsval, t->ts_recent))
 		t->ts_recent = sg->tsval;
+	if (sg->nsack && (t->flags & TF_SACK) && tcp_flight(t))
+		sacked = tcp_sack_update(t, sg);
 	if (SEQ_GT(ack, t->snd_una)) {
 		if (!tcp_ack_new(t, sg))
 			return false;
 	} else if (ack == t->snd_una && tcp_flight(t) && !sg->had_data &&
-		   !(sg->flags & (TCP_SYN | TCP_FIN)) && win == t->snd_wnd) {
+		   !(sg->flags & (TCP_SYN | TCP_FIN)) &&
+		   ((t->flags & TF_SACK) && sg->nsack ? sacked
+						      : win == t->snd_wnd)) {
 		tcp_dupack(t, sg);
 	}
+	if ((t->flags & (TF_SACK | TF_RECOVERY)) == (TF_SACK | TF_RECOVERY) &&
+	    sacked && t->nsnd_rng && SEQ_LT(t->snd_una, t->high_rxt) &&
+	    SEQ_GT(t->snd_rng[t->nsnd_rng - 1].end, t->rxt_fence)) {
+		/* Data first sent after the holes were resent arrived, the
+		 * hole at snd_una did not: that retransmission was lost too
+		 * (Linux's lost-retransmit check).  Resend the holes now, not
+		 * after an RTO. */
+		t->high_rxt = t->snd_una;
+		t->rxt_fence = t->snd_max;
+		tcb_queue(t);
+	}
+	if ((t->flags & TF_TLP_SENT) && t->nsnd_rng) {
+		t->tlp_lost = t->snd_rng[t->nsnd_rng - 1].start;
+		if (t->flags & TF_RECOVERY)
+			tcb_queue(t);
+	}
+	if ((t->flags & (TF_SACK | TF_RECOVERY)) == TF_SACK && tcp_flight(t) &&
+	    SEQ_GEQ(t->snd_una, t->recover)) {
+		if (t->dupacks >= TCP_DUPTHRESH ||
+		    (t->nsnd_rng && tcp_sack_lost_to(t) != t->snd_una))
+			tcp_sack_recovery(t);
+	}
+	t->flags &= ~TF_TLP_SENT;
 	if (SEQ_LT(t->snd_wl1, sg->seq) ||
 	    (t->snd_wl1 == sg->seq && SEQ_LEQ(t->snd_wl2, ack))) {
 		if (win && !t->snd_wnd)
@@ -462,29 +692,92 @@ static void tcp_rcv_fin(struct tcb *t)
 	}
 }
 
-/* Keep an out-of-order segment (its frame) in the sorted array. */
+/*
+ * Out-of-order data.  A segment past a hole keeps its frame: the record
+ * (struct tcp_ooo) goes into the frame itself, over the headers just below
+ * the payload -- at least Ethernet + IPv4 + TCP, 54 bytes, are there and
+ * were parsed already.  The frames form a list sorted by sequence number
+ * (a segment usually lands at its tail), bounded per TCB and per stack,
+ * since they come from the driver's pool.  rcv_rng keeps the ranges the
+ * list covers, most recently changed first, which are the SACK blocks.
+ */
+_Static_assert(sizeof(struct tcp_ooo) <= 40, "tcp_ooo fits the headers");
+
+/* Merge [s, e) into the ranges, in front; false if no room for it. */
+static bool rcv_rng_add(struct tcb *t, uint32_t s, uint32_t e)
+{
+	struct tcp_rng keep[TCP_RCV_RNG];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < t->nrcv_rng; i++) {
+		struct tcp_rng r = t->rcv_rng[i];
+
+		if (SEQ_LEQ(r.start, e) && SEQ_GEQ(r.end, s)) {
+			if (SEQ_LT(r.start, s))
+				s = r.start;
+			if (SEQ_GT(r.end, e))
+				e = r.end;
+		} else {
+			keep[n++] = r;
+		}
+	}
+	if (n == TCP_RCV_RNG)
+		return false;
+	t->rcv_rng[0] = (struct tcp_rng){s, e};
+	memcpy(&t->rcv_rng[1], keep, n * sizeof(keep[0]));
+	t->nrcv_rng = (uint8_t)(n + 1);
+	return true;
+}
+
+/* rcv_nxt moved: forget the ranges it passed. */
+static void rcv_rng_prune(struct tcb *t)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < t->nrcv_rng; i++)
+		if (SEQ_GT(t->rcv_rng[i].end, t->rcv_nxt))
+			t->rcv_rng[n++] = t->rcv_rng[i];
+	t->nrcv_rng = (uint8_t)n;
+}
+
 static void tcp_ooo_add(struct tcb *t, struct tcp_seg *sg, uint32_t seq,
 			const uint8_t *d, uint32_t len, bool fin)
 {
-	unsigned i = 0;
+	struct tcp_state *ts = t->s->tcp;
+	uint32_t end = seq + len + fin;
+	struct tcp_ooo *o, *p;
 
 	t->s->st.tcp_ooo_segs++;
 	if (!len && !fin)
 		return;
-	while (i < t->nooo && SEQ_LEQ(t->ooo[i].seq, seq)) {
-		if (t->ooo[i].seq == seq && t->ooo[i].len >= len)
+	for (unsigned i = 0; i < t->nrcv_rng; i++)
+		if (SEQ_LEQ(t->rcv_rng[i].start, seq) &&
+		    SEQ_GEQ(t->rcv_rng[i].end, end))
 			return; /* already have it */
-		i++;
-	}
-	if (i == TCP_OOO_MAX)
-		return;
-	if (t->nooo == TCP_OOO_MAX) { /* drop the farthest one */
-		t->nooo--;
-		t->s->io.free(t->s->io.drv, t->ooo[t->nooo].b);
-	}
-	memmove(&t->ooo[i + 1], &t->ooo[i], (t->nooo - i) * sizeof(t->ooo[0]));
-	t->ooo[i] = (struct tcp_ooo){seq, len, d, sg->b, fin};
+	if (t->nooo >= TCP_OOO_SEGS || ts->ooo_frames >= TCP_OOO_FRAMES ||
+	    !rcv_rng_add(t, seq, end))
+		return; /* dropped: the peer sends it again */
+	o = (struct tcp_ooo *)(((uintptr_t)d - sizeof(*o)) &
+			       ~(uintptr_t)(_Alignof(struct tcp_ooo) - 1));
+	o->b = sg->b;
+	o->seq = seq;
+	o->len = (uint16_t)len;
+	o->doff = (uint16_t)(d - (const uint8_t *)o);
+	o->fin = fin;
+	for (p = t->ooo_tail; p && SEQ_GT(p->seq, seq); p = p->prev)
+		;
+	o->prev = p;
+	o->next = p ? p->next : t->ooo_head;
+	if (o->next)
+		o->next->prev = o;
+	else
+		t->ooo_tail = o;
+	if (p)
+		p->next = o;
+	else
+		t->ooo_head = o;
 	t->nooo++;
+	ts->ooo_frames++;
 	sg->kept = true;
 }
 
@@ -492,24 +785,33 @@ static void tcp_ooo_add(struct tcb *t, struct tcp_seg *sg, uint32_t seq,
  * reached. */
 static bool tcp_ooo_drain(struct tcb *t)
 {
-	while (t->nooo && SEQ_LEQ(t->ooo[0].seq, t->rcv_nxt)) {
-		struct tcp_ooo e = t->ooo[0];
-		uint32_t cut = t->rcv_nxt - e.seq;
-		bool fin = false;
+	struct net_stack *s = t->s;
+	struct tcp_ooo *o;
 
+	while ((o = t->ooo_head) && SEQ_LEQ(o->seq, t->rcv_nxt)) {
+		uint32_t cut = t->rcv_nxt - o->seq, len = o->len;
+		const uint8_t *d = (const uint8_t *)o + o->doff;
+		struct net_buf *b = o->b;
+		bool fin = o->fin && cut <= len;
+
+		t->ooo_head = o->next;
+		if (t->ooo_head)
+			t->ooo_head->prev = NULL;
+		else
+			t->ooo_tail = NULL;
 		t->nooo--;
-		memmove(&t->ooo[0], &t->ooo[1], t->nooo * sizeof(e));
-		if (cut <= e.len) {
-			if (cut < e.len)
-				tcp_deliver(t, e.data + cut, e.len - cut);
-			fin = e.fin;
-		}
-		t->s->io.free(t->s->io.drv, e.b);
+		s->tcp->ooo_frames--;
+		if (cut < len)
+			tcp_deliver(t, d + cut, len - cut);
+		s->io.free(s->io.drv, b); /* o was in it */
 		if (t->state == TCPS_CLOSED)
 			return false;
-		if (fin)
+		if (fin) {
+			rcv_rng_prune(t);
 			return true;
+		}
 	}
+	rcv_rng_prune(t);
 	return false;
 }
 
@@ -551,7 +853,7 @@ static void tcp_rcv_data(struct tcb *t, struct tcp_seg *sg)
 			return;
 		t->rcv_unacked += len;
 	}
-	if (t->nooo) {
+	if (t->ooo_head) {
 		fin = tcp_ooo_drain(t) || fin;
 		if (t->state == TCPS_CLOSED)
 			return;
@@ -581,7 +883,7 @@ static bool tcp_fast_path(struct tcb *t, struct tcp_seg *sg)
 	if (t->state != TCPS_ESTABLISHED ||
 	    (sg->flags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_URG | TCP_ACK)) !=
 		TCP_ACK ||
-	    sg->seq != t->rcv_nxt || t->nooo ||
+	    sg->seq != t->rcv_nxt || t->ooo_head || sg->nsack ||
 	    (t->flags & (TF_RECOVERY | TF_APP_GONE)) ||
 	    ((uint32_t)sg->win << t->snd_ws) != t->snd_wnd ||
 	    sg->len > t->rcv_adv - t->rcv_nxt)
@@ -651,30 +953,31 @@ static void tcp_input_conn(struct tcb *t, struct tcp_seg *sg)
 
 /* TIME_WAIT: re-ACK a retransmitted FIN, let a newer SYN reuse the pair
  * (RFC 6191), ignore RSTs (RFC 1337). */
-static void tcp_input_time_wait(struct tcb *t, struct tcp_seg *sg)
+static void tcp_input_time_wait(struct net_stack *s, struct tcp_tw *tw,
+				struct tcp_seg *sg)
 {
-	struct net_stack *s = t->s;
-
 	if (sg->flags & TCP_RST)
 		return;
 	if ((sg->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
-		bool newer = (t->flags & TF_TS) && sg->has_ts
-				 ? SEQ_GT(sg->tsval, t->ts_recent)
-				 : SEQ_GT(sg->seq, t->rcv_nxt);
+		bool newer = tw->ts && sg->has_ts
+				 ? SEQ_GT(sg->tsval, tw->ts_recent)
+				 : SEQ_GT(sg->seq, tw->rcv_nxt);
 
 		if (newer) {
-			tcb_destroy(t, 0);
+			tcp_tw_free(s->tcp, tw);
 			tcp_passive_open(s, sg);
 		} else if (tcp_challenge_ok(s)) {
-			ack_now(t);
+			tcp_tw_send_ack(s, tw);
 		}
 		return;
 	}
 	if (sg->flags & TCP_FIN) {
-		tcp_enter_time_wait(t); /* restart 2MSL */
-		ack_now(t);
+		if (tw->ts && sg->has_ts && SEQ_GEQ(sg->tsval, tw->ts_recent))
+			tw->ts_recent = sg->tsval; /* echoed, as Linux does */
+		tcp_tw_restart(s->tcp, tw);
+		tcp_tw_send_ack(s, tw);
 	} else if (sg->len) {
-		ack_now(t);
+		tcp_tw_send_ack(s, tw);
 	}
 }
 
@@ -693,12 +996,17 @@ void tcp_input(struct net_stack *s, struct net_buf *b, uint32_t src,
 	if (sg.flags & TCP_RST)
 		s->st.tcp_in_rsts++;
 	t = tcb_lookup(s->tcp, src, sg.sport, dst, sg.dport);
-	if (!t)
-		tcp_input_listen(s, &sg);
-	else if (t->state == TCPS_TIME_WAIT)
-		tcp_input_time_wait(t, &sg);
-	else
+	if (t) {
 		tcp_input_conn(t, &sg);
+	} else {
+		struct tcp_tw *tw =
+		    tcp_tw_lookup(s->tcp, src, sg.sport, dst, sg.dport);
+
+		if (tw)
+			tcp_input_time_wait(s, tw, &sg);
+		else
+			tcp_input_listen(s, &sg);
+	}
 	if (!sg.kept)
 		s->io.free(s->io.drv, b);
 }

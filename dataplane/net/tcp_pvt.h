@@ -24,7 +24,15 @@
 #define SEQ_GT(a, b) SEQ_LT(b, a)
 #define SEQ_GEQ(a, b) SEQ_LEQ(b, a)
 
-#define TCP_OOO_MAX 4		 /* out-of-order segments kept per TCB */
+#define TCP_OOO_SEGS 256	 /* out-of-order frames kept per TCB */
+#define TCP_OOO_FRAMES 2048	 /* ... and per stack (the driver's pool) */
+#define TCP_RCV_RNG 4		 /* out-of-order ranges: SACK blocks we send */
+#define TCP_SND_RNG 8		 /* SACK scoreboard ranges */
+#define TCP_SACK_MAXBLK 4	 /* SACK blocks one segment can carry */
+#define TCP_DUPTHRESH 3		 /* RFC 5681, RFC 6675 */
+#define TCP_TLP_MIN_US 10000	 /* RFC 8985 PTO floor beyond 2 SRTT */
+#define TCP_TLP_DELACK_US 40000	 /* ... with one segment in flight */
+#define TCP_TLP_MAX 2		 /* probes before the RTO may fire */
 #define TCP_DEFAULT_MSS 536	 /* RFC 9293 when the peer sends no MSS */
 #define TCP_IW_SEGS 10		 /* RFC 6928 initial window */
 #define TCP_RTO_INIT_US 1000000	 /* RFC 6298 (2.1) */
@@ -44,7 +52,7 @@ enum tcp_st {
 	TCPS_FIN_WAIT_2,
 	TCPS_CLOSING,
 	TCPS_LAST_ACK,
-	TCPS_TIME_WAIT,
+	TCPS_TIME_WAIT, /* a struct tcp_tw, never a TCB */
 };
 
 /* tcb.flags */
@@ -62,14 +70,28 @@ enum tcp_st {
 #define TF_PERSIST (1u << 11) /* rtx timer is the persist timer */
 #define TF_WLOW (1u << 12)    /* on the small-window list */
 #define TF_RCVD_FIN (1u << 13)
-#define TF_SRTT (1u << 14) /* srtt_us holds a measurement */
+#define TF_SRTT (1u << 14)     /* srtt_us holds a measurement */
+#define TF_SACK (1u << 15)     /* RFC 2018 SACK permitted both ways */
+#define TF_TLP (1u << 16)      /* a tail loss probe is scheduled (tlp_at) */
+#define TF_TLP_SENT (1u << 17) /* a probe went out: its SACK marks losses */
 
-/* One out-of-order segment: its bytes stay in the received frame. */
+/* A range of sequence space [start, end). */
+struct tcp_rng {
+	uint32_t start, end;
+};
+
+/*
+ * One out-of-order segment.  Its bytes stay in the received frame, and so
+ * does this record: it is written over the frame's headers, which are no
+ * longer needed, just below the payload (tcp_in.c).  No allocation, no
+ * copy, and no memory at all in a TCB that has nothing out of order.
+ */
 struct tcp_ooo {
-	uint32_t seq;
-	uint32_t len;
-	const uint8_t *data;
+	struct tcp_ooo *next, *prev; /* sorted by seq */
 	struct net_buf *b;
+	uint32_t seq;
+	uint16_t len;
+	uint16_t doff; /* the payload is at (uint8_t *)this + doff */
 	bool fin;
 };
 
@@ -85,8 +107,10 @@ struct tcb {
 	uint8_t snd_ws, rcv_ws; /* shift counts (0 when not negotiated) */
 	uint8_t retries;	/* RTO / SYN-ACK / persist back-off count */
 	uint8_t ka_probes;
+	uint8_t tlp_probes; /* tail loss probes since snd_una last moved */
 	uint8_t dupacks;
-	uint8_t nooo;
+	uint8_t nrcv_rng, nsnd_rng;
+	uint16_t nooo; /* frames on the out-of-order list */
 	uint32_t flags;
 
 	/* send side */
@@ -95,8 +119,14 @@ struct tcb {
 	uint32_t smss; /* payload bytes per segment (MSS minus options) */
 	uint32_t cwnd, ssthresh, recover, ca_acked;
 	uint32_t srtt_us, rttvar_us, rto_us;
-	uint32_t rtt_seq;
-	uint64_t rto_at; /* when the RTO is due (the timer may be earlier) */
+	uint32_t rtt_seq;   /* timed sequence number; with TS, last TSecr */
+	uint32_t rtt_tick;  /* with TS: the tick of the last sample */
+	uint32_t sacked;    /* bytes the scoreboard holds */
+	uint32_t high_rxt;  /* SACK recovery: holes below were resent */
+	uint32_t tlp_lost;  /* holes below: lost (the probe's SACK showed) */
+	uint32_t rxt_fence; /* snd_max when the holes were last resent */
+	uint64_t rto_at;    /* when the RTO is due (the timer may be earlier) */
+	uint64_t tlp_at;    /* when the tail loss probe is due (TF_TLP) */
 	uint64_t rtt_start_us;
 
 	/* receive side */
@@ -114,13 +144,38 @@ struct tcb {
 	struct timer delack; /* delayed ACK */
 	struct timer ka;     /* keepalive, FIN_WAIT_2 and TIME_WAIT expiry */
 
-	struct tcp_ooo ooo[TCP_OOO_MAX];
+	/* out-of-order data: the frames, and the ranges they cover in
+	 * most-recently-changed order (the SACK blocks, RFC 2018 4) */
+	struct tcp_ooo *ooo_head, *ooo_tail;
+	struct tcp_rng rcv_rng[TCP_RCV_RNG];
+	/* the scoreboard: what the peer SACKed, sorted, above snd_una */
+	struct tcp_rng snd_rng[TCP_SND_RNG];
+};
+
+/*
+ * A connection in TIME_WAIT.  The TCB goes when TIME_WAIT starts; this is
+ * all that answering the peer's late segments (an ACK for a retransmitted
+ * FIN), RFC 1337 and RFC 6191 reuse need: 64 bytes instead of a TCB, and
+ * no timer of its own -- every record lives time_wait_ms, so they expire
+ * in the order they were made, from one FIFO and one timer per stack.
+ */
+struct tcp_tw {
+	struct tcp_tw *hnext;	    /* TIME_WAIT table chain */
+	struct tcp_tw *next, *prev; /* expiry FIFO; free list (next) */
+	uint64_t expire_us;
+	uint32_t rip, lip; /* host order */
+	uint16_t rport, lport;
+	uint32_t snd_nxt, rcv_nxt;
+	uint32_t ts_recent, ts_off;
+	uint8_t rcv_ws;
+	bool ts;
 };
 
 #define tcb_of(ptr, member)                                                    \
 	((struct tcb *)((char *)(ptr)-offsetof(struct tcb, member)))
 
 struct tcp_slab;
+struct tcp_tw_slab;
 
 struct tcp_state {
 	struct tcb **ht;
@@ -131,7 +186,14 @@ struct tcp_state {
 	struct tcb *qhead, **qtail; /* flush list */
 	struct tcb *zombies;	    /* freed this turn */
 	struct tcb *wlow;	    /* advertised a small window */
+	struct net_stack *s;
+	struct tcp_tw **tw_ht;		  /* TIME_WAIT table (ht_mask) */
+	struct tcp_tw *tw_head, *tw_tail; /* oldest first */
+	struct tcp_tw *tw_pool;
+	struct tcp_tw_slab *tw_slabs;
+	struct timer tw_timer; /* the oldest record's expiry */
 	unsigned half_open;
+	unsigned ooo_frames; /* kept by all TCBs */
 	uint32_t chal_count;
 	uint64_t chal_start_us;
 	uint32_t cookie_last; /* 64 s period a cookie was last sent */
@@ -152,6 +214,8 @@ struct tcp_seg {
 	uint16_t mss;
 	uint8_t ws;
 	uint32_t tsval, tsecr;
+	uint8_t nsack;
+	struct tcp_rng sack[TCP_SACK_MAXBLK];
 	const uint8_t *data;
 	uint32_t len;  /* payload bytes */
 	bool had_data; /* len > 0 before a zero window trimmed it */
@@ -186,10 +250,16 @@ void tcb_release_zombies(struct tcp_state *ts);
 void tcb_ooo_clear(struct tcb *t);
 void tcb_sb_release(struct tcb *t);
 void tcb_sb_acked(struct tcb *t, uint32_t n);
+struct tcp_tw *tcp_tw_lookup(struct tcp_state *ts, uint32_t rip, uint16_t rport,
+			     uint32_t lip, uint16_t lport);
+void tcp_tw_enter(struct tcb *t);
+void tcp_tw_restart(struct tcp_state *ts, struct tcp_tw *tw);
+void tcp_tw_free(struct tcp_state *ts, struct tcp_tw *tw);
 bool tcp_listening(const struct net_stack *s, uint16_t port);
 
 /* tcp_in.c */
 void tcp_apply_syn_opts(struct tcb *t, const struct tcp_seg *sg);
+uint32_t tcp_sack_lost_to(const struct tcb *t);
 
 /* tcp_out.c */
 void tcp_output(struct tcb *t);
@@ -202,6 +272,10 @@ void tcp_send_cookie_synack(struct net_stack *s, const struct tcp_seg *sg,
 			    uint32_t iss, uint32_t tsval, uint16_t mss);
 bool tcp_challenge_ok(struct net_stack *s);
 void tcp_retransmit_una(struct tcb *t);
+void tcp_resend(struct tcb *t, uint32_t seq, uint32_t n);
+void tcp_send_tlp(struct tcb *t);
+bool tcp_sack_output(struct tcb *t);
+void tcp_tw_send_ack(struct net_stack *s, const struct tcp_tw *tw);
 uint16_t tcp_window_field(struct tcb *t);
 
 /* tcp_timer.c */

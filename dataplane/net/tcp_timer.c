@@ -7,8 +7,9 @@
  *           data waits behind a zero window and nothing is in flight;
  *   delack  the delayed ACK, armed at the end of the turn only if no
  *           segment of that turn carried the ACK (tcp_output);
- *   ka      keepalive (ESTABLISHED, CLOSE_WAIT), the FIN_WAIT_2 timeout of
- *           an application that closed, and TIME_WAIT expiry.
+ *   ka      keepalive (ESTABLISHED, CLOSE_WAIT) and the FIN_WAIT_2 timeout
+ *           of an application that closed.
+ * TIME_WAIT has no TCB, hence no timers: see tcp_tw_enter.
  * Keepalive and the RTO are lazy, to keep timer operations off the
  * request/reply path: segments only move a deadline (last_rx_us, rto_at)
  * and a timer that fires early re-arms itself for it.  An RTO timer left
@@ -67,6 +68,36 @@ static void tcp_synack_timeout(struct tcb *t)
 	timer_arm(s->tw, &t->rtx, s->now_us + clamp_rto(s, next), t->rtx.fn);
 }
 
+/*
+ * The probe timeout, PTO after the last ACK that moved snd_una.  Outside
+ * recovery, RFC 8985's tail loss probe.  In SACK recovery, no progress for
+ * a PTO means the holes' retransmissions were lost too (what RACK would
+ * see from their send times, which we do not keep): resend them, instead
+ * of waiting for the RTO and going back to one segment.
+ */
+static void tcp_probe_timeout(struct tcb *t)
+{
+	t->tlp_probes++;
+	if ((t->flags & TF_RECOVERY) && SEQ_LT(t->snd_una, t->high_rxt)) {
+		/* the first hole now, whatever pipe says; the others as
+		 * it allows (tcp_sack_output) */
+		uint32_t n =
+		    t->nsnd_rng ? t->snd_rng[0].start - t->snd_una : t->smss;
+
+		n = n < t->smss ? n : t->smss;
+		n = n < t->sb_len ? n : t->sb_len;
+		tcp_resend(t, t->snd_una, n);
+		t->high_rxt = t->snd_una + (n ? n : 1);
+		t->rxt_fence = t->snd_max;
+		tcb_queue(t);
+	} else {
+		tcp_send_tlp(t);
+	}
+	/* RFC 8985 (7.3): the RTO from the probe; maybe another probe first
+	 * (TCP_TLP_MAX, a lost probe should not cost an RTO), backed off */
+	tcp_arm_rto(t);
+}
+
 /* RFC 6298 (5.4-5.7) and RFC 5681 (3.1, eq. 4): back off, shrink cwnd to
  * one segment, go back to snd_una. */
 static void tcp_rto(struct tcb *t)
@@ -78,6 +109,17 @@ static void tcp_rto(struct tcb *t)
 		if (t->sb_len && !t->snd_wnd)
 			tcp_arm_persist(t);
 		return;
+	}
+	if (t->flags & TF_TLP) {
+		if (s->now_us < t->tlp_at) { /* moved by ACKs since armed */
+			timer_arm(s->tw, &t->rtx, t->tlp_at, t->rtx.fn);
+			return;
+		}
+		t->flags &= ~TF_TLP;
+		if (s->now_us < t->rto_at) {
+			tcp_probe_timeout(t);
+			return;
+		}
 	}
 	if (s->now_us < t->rto_at) { /* moved by ACKs since armed */
 		timer_arm(s->tw, &t->rtx, t->rto_at, t->rtx.fn);
@@ -97,7 +139,11 @@ static void tcp_rto(struct tcb *t)
 	t->cwnd = t->smss;
 	t->recover = t->snd_max;
 	t->dupacks = 0;
-	t->flags &= ~(TF_RECOVERY | TF_RTT); /* Karn: no sample from these */
+	t->flags &= ~(TF_RECOVERY | TF_RTT | TF_TLP_SENT); /* Karn */
+	/* RFC 2018 (8): after a timeout the SACKs may be reneged */
+	t->nsnd_rng = 0;
+	t->sacked = 0;
+	t->tlp_lost = t->snd_una;
 	t->rto_us = clamp_rto(s, (uint64_t)t->rto_us * 2);
 	t->snd_nxt = t->snd_una;
 	tcp_retransmit_una(t);
@@ -137,15 +183,40 @@ static void tcp_rtx_fire(struct timer *tm)
 		tcp_rto(t);
 }
 
-/* (Re)start the RTO for the oldest segment in flight (RFC 6298 5.1, 5.3):
- * only the deadline moves unless the timer would fire late. */
+/*
+ * (Re)start the RTO for the oldest segment in flight (RFC 6298 5.1, 5.3)
+ * and, with SACK, the tail loss probe before it (RFC 8985 7.2: PTO is two
+ * SRTTs, plus the peer's delayed ACK when one segment is out): a lost
+ * last segment of a reply costs a PTO, not an RTO.  Only the deadlines
+ * move unless the timer would fire late.
+ */
 void tcp_arm_rto(struct tcb *t)
 {
+	uint64_t at;
+
 	t->rto_at = t->s->now_us + t->rto_us;
+	at = t->rto_at;
+	if ((t->flags & (TF_SACK | TF_SRTT)) == (TF_SACK | TF_SRTT) &&
+	    !t->retries && t->tlp_probes < TCP_TLP_MAX) {
+		uint64_t pto = (2 * (uint64_t)t->srtt_us +
+				(tcp_flight(t) > t->smss ? TCP_TLP_MIN_US
+							 : TCP_TLP_DELACK_US))
+			       << t->tlp_probes;
+
+		if (pto < t->rto_us) {
+			t->flags |= TF_TLP;
+			t->tlp_at = t->s->now_us + pto;
+			at = t->tlp_at;
+		} else {
+			t->flags &= ~TF_TLP;
+		}
+	} else {
+		t->flags &= ~TF_TLP;
+	}
 	if (!timer_armed(&t->rtx) || (t->flags & TF_PERSIST) ||
-	    t->rtx.expire_us > t->rto_at) {
+	    t->rtx.expire_us > at) {
 		t->flags &= ~TF_PERSIST;
-		timer_arm(t->s->tw, &t->rtx, t->rto_at, tcp_rtx_fire);
+		timer_arm(t->s->tw, &t->rtx, at, tcp_rtx_fire);
 	}
 }
 
@@ -154,6 +225,7 @@ void tcp_arm_persist(struct tcb *t)
 	uint32_t sh = t->retries < 12 ? t->retries : 12;
 
 	t->flags |= TF_PERSIST;
+	t->flags &= ~TF_TLP;
 	timer_arm(t->s->tw, &t->rtx,
 		  t->s->now_us + clamp_rto(t->s, (uint64_t)t->rto_us << sh),
 		  tcp_rtx_fire);
@@ -223,7 +295,6 @@ static void tcp_ka_fire(struct timer *tm)
 	struct tcb *t = tcb_of(tm, ka);
 
 	switch (t->state) {
-	case TCPS_TIME_WAIT:
 	case TCPS_FIN_WAIT_2:
 		tcb_destroy(t, 0);
 		break;
@@ -253,17 +324,8 @@ void tcp_arm_fin_wait_2(struct tcb *t)
 		  tcp_ka_fire);
 }
 
-/* TIME_WAIT keeps only what recognising old duplicates needs: the send
- * buffer and out-of-order data go now. */
+/* TIME_WAIT is a small record, not the TCB (tcp_tw_enter, tcp_conn.c). */
 void tcp_enter_time_wait(struct tcb *t)
 {
-	tcb_set_state(t, TCPS_TIME_WAIT);
-	timer_cancel(&t->rtx);
-	timer_cancel(&t->delack);
-	t->flags &= ~(TF_DELACK | TF_PERSIST);
-	tcb_ooo_clear(t);
-	tcb_sb_release(t);
-	timer_arm(t->s->tw, &t->ka,
-		  t->s->now_us + (uint64_t)t->s->conf.time_wait_ms * 1000,
-		  tcp_ka_fire);
+	tcp_tw_enter(t);
 }

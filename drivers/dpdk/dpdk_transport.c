@@ -350,18 +350,14 @@ static void dpdk_recv(void *app, const uint8_t *data, size_t len)
 	}
 }
 
-/*
- * What shrinks the advertised window.  conn_rx_pending() counts a partial
- * request too (a 1 MB SET still arriving), and a request larger than the
- * receive buffer would then close the window for good: nothing is held
- * back here, as the kernel transports read whatever arrives, and
- * client-query-buffer-limit bounds the memory.  The window follows the
- * application again once conn reports only what a paused connection keeps.
- */
+/* What shrinks the advertised window: the bytes a paused connection (too
+ * many commands in flight) holds unparsed, so a client pipelining faster
+ * than the shard owners answer is slowed by TCP, not by memory. */
 static size_t dpdk_pending(void *app)
 {
-	(void)app;
-	return 0;
+	if (dpdk_is_refused(dpdk_self, app))
+		return 0;
+	return conn_rx_pending(app);
 }
 
 static void dpdk_writable(void *app)

@@ -125,9 +125,21 @@ up() { # TAG MODE
 }
 
 down() { # TAG
+	local ns pids i
 	names "$1" 0
-	# A server that outlived its test would keep its namespace busy but not alive:
-	# deleting the name is enough for the kernel to free it when the last user exits.
+	# Processes still in the namespaces (a server whose test runner was killed: it runs
+	# in a session of its own) are this run's: stop them by PID, then delete the names.
+	for ns in "$SRV_NS" "$CLI_NS"; do
+		pids="$(ip netns pids "$ns" 2>/dev/null)"
+		[ -n "$pids" ] || continue
+		kill -TERM $pids 2>/dev/null
+		for i in $(seq 1 40); do
+			pids="$(ip netns pids "$ns" 2>/dev/null)"
+			[ -n "$pids" ] || break
+			sleep 0.05
+		done
+		[ -z "$pids" ] || kill -KILL $pids 2>/dev/null
+	done
 	q ip netns del "$SRV_NS"
 	q ip netns del "$CLI_NS"
 	return 0

@@ -49,7 +49,7 @@ export SERVER_LAUNCHER="$here/remote.py"
 case "$what" in
 e2e)
 	cd "$here" || exit 2
-	exec ip netns exec "$CLI_NS" "$py" -m pytest -q -rs -p no:cacheprovider "$@" .
+	exec ip netns exec "$CLI_NS" "$py" -m pytest -q -rfEs --durations=8 -p no:cacheprovider "$@" .
 	;;
 integration)
 	exec ip netns exec "$CLI_NS" "$here/../integration/run.sh" "$@"

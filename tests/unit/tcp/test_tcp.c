@@ -39,6 +39,8 @@ struct topt {
 	uint16_t mss;
 	uint8_t ws;
 	uint32_t tsval, tsecr;
+	unsigned nsb;	   /* SACK blocks */
+	uint32_t sb[4][2]; /* start, end */
 };
 
 /* A captured TCP segment from the stack. */
@@ -124,6 +126,13 @@ static void parse_topts(struct topt *o, const uint8_t *p, size_t n)
 			o->ws = p[i + 2];
 		} else if (p[i] == 4) {
 			o->sack = true;
+		} else if (p[i] == 5) {
+			o->nsb = (p[i + 1] - 2u) / 8u;
+			assert_int_equal(p[i + 1], 2 + 8 * o->nsb);
+			for (unsigned j = 0; j < o->nsb; j++) {
+				o->sb[j][0] = rd32(p + i + 2 + 8 * j);
+				o->sb[j][1] = rd32(p + i + 6 + 8 * j);
+			}
 		} else if (p[i] == 8) {
 			o->ts_on = true;
 			o->tsval = rd32(p + i + 2);
@@ -271,6 +280,9 @@ static struct {
 	uint32_t ptsval; /* our clock */
 	uint32_t stsval; /* last TSval seen from the server */
 	uint16_t sport;
+	bool sack;	   /* the peer offers SACK in its SYN */
+	unsigned nsb;	   /* SACK blocks on the peer's next segment */
+	uint32_t sb[4][2]; /* (peer_rx clears them) */
 } H;
 
 #define ST (H.s->st)
@@ -337,6 +349,17 @@ static void rx_seg(uint16_t sport, uint8_t flags, uint32_t seq, uint32_t ack,
 		th[23 + ol] = o->ws;
 		ol += 4;
 	}
+	if (o && o->nsb) {
+		th[20 + ol] = 1;
+		th[21 + ol] = 1;
+		th[22 + ol] = 5;
+		th[23 + ol] = (uint8_t)(2 + 8 * o->nsb);
+		for (unsigned j = 0; j < o->nsb; j++) {
+			put32(th + 24 + ol + 8 * j, o->sb[j][0]);
+			put32(th + 28 + ol + 8 * j, o->sb[j][1]);
+		}
+		ol += 4 + 8 * o->nsb;
+	}
 	size_t tl = 20 + ol + len;
 
 	ip[0] = 0x45;
@@ -376,6 +399,9 @@ static void peer_rx(uint8_t flags, const void *data, size_t len)
 {
 	struct topt o = {.ts_on = H.ts, .tsval = ++H.ptsval, .tsecr = H.stsval};
 
+	o.nsb = H.nsb;
+	memcpy(o.sb, H.sb, sizeof(o.sb));
+	H.nsb = 0;
 	rx_seg(H.sport, flags, H.pseq, H.sseq, H.pwin, &o, data, len);
 	H.pseq += (uint32_t)len + !!(flags & (TCP_SYN | TCP_FIN));
 }
@@ -440,6 +466,12 @@ static void drain(void)
 static struct tcb *conn(void)
 {
 	return tcb_lookup(H.s->tcp, PEER_IP, H.sport, MY_IP, PORT);
+}
+
+/* The connection's TIME_WAIT record (TIME_WAIT has no TCB). */
+static struct tcp_tw *tw_conn(void)
+{
+	return tcp_tw_lookup(H.s->tcp, PEER_IP, H.sport, MY_IP, PORT);
 }
 
 static void start(void)
@@ -515,7 +547,7 @@ static struct app *handshake_opts(bool ts, bool ws, uint16_t mss)
 			 .ws = 7,
 			 .ts_on = ts,
 			 .tsval = 100,
-			 .sack = true};
+			 .sack = H.sack};
 
 	if (!H.s)
 		start();
@@ -537,7 +569,7 @@ static struct app *handshake_opts(bool ts, bool ws, uint16_t mss)
 	assert_int_equal(c->o.ts_on, ts);
 	if (ts)
 		assert_int_equal(c->o.tsecr, 100);
-	assert_false(c->o.sack); /* not offered */
+	assert_int_equal(c->o.sack, H.sack); /* offered back if offered */
 	H.siss = c->seq;
 	H.sseq = c->seq + 1;
 	unsigned n0 = napps;
@@ -970,17 +1002,457 @@ static void test_ooo_limit(void **state)
 	struct app *a = handshake();
 	uint32_t s0 = H.pseq;
 
-	for (int i = 6; i >= 1; i--) {
+	/* Far more than a few segments after a hole are all kept. */
+	for (int i = 1; i <= 100; i++) {
 		H.pseq = s0 + 2 * i;
 		peer(TCP_ACK, "zz", 2);
 	}
 	drain();
-	assert_int_equal(a->t->nooo, TCP_OOO_MAX);
-	/* the nearest ones were kept */
-	assert_int_equal(a->t->ooo[0].seq, s0 + 2);
+	assert_int_equal(a->t->nooo, 100);
+	assert_int_equal(H.s->tcp->ooo_frames, 100);
+	assert_int_equal(a->t->nrcv_rng, 1);
+	/* A fifth separate range is one more than the SACK blocks: dropped,
+	 * and so is anything past the per-connection bound. */
+	for (int i = 0; i < 4; i++) {
+		H.pseq = s0 + 1000 + 100 * i;
+		peer(TCP_ACK, "yy", 2);
+	}
+	drain();
+	assert_int_equal(a->t->nooo, 103);
+	assert_int_equal(a->t->nrcv_rng, TCP_RCV_RNG);
 	H.pseq = s0;
 	peer(TCP_ACK, "zz", 2);
-	assert_int_equal(a->nrx, 2 + 2 * TCP_OOO_MAX);
+	assert_int_equal(a->nrx, 2 + 2 * 100);
+	assert_int_equal(a->t->nooo, 3);
+	assert_int_equal(a->t->nrcv_rng, 3);
+	assert_int_equal(H.s->tcp->ooo_frames, 3);
+}
+
+static void test_ooo_many_segments_bounded(void **state)
+{
+	struct app *a = handshake();
+	uint32_t s0 = H.pseq;
+
+	for (int i = 1; i <= TCP_OOO_SEGS + 10; i++) {
+		H.pseq = s0 + 2 * i;
+		peer(TCP_ACK, "zz", 2);
+	}
+	drain();
+	assert_int_equal(a->t->nooo, TCP_OOO_SEGS);
+	H.pseq = s0;
+	peer(TCP_ACK, "zz", 2);
+	assert_int_equal(a->nrx, 2 + 2 * TCP_OOO_SEGS);
+	assert_int_equal(a->t->nooo, 0);
+	assert_int_equal(H.s->tcp->ooo_frames, 0);
+}
+
+/* ---- SACK (RFC 2018, RFC 6675), tail loss probe (RFC 8985) ---------------
+ */
+
+#define SEG(k) (base + (uint32_t)(k)*1448u) /* start of segment k (0-based) */
+
+/* The peer's next ACK carries these SACK blocks (pairs of start, end). */
+static void sack(unsigned n, ...)
+{
+	va_list ap;
+
+	va_start(ap, n);
+	H.nsb = n;
+	for (unsigned i = 0; i < n; i++) {
+		H.sb[i][0] = va_arg(ap, uint32_t);
+		H.sb[i][1] = va_arg(ap, uint32_t);
+	}
+	va_end(ap);
+	peer(TCP_ACK, NULL, 0);
+}
+
+static struct app *sack_handshake(void)
+{
+	H.sack = true;
+	struct app *a = handshake();
+
+	assert_true(a->t->flags & TF_SACK);
+	return a;
+}
+
+static void test_sack_not_without_offer(void **state)
+{
+	struct app *a = handshake();
+
+	assert_false(a->t->flags & TF_SACK);
+	H.pseq += 10; /* a hole: the dup ACK has no SACK option */
+	peer(TCP_ACK, "bbbbbbbbbb", 10);
+	struct cap *c = expect_seg(TCP_ACK, H.sseq, H.pseq - 20);
+
+	assert_int_equal(c->o.nsb, 0);
+}
+
+static void test_sack_blocks_sent(void **state)
+{
+	struct app *a = sack_handshake();
+	uint32_t s0 = H.pseq;
+	struct cap *c;
+
+	H.pseq = s0 + 10;
+	peer(TCP_ACK, "bbbbbbbbbb", 10);
+	c = expect_seg(TCP_ACK, H.sseq, s0);
+	assert_int_equal(c->o.nsb, 1);
+	assert_int_equal(c->o.sb[0][0], s0 + 10);
+	assert_int_equal(c->o.sb[0][1], s0 + 20);
+	H.pseq = s0 + 30;
+	peer(TCP_ACK, "dddddddddd", 10);
+	c = expect_seg(TCP_ACK, H.sseq, s0);
+	assert_int_equal(c->o.nsb, 2); /* the most recent first */
+	assert_int_equal(c->o.sb[0][0], s0 + 30);
+	assert_int_equal(c->o.sb[0][1], s0 + 40);
+	assert_int_equal(c->o.sb[1][0], s0 + 10);
+	assert_int_equal(c->o.sb[1][1], s0 + 20);
+	H.pseq = s0 + 50;
+	peer(TCP_ACK, "ffffffffff", 10);
+	H.pseq = s0 + 70;
+	peer(TCP_ACK, "hhhhhhhhhh", 10);
+	drain();
+	/* Four ranges: with timestamps three blocks fit, newest first. */
+	H.pseq = s0 + 20;
+	peer(TCP_ACK, "cccccccccc", 10); /* joins the first two */
+	c = expect_seg(TCP_ACK, H.sseq, s0);
+	assert_int_equal(c->o.nsb, 3);
+	assert_int_equal(c->o.sb[0][0], s0 + 10);
+	assert_int_equal(c->o.sb[0][1], s0 + 40);
+	assert_int_equal(c->o.sb[1][0], s0 + 70);
+	assert_int_equal(c->o.sb[2][0], s0 + 50);
+	assert_true(c->o.ts_on);
+	H.pseq = s0;
+	peer(TCP_ACK, "aaaaaaaaaa", 10);
+	c = expect_seg(TCP_ACK, H.sseq, s0 + 40);
+	assert_int_equal(c->o.nsb, 2);
+	assert_int_equal(c->o.sb[0][0], s0 + 70);
+	assert_int_equal(a->nrx, 40);
+	H.pseq = s0 + 40;
+	peer(TCP_ACK, "eeeeeeeeee", 10);
+	c = expect_seg(TCP_ACK, H.sseq, s0 + 60);
+	assert_int_equal(c->o.nsb, 1);
+	assert_int_equal(c->o.sb[0][0], s0 + 70);
+	H.pseq = s0 + 60;
+	peer(TCP_ACK, "gggggggggg", 10);
+	c = expect_seg(TCP_ACK, H.sseq, s0 + 80);
+	assert_int_equal(c->o.nsb, 0); /* nothing out of order any more */
+	assert_int_equal(a->nrx, 80);
+	assert_memory_equal(a->rx + 70, "hhhhhhhhhh", 10);
+}
+
+/* Two holes in one window: both are resent in the same round trip, as
+ * soon as three segments above each are SACKed (NewReno: one per RTT). */
+static void test_sack_recovery_every_hole(void **state)
+{
+	struct app *a = sack_handshake();
+	static uint8_t buf[10 * 1448];
+	uint32_t base;
+
+	net_tcp_send(a->t, buf, sizeof(buf));
+	net_flush(H.s);
+	assert_int_equal(ncaps(), 10);
+	drain();
+	base = H.sseq;
+	/* segments 1 and 4 lost */
+	H.sseq = SEG(1);
+	peer(TCP_ACK, NULL, 0);
+	sack(1, SEG(2), SEG(3));
+	sack(1, SEG(2), SEG(4));
+	expect_none(); /* two SACKed above: may be reordering */
+	sack(2, SEG(5), SEG(6), SEG(2), SEG(4));
+	expect_seg(TCP_ACK, SEG(1), H.pseq); /* three: lost */
+	expect_none();
+	assert_true(a->t->flags & TF_RECOVERY);
+	assert_int_equal(a->t->cwnd, 9 * 1448 / 2);
+	sack(2, SEG(5), SEG(7), SEG(2), SEG(4));
+	expect_none();
+	sack(2, SEG(5), SEG(8), SEG(2), SEG(4));
+	expect_seg(TCP_ACK, SEG(4), H.pseq); /* the second hole, same RTT */
+	expect_none();
+	assert_int_equal(ST.tcp_fast_retrans, 1);
+	assert_int_equal(ST.tcp_retrans_segs, 2);
+	H.sseq = SEG(4);
+	sack(1, SEG(5), SEG(8));
+	expect_none();
+	H.sseq = SEG(10);
+	peer(TCP_ACK, NULL, 0);
+	assert_false(a->t->flags & TF_RECOVERY);
+	assert_int_equal(a->t->nsnd_rng, 0);
+	assert_int_equal(ST.tcp_retrans_segs, 2);
+	assert_int_equal(ST.tcp_rto_timeouts, 0);
+}
+
+/* A network that duplicates an ACK does not fake duplicate ACKs: only an
+ * ACK with new SACK information counts (RFC 6675 2). */
+static void test_sack_duplicated_ack_not_counted(void **state)
+{
+	struct app *a = sack_handshake();
+	static uint8_t buf[10 * 1448];
+	uint32_t base;
+
+	net_tcp_send(a->t, buf, sizeof(buf));
+	net_flush(H.s);
+	drain();
+	base = H.sseq;
+	for (int i = 0; i < 4; i++)
+		sack(1, SEG(1), SEG(2));
+	expect_none();
+	assert_int_equal(a->t->dupacks, 1);
+	assert_false(a->t->flags & TF_RECOVERY);
+	sack(1, SEG(1), SEG(3));
+	sack(1, SEG(1), SEG(4));
+	expect_seg(TCP_ACK, SEG(0), H.pseq);
+	assert_true(a->t->flags & TF_RECOVERY);
+}
+
+/* Reordering by one segment (what the reorder fault does) is not a loss. */
+static void test_sack_reordering_no_retransmit(void **state)
+{
+	struct app *a = sack_handshake();
+	static uint8_t buf[10 * 1448];
+	uint32_t base;
+
+	net_tcp_send(a->t, buf, sizeof(buf));
+	net_flush(H.s);
+	drain();
+	base = H.sseq;
+	sack(1, SEG(1), SEG(2)); /* segment 0 arrives after segment 1 */
+	H.sseq = SEG(2);
+	peer(TCP_ACK, NULL, 0);
+	for (int k = 3; k <= 10; k++) {
+		H.sseq = SEG(k);
+		peer(TCP_ACK, NULL, 0);
+	}
+	assert_int_equal(ST.tcp_retrans_segs, 0);
+	assert_false(a->t->flags & TF_RECOVERY);
+	advance_ms(2000);
+	expect_none();
+}
+
+/* The last segments of a reply are lost: no SACK can arrive, a tail loss
+ * probe a PTO later brings one, and recovery follows, long before the
+ * 200 ms RTO. */
+static void test_tlp_tail_loss(void **state)
+{
+	struct app *a = sack_handshake();
+	static uint8_t buf[4 * 1448];
+	uint32_t base;
+
+	net_tcp_send(a->t, buf, sizeof(buf));
+	net_flush(H.s);
+	drain();
+	base = H.sseq;
+	H.sseq = SEG(2); /* segments 2 and 3 lost */
+	peer(TCP_ACK, NULL, 0);
+	advance_ms(9);
+	expect_none();
+	advance_ms(1); /* PTO = 2 SRTT (0 here) + 10 ms */
+	expect_seg(TCP_ACK | TCP_PSH, SEG(3), H.pseq);
+	expect_none();
+	sack(1, SEG(3), SEG(4));
+	expect_seg(TCP_ACK, SEG(2), H.pseq);
+	expect_none();
+	H.sseq = SEG(4);
+	peer(TCP_ACK, NULL, 0);
+	assert_int_equal(ST.tcp_rto_timeouts, 0);
+	assert_int_equal(ST.tcp_retrans_segs, 2);
+	assert_int_equal(net_tcp_unacked(a->t), 0);
+}
+
+/* One small reply lost: the probe waits for the peer's delayed ACK too. */
+static void test_tlp_single_segment(void **state)
+{
+	struct app *a = sack_handshake();
+
+	net_tcp_send(a->t, "+PONG\r\n", 7);
+	net_flush(H.s);
+	expect_seg(TCP_ACK | TCP_PSH, H.sseq, H.pseq);
+	advance_ms(39);
+	expect_none();
+	advance_ms(1);
+	expect_seg(TCP_ACK | TCP_PSH, H.sseq, H.pseq);
+	H.sseq += 7;
+	peer(TCP_ACK, NULL, 0);
+	assert_int_equal(ST.tcp_rto_timeouts, 0);
+	advance_ms(1000);
+	expect_none();
+}
+
+/* A lost probe (or its ACK) does not cost the RTO: a second probe after
+ * twice the PTO, then the RTO. */
+static void test_tlp_second_probe(void **state)
+{
+	struct app *a = sack_handshake();
+
+	net_tcp_send(a->t, "+PONG\r\n", 7);
+	net_flush(H.s);
+	expect_seg(TCP_ACK | TCP_PSH, H.sseq, H.pseq);
+	advance_ms(40);
+	expect_seg(TCP_ACK | TCP_PSH, H.sseq, H.pseq);
+	advance_ms(79);
+	expect_none();
+	advance_ms(1);
+	expect_seg(TCP_ACK | TCP_PSH, H.sseq, H.pseq);
+	assert_int_equal(ST.tcp_rto_timeouts, 0);
+	advance_ms(199);
+	expect_none();
+	advance_ms(1);
+	expect_seg(TCP_ACK | TCP_PSH, H.sseq, H.pseq);
+	assert_int_equal(ST.tcp_rto_timeouts, 1);
+	assert_int_equal(ST.tcp_retrans_segs, 3);
+}
+
+/* Without SACK there is no probe: the RTO as before. */
+static void test_no_tlp_without_sack(void **state)
+{
+	struct app *a = handshake();
+
+	net_tcp_send(a->t, "+PONG\r\n", 7);
+	net_flush(H.s);
+	expect_seg(TCP_ACK | TCP_PSH, H.sseq, H.pseq);
+	advance_ms(199);
+	expect_none();
+	advance_ms(1);
+	expect_seg(TCP_ACK | TCP_PSH, H.sseq, H.pseq);
+	assert_int_equal(ST.tcp_rto_timeouts, 1);
+}
+
+/* Early retransmit (RFC 5827): two segments out, the first lost, the
+ * second SACKed -- one duplicate ACK is all there will be. */
+static void test_sack_early_retransmit(void **state)
+{
+	struct app *a = sack_handshake();
+	static uint8_t buf[2 * 1448];
+	uint32_t base;
+
+	net_tcp_send(a->t, buf, sizeof(buf));
+	net_flush(H.s);
+	drain();
+	base = H.sseq;
+	sack(1, SEG(1), SEG(2));
+	expect_seg(TCP_ACK, SEG(0), H.pseq);
+	assert_int_equal(ST.tcp_rto_timeouts, 0);
+}
+
+/* The retransmission of a hole is lost as well: data sent after it is
+ * SACKed while the hole stays, so it goes again, without waiting for the
+ * RTO. */
+static void test_sack_lost_retransmission(void **state)
+{
+	struct app *a = sack_handshake();
+	static uint8_t buf[30 * 1448];
+	uint32_t base, top = 0;
+	unsigned nrxt = 0;
+
+	net_tcp_send(a->t, buf, sizeof(buf));
+	net_flush(H.s);
+	assert_int_equal(ncaps(), 10); /* the initial window */
+	drain();
+	base = H.sseq;
+	/* Segment 0 is lost; SACKs for the rest of the window: limited
+	 * transmit, recovery (segment 0 again, lost as well), new data as
+	 * pipe allows. */
+	for (int k = 2; k <= 10; k++) {
+		sack(1, SEG(1), SEG(k));
+		while (ncaps()) {
+			struct cap *c = next_seg();
+
+			if (c->seq == SEG(0))
+				nrxt++;
+			else
+				assert_true(c->seq >= SEG(10)); /* new data */
+			if (c->seq + c->len > top)
+				top = c->seq + (uint32_t)c->len;
+		}
+	}
+	assert_int_equal(nrxt, 1);
+	assert_true(a->t->flags & TF_RECOVERY);
+	assert_true(top >= SEG(14));
+	/* Data sent after the retransmission arrives, segment 0 does not. */
+	sack(1, SEG(1), top);
+	expect_seg(TCP_ACK, SEG(0), H.pseq);
+	assert_int_equal(ST.tcp_rto_timeouts, 0);
+}
+
+/* ... and when nothing after it arrives either: a PTO without progress
+ * in recovery resends the holes. */
+static void test_sack_recovery_probe(void **state)
+{
+	struct app *a = sack_handshake();
+	static uint8_t buf[5 * 1448];
+	uint32_t base;
+
+	net_tcp_send(a->t, buf, sizeof(buf));
+	net_flush(H.s);
+	drain();
+	base = H.sseq;
+	for (int k = 2; k <= 4; k++)
+		sack(1, SEG(1), SEG(k));
+	expect_seg(TCP_ACK, SEG(0), H.pseq);
+	expect_none();
+	advance_ms(9);
+	expect_none();
+	advance_ms(1);
+	expect_seg(TCP_ACK, SEG(0), H.pseq); /* no progress: again */
+	expect_none();
+	H.sseq = SEG(5);
+	peer(TCP_ACK, NULL, 0);
+	assert_false(a->t->flags & TF_RECOVERY);
+	assert_int_equal(ST.tcp_rto_timeouts, 0);
+}
+
+/* A hole, two segments SACKed after it and the peer's window allows no
+ * more: the probe resends a segment the peer already has; its D-SACK
+ * answer still shows what is missing. */
+static void test_tlp_dsack_answer(void **state)
+{
+	struct app *a = sack_handshake();
+	static uint8_t buf[30 * 1448];
+	uint32_t base;
+
+	a->t->cwnd = 3 * 1448;
+	net_tcp_send(a->t, buf, sizeof(buf));
+	net_flush(H.s);
+	assert_int_equal(ncaps(), 3);
+	drain();
+	base = H.sseq;
+	H.pwin = 34; /* 34 << 7: no room for more, not even limited transmit */
+	sack(1, SEG(1), SEG(2));
+	sack(1, SEG(1), SEG(3));
+	expect_none();
+	advance_ms(10);
+	expect_seg(TCP_ACK, SEG(2), H.pseq);	 /* the probe */
+	sack(2, SEG(2), SEG(3), SEG(1), SEG(3)); /* D-SACK first */
+	expect_seg(TCP_ACK, SEG(0), H.pseq);
+	assert_int_equal(ST.tcp_rto_timeouts, 0);
+}
+
+/* RFC 6298 (5.7): after a backoff, the next RTT sample sets the RTO from
+ * SRTT again. */
+static void test_rto_restored_after_backoff(void **state)
+{
+	struct app *a = handshake();
+
+	net_tcp_send(a->t, "hello", 5);
+	net_flush(H.s);
+	drain();
+	advance_ms(200);
+	advance_ms(400);
+	assert_int_equal(ST.tcp_rto_timeouts, 2);
+	assert_int_equal(a->t->rto_us, 800000);
+	drain();
+	H.sseq += 5;
+	peer(TCP_ACK, NULL, 0);
+	assert_int_equal(a->t->rto_us, 200000);
+	assert_int_equal(a->t->retries, 0);
+	net_tcp_send(a->t, "again", 5);
+	net_flush(H.s);
+	drain();
+	advance_ms(199);
+	expect_none();
+	advance_ms(1);
+	expect_seg(TCP_ACK | TCP_PSH, H.sseq, H.pseq);
 }
 
 /* ---- windows ----------------------------------------------------------------
@@ -1125,18 +1597,24 @@ static void test_active_close_time_wait(void **state)
 	assert_int_equal(t->state, TCPS_FIN_WAIT_2);
 	/* The peer still sends?  It may not: we closed.  Its FIN: */
 	peer(TCP_ACK | TCP_FIN, NULL, 0);
-	expect_seg(TCP_ACK, H.sseq, H.pseq);
-	assert_int_equal(t->state, TCPS_TIME_WAIT);
+	c = expect_seg(TCP_ACK, H.sseq, H.pseq);
+	assert_true(c->o.ts_on);
+	assert_int_equal(c->win, WIN_FULL);
+	assert_null(conn()); /* the TCB is gone, a small record remains */
+	assert_non_null(tw_conn());
 	assert_int_equal(ST.tcp_time_wait, 1);
+	assert_int_equal(ST.tcp_conns, 1);
 	assert_int_equal(ST.tcp_active_conns, 0);
-	/* A retransmitted FIN is ACKed again. */
+	/* A retransmitted FIN is ACKed again, and restarts 2MSL. */
+	advance_ms(30000);
 	H.pseq--;
 	peer(TCP_ACK | TCP_FIN, NULL, 0);
-	expect_seg(TCP_ACK, H.sseq, H.pseq);
+	c = expect_seg(TCP_ACK, H.sseq, H.pseq);
+	assert_int_equal(c->o.tsecr, H.ptsval);
 	advance_ms(59999);
-	assert_non_null(conn());
+	assert_non_null(tw_conn());
 	advance_ms(1);
-	assert_null(conn());
+	assert_null(tw_conn());
 	assert_int_equal(ST.tcp_time_wait, 0);
 	assert_int_equal(ST.tcp_conns, 0);
 	assert_int_equal(a->closed, 0);
@@ -1157,7 +1635,8 @@ static void test_simultaneous_close(void **state)
 	expect_seg(TCP_ACK, H.sseq + 1, H.pseq);
 	H.sseq++;
 	peer(TCP_ACK, NULL, 0);
-	assert_int_equal(t->state, TCPS_TIME_WAIT);
+	assert_int_equal(t->state, TCPS_CLOSED); /* freed at the flush */
+	assert_non_null(tw_conn());
 	assert_int_equal(ST.tcp_time_wait, 1);
 }
 
@@ -1312,9 +1791,10 @@ static void test_rst_time_wait_ignored(void **state)
 	H.sseq++;
 	peer(TCP_ACK | TCP_FIN, NULL, 0);
 	drain();
-	assert_int_equal(conn()->state, TCPS_TIME_WAIT);
+	assert_non_null(tw_conn());
 	inject(TCP_RST, H.pseq, 0, 0, NULL, NULL, 0);
-	assert_non_null(conn()); /* RFC 1337 */
+	assert_non_null(tw_conn()); /* RFC 1337 */
+	expect_none();
 }
 
 static void test_syn_in_established_challenge(void **state)
@@ -1513,7 +1993,7 @@ static void test_max_conns(void **state)
 /* ---- TIME_WAIT reuse, keepalive
  * ------------------------------------------------ */
 
-static struct tcb *to_time_wait(void)
+static struct tcp_tw *to_time_wait(void)
 {
 	struct app *a = handshake();
 
@@ -1522,8 +2002,9 @@ static struct tcb *to_time_wait(void)
 	H.sseq++;
 	peer(TCP_ACK | TCP_FIN, NULL, 0);
 	drain();
-	assert_int_equal(conn()->state, TCPS_TIME_WAIT);
-	return conn();
+	assert_null(conn());
+	assert_non_null(tw_conn());
+	return tw_conn();
 }
 
 static void test_time_wait_reuse(void **state)
@@ -1535,7 +2016,7 @@ static void test_time_wait_reuse(void **state)
 	/* An older timestamp: not a new incarnation, challenge ACK. */
 	inject(TCP_SYN, H.pseq + 1000, 0, 65535, &o, NULL, 0);
 	expect_seg(TCP_ACK, H.sseq, H.pseq);
-	assert_int_equal(conn()->state, TCPS_TIME_WAIT);
+	assert_non_null(tw_conn());
 	/* Newer: the pair is reused. */
 	o.tsval = H.ptsval + 100;
 	inject(TCP_SYN, H.pseq + 1000, 0, 65535, &o, NULL, 0);
@@ -1544,7 +2025,44 @@ static void test_time_wait_reuse(void **state)
 	assert_int_equal(c->flags, TCP_SYN | TCP_ACK);
 	assert_int_equal(c->ack, H.pseq + 1001);
 	assert_int_equal(conn()->state, TCPS_SYN_RCVD);
+	assert_null(tw_conn());
 	assert_int_equal(ST.tcp_time_wait, 0);
+}
+
+/* Many connections closed by the server (QUIT) cost a small record each,
+ * in a few slabs, and no TCB; they expire in order. */
+static void test_time_wait_compact(void **state)
+{
+	H.conf.time_wait_ms = 1000;
+	for (unsigned i = 0; i < 1000; i++) {
+		H.sport = (uint16_t)(PPORT + i);
+		napps = 0;
+		struct app *a = handshake();
+
+		net_tcp_close(a->t);
+		net_flush(H.s);
+		H.sseq++;
+		peer(TCP_ACK | TCP_FIN, NULL, 0);
+		drain();
+		if (i == 499)
+			advance_ms(500);
+	}
+	assert_int_equal(ST.tcp_time_wait, 1000);
+	assert_int_equal(ST.tcp_conns, 1000);
+	/* no TCB left, no timer per connection: the stack's one */
+	assert_int_equal(ST.tcp_active_conns, 0);
+	assert_true(timer_count(H.s->tw) <= 2);
+	assert_true(sizeof(struct tcp_tw) <= 64);
+	advance_ms(500); /* the first 500 expire */
+	assert_int_equal(ST.tcp_time_wait, 500);
+	H.sport = PPORT;
+	assert_null(tw_conn());
+	H.sport = PPORT + 999;
+	assert_non_null(tw_conn());
+	advance_ms(500);
+	assert_int_equal(ST.tcp_time_wait, 0);
+	assert_int_equal(ST.tcp_conns, 0);
+	assert_false(timer_armed(&H.s->tcp->tw_timer));
 }
 
 static void test_time_wait_reuse_no_ts(void **state)
@@ -1680,6 +2198,21 @@ int main(void)
 	    T(test_out_of_order_reassembly),
 	    T(test_ooo_overlap_and_fin),
 	    T(test_ooo_limit),
+	    T(test_ooo_many_segments_bounded),
+	    T(test_sack_not_without_offer),
+	    T(test_sack_blocks_sent),
+	    T(test_sack_recovery_every_hole),
+	    T(test_sack_duplicated_ack_not_counted),
+	    T(test_sack_reordering_no_retransmit),
+	    T(test_tlp_tail_loss),
+	    T(test_tlp_single_segment),
+	    T(test_tlp_second_probe),
+	    T(test_no_tlp_without_sack),
+	    T(test_sack_early_retransmit),
+	    T(test_sack_lost_retransmission),
+	    T(test_rto_restored_after_backoff),
+	    T(test_tlp_dsack_answer),
+	    T(test_sack_recovery_probe),
 	    T(test_zero_window_advertised),
 	    T(test_persist_probes),
 	    T(test_window_scaling_applied),
@@ -1706,6 +2239,7 @@ int main(void)
 	    T(test_max_conns),
 	    T(test_time_wait_reuse),
 	    T(test_time_wait_reuse_no_ts),
+	    T(test_time_wait_compact),
 	    T(test_congestion_avoidance),
 	    T(test_time_wait_evicted_when_full),
 	    T(test_keepalive),
