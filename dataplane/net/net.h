@@ -37,13 +37,14 @@ struct net_buf; /* a driver's frame buffer (an rte_mbuf under DPDK) */
 #define NET_RX_IP_CSUM_BAD (1u << 1)
 #define NET_RX_L4_CSUM_GOOD (1u << 2)
 #define NET_RX_L4_CSUM_BAD (1u << 3)
-#define NET_RX_HASH (1u << 4) /* rss_hash is the NIC's Toeplitz hash */
+#define NET_RX_HASH (1u << 4)	 /* rss_hash is the NIC's Toeplitz hash */
 #define NET_RX_STEERED (1u << 5) /* handed over by another worker */
 
 /* Offloads a transmitted frame asks for (io->send flags).  Frames are
  * always Ethernet (14 bytes) + IPv4 without options (20 bytes) + L4. */
 #define NET_TX_IP_CSUM (1u << 0)
-#define NET_TX_TCP_CSUM (1u << 1) /* TCP checksum holds the pseudo-header sum */
+/* With NET_TX_TCP_CSUM the TCP checksum field holds the pseudo-header sum. */
+#define NET_TX_TCP_CSUM (1u << 1)
 
 /* Target of io->steer meaning "a copy to every other worker". */
 #define NET_STEER_ALL (~0u)
@@ -99,10 +100,10 @@ struct net_conf {
 	unsigned worker;   /* this stack's worker id */
 	unsigned nworkers; /* stacks in the process (for steering) */
 	uint8_t mac[6];
-	uint32_t ip;	  /* host byte order */
-	uint8_t prefix;	  /* netmask length */
-	uint32_t gateway; /* 0: none (only on-link peers reachable) */
-	uint16_t mtu;	  /* IP MTU, e.g. 1500 */
+	uint32_t ip;	    /* host byte order */
+	uint8_t prefix;	    /* netmask length */
+	uint32_t gateway;   /* 0: none (only on-link peers reachable) */
+	uint16_t mtu;	    /* IP MTU, e.g. 1500 */
 	uint16_t ports[16]; /* TCP listening ports */
 	unsigned nports;
 	unsigned tx_offloads; /* NET_TX_* the port supports */
@@ -126,7 +127,7 @@ struct net_conf {
 	unsigned delack_ms;
 	unsigned rto_min_ms;
 	unsigned rto_max_ms;
-	unsigned syn_retries; /* SYN-ACK retransmissions */
+	unsigned syn_retries;  /* SYN-ACK retransmissions */
 	unsigned data_retries; /* retransmissions before ETIMEDOUT */
 };
 
@@ -148,8 +149,8 @@ void net_set_time(struct net_stack *s, uint64_t now_us);
  * One received Ethernet frame.  The stack owns b from here: it frees it,
  * keeps it (out-of-order data) or steers it to another worker.
  */
-void net_rx(struct net_stack *s, struct net_buf *b, uint8_t *frame,
-	    size_t len, unsigned flags, uint32_t rss_hash);
+void net_rx(struct net_stack *s, struct net_buf *b, uint8_t *frame, size_t len,
+	    unsigned flags, uint32_t rss_hash);
 /** Run due timers. */
 void net_timers(struct net_stack *s);
 /** Microseconds until the next timer (for an idle sleep), or UINT64_MAX. */
@@ -177,7 +178,7 @@ size_t net_tcp_unacked(const struct tcb *t);
 struct net_stats {
 	uint64_t rx_frames, tx_frames;
 	uint64_t rx_bad_csum, rx_bad_len, rx_not_mine, rx_frag_dropped;
-	uint64_t rx_other; /* protocols not spoken: VLAN, IPv6, UDP ... */
+	uint64_t rx_other;    /* protocols not spoken: VLAN, IPv6, UDP ... */
 	uint64_t tx_no_route; /* off-link destination, no gateway */
 	uint64_t rx_steered_out, rx_steer_drops;
 	uint64_t arp_requests_rx, arp_replies_tx, arp_requests_tx,
@@ -191,12 +192,11 @@ struct net_stats {
 	uint64_t tcp_retrans_segs, tcp_fast_retrans, tcp_rto_timeouts;
 	uint64_t tcp_out_rsts, tcp_in_rsts;
 	uint64_t tcp_ooo_segs, tcp_dup_segs, tcp_challenge_acks;
-	uint64_t tcp_syncookies_sent, tcp_syncookies_ok,
-	    tcp_syncookies_failed;
+	uint64_t tcp_syncookies_sent, tcp_syncookies_ok, tcp_syncookies_failed;
 	uint64_t tcp_syn_drops; /* table full */
 	uint64_t tcp_zero_window_probes, tcp_keepalive_probes;
-	uint64_t tcp_time_wait;	     /* now in TIME_WAIT */
-	uint64_t tcp_conns;	     /* now in the table, any state */
+	uint64_t tcp_time_wait; /* now in TIME_WAIT */
+	uint64_t tcp_conns;	/* now in the table, any state */
 };
 
 const struct net_stats *net_stats(const struct net_stack *s);

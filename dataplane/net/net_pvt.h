@@ -23,10 +23,10 @@ struct net_stack {
 	struct net_stats st;
 	uint64_t now_us;
 	struct timer_wheel *tw;
-	struct arp_table *arp; /* arp.c */
+	struct arp_table *arp;	/* arp.c */
 	struct ipv4_state *ip4; /* ipv4.c */
-	struct tcp_state *tcp; /* tcp_*.c */
-	uint32_t netmask;      /* host order, from conf.prefix */
+	struct tcp_state *tcp;	/* tcp_*.c */
+	uint32_t netmask;	/* host order, from conf.prefix */
 	uint16_t ip_id;
 };
 
