@@ -175,6 +175,14 @@ size_t net_tcp_unacked(const struct tcb *t);
 
 /* ---- counters, for INFO ------------------------------------------ */
 
+/* TCP states as INFO names them (TIME_WAIT is tcp_time_wait). */
+#define NET_TCP_NSTATES 8
+#define NET_TCP_STATE_NAMES                                                    \
+	{                                                                      \
+		"closed", "syn_rcvd", "established", "close_wait",             \
+		    "fin_wait_1", "fin_wait_2", "closing", "last_ack"          \
+	}
+
 struct net_stats {
 	uint64_t rx_frames, tx_frames;
 	uint64_t rx_bad_csum, rx_bad_len, rx_not_mine, rx_frag_dropped;
@@ -197,6 +205,8 @@ struct net_stats {
 	uint64_t tcp_zero_window_probes, tcp_keepalive_probes;
 	uint64_t tcp_time_wait; /* now in TIME_WAIT */
 	uint64_t tcp_conns;	/* now in the table, any state */
+	/* now in each state, indexed like NET_TCP_STATE_NAMES */
+	uint64_t tcp_in_state[NET_TCP_NSTATES];
 };
 
 const struct net_stats *net_stats(const struct net_stack *s);

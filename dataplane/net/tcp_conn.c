@@ -225,6 +225,10 @@ void tcb_set_state(struct tcb *t, uint8_t st)
 		ns->tcp_active_conns--;
 	if (!tcp_st_active(old) && tcp_st_active(st))
 		ns->tcp_active_conns++;
+	if (old != TCPS_CLOSED && old < NET_TCP_NSTATES)
+		ns->tcp_in_state[old]--;
+	if (st != TCPS_CLOSED && st < NET_TCP_NSTATES)
+		ns->tcp_in_state[st]++;
 	t->state = st;
 }
 

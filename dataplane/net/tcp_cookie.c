@@ -185,7 +185,10 @@ void tcp_cookie_synack(struct net_stack *s, const struct tcp_seg *sg)
 
 		if (ws != 0xf && ws > TCP_MAX_WSCALE)
 			ws = TCP_MAX_WSCALE;
-		tsval = ((tcp_ts_now(s) + off) & ~0x1fu) |
+		/* The options ride in the low bits, so the clock is rounded
+		 * down a whole step first: a TSval above the connection's
+		 * next ones would have the peer drop those by PAWS. */
+		tsval = (((tcp_ts_now(s) + off) & ~0x1fu) - 0x20u) |
 			(sg->sack_ok ? 0x10u : 0) | ws;
 	}
 	ts->cookie_last = cookie_period(s);

@@ -817,6 +817,13 @@ static void dpdk_info(void (*emit)(void *arg, const char *line), void *arg)
 	EMIT("tcp_keepalive_probes:%llu", U(ns.tcp_keepalive_probes));
 	EMIT("tcp_time_wait:%llu", U(ns.tcp_time_wait));
 	EMIT("tcp_conns:%llu", U(ns.tcp_conns));
+	{
+		static const char *const names[] = NET_TCP_STATE_NAMES;
+
+		for (unsigned i = 1; i < NET_TCP_NSTATES; i++)
+			EMIT("tcp_state_%s:%llu", names[i],
+			     U(ns.tcp_in_state[i]));
+	}
 #undef U
 #undef EMIT
 }

@@ -21,10 +21,14 @@ dpdk_only = pytest.mark.skipif(remote.MODE != "dpdk",
 fault_only = pytest.mark.skipif(not FAULT, reason="needs the fault wrapper (E2E_FAULT)")
 
 
-def info(server, *sections):
-    """All INFO fields of server as {name: str value} (sections merged)."""
-    with resp.Conn(server.port, host=server.host, timeout=OP_TIMEOUT) as c:
-        text = c.cmd("INFO", *(sections or ("everything",)))
+def info(server, *sections, conn=None):
+    """All INFO fields of server as {name: str value} (sections merged), over conn (a
+    resp.Conn) or a connection of its own."""
+    if conn is not None:
+        text = conn.cmd("INFO", *(sections or ("everything",)))
+    else:
+        with resp.Conn(server.port, host=server.host, timeout=OP_TIMEOUT) as c:
+            text = c.cmd("INFO", *(sections or ("everything",)))
     assert isinstance(text, bytes), text
     out = {}
     for line in text.decode().splitlines():
@@ -103,12 +107,12 @@ def queue_sum(inf, name):
     return sum(q.get(name, 0) for q in queues(inf).values())
 
 
-def stack_conns(server):
+def stack_conns(server, conn=None):
     """The server's own count of its live TCP connections (every state but LISTEN and
     TIME_WAIT). DPDK: the userspace stack's INFO counters; kernel transport: the kernel's
     sockets on the server port, from ss in the server namespace. None if unknown."""
     if remote.MODE == "dpdk":
-        inf = info(server)
+        inf = info(server, conn=conn)
         conns = fields(inf, NET["conns"])
         if not conns:
             return None

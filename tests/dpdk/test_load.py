@@ -40,28 +40,34 @@ def _size(s):
 BIG_SIZES = [_size(s) for s in os.environ.get("E2E_BIG_SIZES", "1m 64m").split()]
 
 
-def clients(server):
-    return int(info(server, "clients")["connected_clients"])
+def clients(server, conn=None):
+    return int(info(server, "clients", conn=conn)["connected_clients"])
 
 
 def settle(server, want_clients, timeout=15.0):
-    """Wait until at most want_clients clients are connected (INFO's own connection
-    included) and the stack holds no more connections than that; fail otherwise."""
-    def ok():
-        c = clients(server)
-        s = stack_conns(server)
-        return c <= want_clients and (s is None or s <= want_clients)
+    """Wait until at most want_clients clients are connected (the connection that asks
+    included) and the stack holds no more connections than that; fail otherwise. One
+    connection asks throughout: a fresh one per poll would always find its predecessor
+    still closing."""
+    with server.raw(timeout=OP_TIMEOUT) as conn:
+        def ok():
+            c = clients(server, conn)
+            s = stack_conns(server, conn)
+            return c <= want_clients and (s is None or s <= want_clients)
 
-    wait_for(ok, timeout=timeout, interval=0.1)
-    c, s = clients(server), stack_conns(server)
-    if c > want_clients:
-        with server.raw(timeout=OP_TIMEOUT) as conn:
+        wait_for(ok, timeout=timeout, interval=0.1)
+        c, s = clients(server, conn), stack_conns(server, conn)
+        states = " ".join("%s=%s" % (k[len("tcp_state_"):], v)
+                          for k, v in info(server, conn=conn).items()
+                          if k.startswith("tcp_state_") and str(v) != "0")
+        if c > want_clients:
             listing = conn.cmd("CLIENT", "LIST").decode()
-        raise AssertionError("connected_clients stays at %d (want <= %d) after %.0fs; the "
-                             "stack holds %s connections; CLIENT LIST:\n%s"
-                             % (c, want_clients, timeout, s, listing))
-    assert s is None or s <= want_clients, \
-        "the server's TCP stack still holds %d connections (want <= %d)" % (s, want_clients)
+            raise AssertionError("connected_clients stays at %d (want <= %d) after %.0fs; "
+                                 "the stack holds %s connections (%s); CLIENT LIST:\n%s"
+                                 % (c, want_clients, timeout, s, states, listing))
+        assert s is None or s <= want_clients, \
+            "the server's TCP stack still holds %d connections (want <= %d): %s" \
+            % (s, want_clients, states)
     return c, s
 
 

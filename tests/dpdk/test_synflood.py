@@ -83,6 +83,10 @@ def test_syn_flood_keeps_serving(srv):
     assert not th.is_alive(), "the client is stuck"
     assert p.returncode == 0, (p.stdout, p.stderr)
     assert p.stdout.startswith("sent "), p.stdout
+    if stats["errors"] and remote.MODE == "dpdk":
+        net = {k: v for k, v in info(srv, "network").items()
+               if k.startswith(("net_", "tcp_", "queue"))}
+        raise AssertionError("%s\nINFO network: %s" % (stats["errors"][:20], net))
     assert not stats["errors"], stats["errors"][:20]
     # ~150 ops/s when nothing is in the way; under the flood at least a third of that
     assert during >= SECONDS * 50, "only %d SET+GET pairs during the flood" % during

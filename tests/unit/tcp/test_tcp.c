@@ -1898,7 +1898,7 @@ static void test_syn_cookies(void **state)
 	assert_true(c->o.ws_on);
 	assert_true(c->o.ts_on);
 	assert_int_equal(c->o.tsval & 0xf, 7); /* the peer's scale */
-	uint32_t iss = c->seq;
+	uint32_t iss = c->seq, cookie_tsval = c->o.tsval;
 
 	/* A bad cookie: RST, counted. */
 	struct topt e = {.ts_on = true, .tsval = 101, .tsecr = c->o.tsval};
@@ -1927,6 +1927,46 @@ static void test_syn_cookies(void **state)
 	net_flush(H.s);
 	c = expect_seg(TCP_ACK, H.sseq, H.pseq);
 	assert_int_equal(c->len, 1288);
+	/* The clock never runs back from the cookie's TSval (PAWS). */
+	assert_true(SEQ_GEQ(c->o.tsval, cookie_tsval));
+}
+
+/* Whatever the clock's low bits, the TSvals after a cookie handshake never
+ * fall below the SYN-ACK's, or the peer would drop them by PAWS (RFC 7323
+ * 5.3) and the connection would hang after its handshake. */
+static void test_syn_cookie_ts_monotonic(void **state)
+{
+	H.conf.syn_backlog = 0;
+	start();
+	struct topt o = {.mss_on = true,
+			 .mss = 1460,
+			 .ws_on = true,
+			 .ws = 14,
+			 .sack = true,
+			 .ts_on = true,
+			 .tsval = 100};
+
+	for (unsigned i = 0; i < 64; i++) {
+		H.sport = (uint16_t)(PPORT + i);
+		inject(TCP_SYN, PEER_ISS, 0, 65535, &o, NULL, 0);
+		struct cap *c = next_seg();
+		uint32_t iss = c->seq, cookie_tsval = c->o.tsval;
+		struct topt e = {
+		    .ts_on = true, .tsval = 101, .tsecr = cookie_tsval};
+
+		inject(TCP_ACK, PEER_ISS + 1, iss + 1, 1000, &e, NULL, 0);
+		struct tcb *t = conn();
+
+		assert_non_null(t);
+		net_tcp_send(t, "+PONG\r\n", 7);
+		net_flush(H.s);
+		c = expect_seg(TCP_ACK | TCP_PSH, iss + 1, PEER_ISS + 1);
+		assert_true(SEQ_GEQ(c->o.tsval, cookie_tsval));
+		net_tcp_abort(t);
+		napps = 0;
+		advance_ms(7); /* another position of the low bits */
+		drain();
+	}
 }
 
 static void test_syn_cookie_no_ts_no_wscale(void **state)
@@ -2234,6 +2274,7 @@ int main(void)
 	    T(test_paws),
 	    T(test_rst_for_unknown),
 	    T(test_syn_cookies),
+	    T(test_syn_cookie_ts_monotonic),
 	    T(test_syn_cookie_no_ts_no_wscale),
 	    T(test_syn_cookie_when_backlog_full),
 	    T(test_max_conns),
