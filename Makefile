@@ -39,7 +39,7 @@ run: build
 
 test: build
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2 \
-		--suite unit --suite fuzz --suite integration
+		--suite unit --suite fuzz --suite integration --suite dpdk
 
 bench: build
 	CACHALOT=$(BUILD)/control/cachalot bench/run.sh

@@ -921,6 +921,7 @@ static void tcp_input_conn(struct tcb *t, struct tcp_seg *sg)
 	struct net_stack *s = t->s;
 
 	t->last_rx_us = s->now_us;
+	t->ka_probes = 0; /* any segment answers a keepalive probe */
 	if (tcp_fast_path(t, sg))
 		return;
 	if ((sg->flags & (TCP_SYN | TCP_RST)) == TCP_SYN) {

@@ -269,8 +269,11 @@ static void tcp_keepalive(struct tcb *t)
 
 	if (!idle)
 		return;
-	if (tcp_flight(t) || t->sb_len || s->now_us - t->last_rx_us < idle) {
-		/* Busy (the RTO watches the peer) or heard from lately. */
+	if (tcp_flight(t) || t->sb_len ||
+	    (!t->ka_probes && s->now_us - t->last_rx_us < idle)) {
+		/* Busy (the RTO watches the peer) or heard from lately.  A
+		 * probe out and nothing heard since (input clears ka_probes)
+		 * is neither, however close the last segment was. */
 		t->ka_probes = 0;
 		uint64_t at = t->last_rx_us + idle;
 

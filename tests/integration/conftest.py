@@ -91,6 +91,9 @@ def r(server):
     c.flushall()
     yield c
     c.close()
+    # redis-py 4's close() only returns the connection to the pool; the socket
+    # would stay open until garbage collection (a failed test's traceback keeps it)
+    c.connection_pool.disconnect()
 
 
 @pytest.fixture

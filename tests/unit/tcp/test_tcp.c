@@ -2190,6 +2190,25 @@ static void test_keepalive(void **state)
 	assert_int_equal(ST.tcp_keepalive_probes, 4);
 }
 
+/* With the interval as long as the idle time (tcp-keepalive 1), each
+ * answered probe is followed by the next one: answers must keep counting
+ * as signs of life, or a live peer is reset after three rounds. */
+static void test_keepalive_short_answered(void **state)
+{
+	H.conf.keepalive_s = 1;
+	struct app *a = handshake();
+
+	for (int i = 0; i < 10; i++) {
+		advance_ms(1000);
+		expect_seg(TCP_ACK, H.sseq - 1, H.pseq); /* probe */
+		advance_ms(1);
+		peer(TCP_ACK, NULL, 0); /* alive */
+	}
+	assert_int_equal(a->closed, 0);
+	assert_int_equal(ST.tcp_keepalive_probes, 10);
+	assert_int_equal(ST.tcp_out_rsts, 0);
+}
+
 static void test_keepalive_traffic_postpones(void **state)
 {
 	H.conf.keepalive_s = 9;
@@ -2284,6 +2303,7 @@ int main(void)
 	    T(test_congestion_avoidance),
 	    T(test_time_wait_evicted_when_full),
 	    T(test_keepalive),
+	    T(test_keepalive_short_answered),
 	    T(test_keepalive_traffic_postpones),
 	    T(test_shutdown_resets),
 	};
