@@ -23,7 +23,8 @@
  * IPv4 header and TCP checksums, and that buffers all come back.
  *
  * Built two ways (tests/fuzz/meson.build): with -fsanitize=fuzzer by
- * run-fuzz.sh, and with replay.c as a plain program over the corpus.
+ * run-fuzz.sh (allocations on libc, mi_libc_shim.c), and with replay.c as
+ * a plain program over the corpus.
  */
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -36,27 +37,6 @@
 #include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#ifdef FUZZ_NET_LIBC
-/* ASan does not see inside mimalloc's pages: the libFuzzer build puts the
- * stack's allocations on libc (see mi_libc_shim.c for resp). */
-void *mi_malloc(size_t n)
-{
-	return malloc(n);
-}
-void *mi_zalloc(size_t n)
-{
-	return calloc(1, n);
-}
-void *mi_calloc(size_t n, size_t m)
-{
-	return calloc(n, m);
-}
-void mi_free(void *p)
-{
-	free(p);
-}
-#endif
 
 /* ---- the fake driver --------------------------------------------------- */
 

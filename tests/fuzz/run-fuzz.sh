@@ -1,16 +1,36 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Build the resp fuzzer with clang's libFuzzer, ASan and UBSan, and run it
-# for a bounded time over a copy of the corpus.
+# Build one fuzzer with clang's libFuzzer, ASan and UBSan, and run it for a
+# bounded time over a copy of its corpus.
 #
-#   run-fuzz.sh [SOURCE_ROOT]       FUZZ_SECONDS (default 60)
+#   run-fuzz.sh resp|net [SOURCE_ROOT]       FUZZ_SECONDS (default 60)
+#
+#   resp   the RESP parser and writer (dataplane/resp)
+#   net    one userspace TCP/IP stack fed frames and segments (dataplane/net)
 #
 # Exit 0 when nothing was found, 1 on a crash (the reproducer is printed
 # and kept), 77 (meson's "skipped") when clang or libFuzzer is missing.
 set -u
 
-root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
+target=${1:-}
+root=${2:-$(cd "$(dirname "$0")/../.." && pwd)}
+case "$target" in
+resp)
+	srcs="$root/dataplane/resp/resp_parse.c $root/dataplane/resp/resp_write.c"
+	incs="-I $root -I $root/dataplane"
+	max_len=4096
+	;;
+net)
+	srcs="$(ls "$root"/dataplane/net/*.c) $root/dataplane/timer.c"
+	incs="-I $root -I $root/dataplane -I $root/dataplane/net"
+	max_len=8192
+	;;
+*)
+	echo "usage: run-fuzz.sh resp|net [SOURCE_ROOT]" >&2
+	exit 2
+	;;
+esac
 seconds=${FUZZ_SECONDS:-60}
 fuzz=$root/tests/fuzz
 cc=${FUZZ_CC:-clang}
@@ -36,23 +56,21 @@ if ! "$cc" -fsanitize=fuzzer,address,undefined "$work/probe.c" \
 	exit 77
 fi
 
+# shellcheck disable=SC2086 # word splitting of the lists is meant
 if ! "$cc" -std=gnu11 -D_GNU_SOURCE -g -O1 \
 	-fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined \
-	-I "$root" -I "$root/dataplane" \
-	"$fuzz/fuzz_resp.c" "$fuzz/mi_libc_shim.c" \
-	"$root/dataplane/resp/resp_parse.c" \
-	"$root/dataplane/resp/resp_write.c" \
-	-o "$work/fuzz_resp"; then
+	$incs "$fuzz/fuzz_$target.c" "$fuzz/mi_libc_shim.c" $srcs \
+	-o "$work/fuzz_$target"; then
 	echo "run-fuzz: build failed"
 	exit 1
 fi
 
 mkdir "$work/corpus" "$work/artifacts"
-cp "$fuzz/corpus/resp/"* "$work/corpus/" 2>/dev/null
+cp "$fuzz/corpus/$target/"* "$work/corpus/" 2>/dev/null
 
-echo "run-fuzz: fuzzing resp for ${seconds}s in $work"
-"$work/fuzz_resp" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
+echo "run-fuzz: fuzzing $target for ${seconds}s in $work"
+"$work/fuzz_$target" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \
 	-rss_limit_mb=2048 -print_final_stats=1 \
 	-artifact_prefix="$work/artifacts/" "$work/corpus"
 rc=$?
@@ -65,8 +83,8 @@ if [ "$rc" -ne 0 ] || [ -n "$(ls -A "$work/artifacts")" ]; then
 		echo "== $f"
 		od -c "$f" | head -20
 	done
-	echo "replay one with: $work/fuzz_resp FILE"
+	echo "replay one with: $work/fuzz_$target FILE"
 	exit 1
 fi
-echo "run-fuzz: no crash in ${seconds}s"
+echo "run-fuzz: $target: no crash in ${seconds}s"
 exit 0
