@@ -64,6 +64,11 @@ struct dpdk_qstats {
 	uint64_t steered_out, steer_full, steer_nombuf;
 	uint64_t idle_naps;
 	uint64_t rejected; /* refused by conn_new (maxclients...) */
+	/* What the port's offloads did (frames as received, not steered). */
+	uint64_t rx_csum_ok;	  /* L4 checksum vouched for by the port */
+	uint64_t rx_csum_bad;	  /* IP or L4 checksum flagged bad */
+	uint64_t rx_hash;	  /* came with the port's RSS hash */
+	uint64_t tx_csum_offload; /* the port computes their checksums */
 };
 
 /* A net_tcp_close() waiting until TCP is out of the current segment. */
@@ -170,6 +175,7 @@ static void dpdk_send(void *drv, struct net_buf *b, size_t len, unsigned flags)
 			m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
 		if (flags & NET_TX_TCP_CSUM)
 			m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+		dw->st.tx_csum_offload++;
 	}
 	dw->tx[dw->ntx++] = m;
 	if (dw->ntx == NIC_BURST)
@@ -415,6 +421,13 @@ static const struct net_app_ops dpdk_app_ops = {
 
 /* ---- receive -------------------------------------------------------- */
 
+/*
+ * The port's verdict on a frame as the stack's flags.  _NONE means the
+ * port vouches for the data although the checksum field is not filled in
+ * (virtio passes the kernel's CHECKSUM_PARTIAL frames that way): for the
+ * stack that is a good checksum, as verifying the field would reject
+ * sound frames.  _UNKNOWN leaves the check to the stack.
+ */
 static inline unsigned dpdk_rx_flags(const struct dpdk_worker *dw,
 				     const struct rte_mbuf *m)
 {
@@ -425,11 +438,13 @@ static inline unsigned dpdk_rx_flags(const struct dpdk_worker *dw,
 		uint64_t ip = of & RTE_MBUF_F_RX_IP_CKSUM_MASK;
 		uint64_t l4 = of & RTE_MBUF_F_RX_L4_CKSUM_MASK;
 
-		if (ip == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+		if (ip == RTE_MBUF_F_RX_IP_CKSUM_GOOD ||
+		    ip == RTE_MBUF_F_RX_IP_CKSUM_NONE)
 			f |= NET_RX_IP_CSUM_GOOD;
 		else if (ip == RTE_MBUF_F_RX_IP_CKSUM_BAD)
 			f |= NET_RX_IP_CSUM_BAD;
-		if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+		if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD ||
+		    l4 == RTE_MBUF_F_RX_L4_CKSUM_NONE)
 			f |= NET_RX_L4_CSUM_GOOD;
 		else if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD)
 			f |= NET_RX_L4_CSUM_BAD;
@@ -442,13 +457,22 @@ static inline unsigned dpdk_rx_flags(const struct dpdk_worker *dw,
 static void dpdk_input(struct dpdk_worker *dw, struct rte_mbuf *m,
 		       unsigned flags)
 {
+	unsigned f;
+
 	if (unlikely(m->nb_segs != 1)) {
 		dw->st.rx_multiseg++;
 		rte_pktmbuf_free(m);
 		return;
 	}
+	f = dpdk_rx_flags(dw, m);
+	if (!(flags & NET_RX_STEERED)) {
+		dw->st.rx_csum_ok += !!(f & NET_RX_L4_CSUM_GOOD);
+		dw->st.rx_csum_bad +=
+		    !!(f & (NET_RX_IP_CSUM_BAD | NET_RX_L4_CSUM_BAD));
+		dw->st.rx_hash += !!(f & NET_RX_HASH);
+	}
 	net_rx(dw->s, (struct net_buf *)m, rte_pktmbuf_mtod(m, uint8_t *),
-	       m->data_len, flags | dpdk_rx_flags(dw, m), m->hash.rss);
+	       m->data_len, flags | f, m->hash.rss);
 	if (dw->ndefer)
 		dpdk_run_deferred(dw);
 }
@@ -705,7 +729,7 @@ static void dpdk_info(void (*emit)(void *arg, const char *line), void *arg)
 	struct nic_port *p = &x->port;
 	struct rte_eth_stats es;
 	struct net_stats ns;
-	char line[512];
+	char line[768];
 
 #define EMIT(...)                                                              \
 	do {                                                                   \
@@ -754,7 +778,8 @@ static void dpdk_info(void (*emit)(void *arg, const char *line), void *arg)
 		    "tx_bytes=%llu,tx_dropped=%llu,rx_dropped=%llu,"
 		    "rx_multiseg_dropped=%llu,steered_in=%llu,"
 		    "steered_out=%llu,steer_dropped=%llu,mbufs_free=%u,"
-		    "idle_naps=%llu,refused=%llu",
+		    "idle_naps=%llu,refused=%llu,rx_csum_ok=%llu,"
+		    "rx_csum_bad=%llu,rx_hash=%llu,tx_csum_offload=%llu",
 		    q, U(RD(st->rx_packets)), U(RD(st->rx_bytes)),
 		    U(RD(st->tx_packets)), U(RD(st->tx_bytes)),
 		    U(RD(st->tx_dropped)),
@@ -763,7 +788,9 @@ static void dpdk_info(void (*emit)(void *arg, const char *line), void *arg)
 		    U(RD(st->steered_out)),
 		    U(RD(st->steer_full) + RD(st->steer_nombuf)),
 		    rte_mempool_avail_count(p->pool[q]), U(RD(st->idle_naps)),
-		    U(RD(st->rejected)));
+		    U(RD(st->rejected)), U(RD(st->rx_csum_ok)),
+		    U(RD(st->rx_csum_bad)), U(RD(st->rx_hash)),
+		    U(RD(st->tx_csum_offload)));
 		if (dw->fault && n > 0 && (size_t)n < sizeof(line)) {
 			const struct nic_fault_stats *r =
 			    nic_fault_rx_stats(dw->fault);

@@ -53,6 +53,7 @@ struct nic_port {
 	uint16_t buf_size; /* mbuf data room */
 	/* Steering the NIC does: reta[hash % reta_size] is the queue. */
 	bool rss;
+	const char *no_rss; /* why not, for the log */
 	uint8_t rss_key[40];
 	uint16_t reta[512];
 	unsigned reta_size;

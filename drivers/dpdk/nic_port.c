@@ -216,13 +216,19 @@ static int nic_make_pools(struct nic_port *p, int socket, char *err,
 	return 0;
 }
 
-/* RSS over TCP/IPv4 with our key; false when the port cannot. */
-static bool nic_want_rss(const struct rte_eth_dev_info *di, unsigned nq)
+/* Why RSS over TCP/IPv4 with our key is not possible; NULL when it is. */
+static const char *nic_no_rss(const struct rte_eth_dev_info *di, unsigned nq)
 {
-	return nq > 1 &&
-	       (di->flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_TCP) &&
-	       (di->hash_key_size == 0 || di->hash_key_size <= 52) &&
-	       di->reta_size > 0 && di->reta_size <= 512;
+	if (nq <= 1)
+		return "one queue";
+	if (!(di->flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_TCP))
+		return "the port does not hash TCP/IPv4";
+	if (di->hash_key_size > 52)
+		return "the port's hash key is longer than 52 bytes";
+	if (di->reta_size == 0 || di->reta_size > 512)
+		return di->reta_size ? "the port's RETA is over 512 entries"
+				     : "the port has no RETA";
+	return NULL;
 }
 
 /* Program reta[i] = i % nqueues, so net_flow_worker() agrees. */
@@ -244,6 +250,7 @@ static void nic_set_reta(struct nic_port *p, const struct rte_eth_dev_info *di)
 			    "flows are steered in software",
 			    p->port_id);
 		p->rss = false;
+		p->no_rss = "the RETA update failed";
 		return;
 	}
 	p->reta_size = size;
@@ -328,7 +335,8 @@ static int nic_configure(struct nic_port *p, const struct nic_conf *conf,
 	int rc;
 
 	memset(&ec, 0, sizeof(ec));
-	p->rss = nic_want_rss(di, p->nqueues);
+	p->no_rss = nic_no_rss(di, p->nqueues);
+	p->rss = !p->no_rss;
 	if (p->rss) {
 		ec.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		ec.rx_adv_conf.rss_conf.rss_key = (uint8_t *)nic_rss_key;
@@ -407,22 +415,28 @@ static int nic_check(struct nic_port *p, const struct nic_conf *conf,
 
 static void nic_log_port(const struct nic_port *p)
 {
-	char ol[128];
+	char ol[128], rss[128];
 
 	snprintf(ol, sizeof(ol), "%s%s%s",
 		 p->rx_csum ? "rx-ipv4/tcp-cksum " : "",
 		 p->tx_offloads & NET_TX_IP_CSUM ? "tx-ipv4-cksum " : "",
 		 p->tx_offloads & NET_TX_TCP_CSUM ? "tx-tcp-cksum " : "");
+	if (p->rss)
+		snprintf(rss, sizeof(rss),
+			 "on (TCP/IPv4, symmetric key, RETA of %u)",
+			 p->reta_size);
+	else if (p->nqueues > 1)
+		snprintf(rss, sizeof(rss), "off (%s: software steering)",
+			 p->no_rss ? p->no_rss : "?");
+	else
+		snprintf(rss, sizeof(rss), "off (one queue)");
 	log_notice("DPDK port %u: %s, driver %s, MAC "
 		   "%02x:%02x:%02x:%02x:%02x:%02x, %u queue pair%s (%u RX / "
 		   "%u TX descriptors), mtu %u, RSS %s, offloads: %s",
 		   p->port_id, p->name, p->driver, p->mac[0], p->mac[1],
 		   p->mac[2], p->mac[3], p->mac[4], p->mac[5], p->nqueues,
 		   p->nqueues == 1 ? "" : "s", p->nb_rxd, p->nb_txd, p->mtu,
-		   p->rss ? "on (TCP/IPv4, symmetric key)"
-			  : (p->nqueues > 1 ? "off (software steering)"
-					    : "off (one queue)"),
-		   ol[0] ? ol : "none (software checksums)");
+		   rss, ol[0] ? ol : "none (software checksums)");
 }
 
 int nic_port_open(struct nic_port *p, const struct nic_conf *conf, char *err,

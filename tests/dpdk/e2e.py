@@ -13,10 +13,10 @@ import remote
 import resp
 
 OP_TIMEOUT = float(os.environ.get("E2E_OP_TIMEOUT", "30"))
-FAULT = os.environ.get("E2E_FAULT", "") if remote.MODE == "dpdk" else ""
+FAULT = os.environ.get("E2E_FAULT", "") if remote.TRANSPORT == "dpdk" else ""
 CLI = os.environ.get("REDIS_CLI") or shutil.which("redis-cli") or "redis-cli"
 
-dpdk_only = pytest.mark.skipif(remote.MODE != "dpdk",
+dpdk_only = pytest.mark.skipif(remote.TRANSPORT != "dpdk",
                                reason="DPDK transport only (E2E_NET=%s)" % remote.MODE)
 fault_only = pytest.mark.skipif(not FAULT, reason="needs the fault wrapper (E2E_FAULT)")
 
@@ -111,7 +111,7 @@ def stack_conns(server, conn=None):
     """The server's own count of its live TCP connections (every state but LISTEN and
     TIME_WAIT). DPDK: the userspace stack's INFO counters; kernel transport: the kernel's
     sockets on the server port, from ss in the server namespace. None if unknown."""
-    if remote.MODE == "dpdk":
+    if remote.TRANSPORT == "dpdk":
         inf = info(server, conn=conn)
         conns = fields(inf, NET["conns"])
         if not conns:

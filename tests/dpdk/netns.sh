@@ -5,6 +5,7 @@
 #
 #   netns.sh check              exit 77 (with the reason on stderr) if this box cannot do it
 #   netns.sh up TAG [MODE]      create cach-srv-TAG, cach-cli-TAG and pair 0; print KEY=VALUE
+#                               (MODE tap: the one namespace cach-tap-TAG, no veth)
 #   netns.sh pair TAG K [MODE]  add pair K (1..250): subnet 10.211.K.0/24; print KEY=VALUE
 #   netns.sh down TAG           delete both namespaces (their veths go with them)
 #   netns.sh run [MODE] -- CMD  up, run CMD with the KEY=VALUEs exported, down (always)
@@ -13,7 +14,10 @@
 # Pair K: server end vsTAGkK in the server namespace, client end vcTAGkK (pair 0: vsTAG,
 # vcTAG) in the client namespace with 10.211.K.2/24. MODE dpdk (default) leaves the server
 # end without an address (the userspace stack owns 10.211.K.1 there); MODE kernel gives it
-# 10.211.K.1/24, for running the same tests against the kernel transport.
+# 10.211.K.1/24, for running the same tests against the kernel transport. MODE tap is for
+# the server over net_tap: server and clients share one namespace, cach-tap-TAG; the
+# server makes the tap interface (tapTAG) itself, and the tests give its kernel side the
+# client address 10.213.0.2/24 (the server is 10.213.0.1 on the DPDK side).
 #
 # Both ends get their offloads switched off: the client kernel otherwise hands af_packet
 # frames with checksums not yet computed (CHECKSUM_PARTIAL) and 64 KB TSO/GSO super-frames,
@@ -43,6 +47,36 @@ check() {
 	fi
 	q ip netns del "$probe"
 	return 0
+}
+
+tap_check() {
+	[ -c /dev/net/tun ] || die77 "no /dev/net/tun (net_tap needs the tun driver)"
+	local probe="cach-tap-probe-$$"
+	q ip netns add "$probe" || die77 "cannot create a network namespace (ip netns add failed)"
+	if ! q ip -n "$probe" tuntap add mode tap name "tp$$"; then
+		q ip netns del "$probe"
+		die77 "cannot create a tap interface inside a network namespace"
+	fi
+	q ip netns del "$probe"
+	return 0
+}
+
+up_tap() { # TAG
+	local ns="cach-tap-$1"
+	sweep
+	run_or_die ip netns add "$ns" || return 1
+	quiet_ns "$ns" || {
+		down "$1"
+		return 1
+	}
+	echo "SRV_NS=$ns"
+	echo "CLI_NS=$ns"
+	echo "SRV_IF=tap$1"
+	echo "CLI_IF=tap$1"
+	echo "SRV_IP=10.213.0.1"
+	echo "CLI_IP=10.213.0.2"
+	echo "NETNS_TAG=$1"
+	echo "E2E_NET=tap"
 }
 
 names() { # TAG K -> SRV_NS CLI_NS SRV_IF CLI_IF
@@ -109,6 +143,10 @@ pair() { # TAG K MODE
 
 up() { # TAG MODE
 	local tag="$1" mode="${2:-dpdk}"
+	[ "$mode" = tap ] && {
+		up_tap "$tag"
+		return
+	}
 	names "$tag" 0
 	sweep
 	run_or_die ip netns add "$SRV_NS" || return 1
@@ -129,7 +167,7 @@ down() { # TAG
 	names "$1" 0
 	# Processes still in the namespaces (a server whose test runner was killed: it runs
 	# in a session of its own) are this run's: stop them by PID, then delete the names.
-	for ns in "$SRV_NS" "$CLI_NS"; do
+	for ns in "$SRV_NS" "$CLI_NS" "cach-tap-$1"; do
 		pids="$(ip netns pids "$ns" 2>/dev/null)"
 		[ -n "$pids" ] || continue
 		kill -TERM $pids 2>/dev/null
@@ -142,6 +180,7 @@ down() { # TAG
 	done
 	q ip netns del "$SRV_NS"
 	q ip netns del "$CLI_NS"
+	q ip netns del "cach-tap-$1"
 	return 0
 }
 
@@ -149,7 +188,7 @@ sweep() {
 	local ns pid
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
 		case "$ns" in
-		cach-srv-* | cach-cli-*) pid="${ns#cach-???-}" ;;
+		cach-srv-* | cach-cli-* | cach-tap-*) pid="${ns#cach-???-}" ;;
 		*) continue ;;
 		esac
 		case "$pid" in '' | *[!0-9]*) continue ;; esac
@@ -174,6 +213,7 @@ run)
 	[ "${1:-}" = "--" ] && shift
 	[ $# -ge 1 ] || { echo "netns.sh run: no command" >&2; exit 2; }
 	check || exit $?
+	[ "$mode" != tap ] || tap_check || exit $?
 	tag=$$
 	trap 'down "$tag"' EXIT
 	trap 'exit 143' TERM
@@ -184,7 +224,7 @@ run)
 	exit $?
 	;;
 *)
-	sed -n '3,19p' "$0" >&2
+	sed -n '3,27p' "$0" >&2
 	exit 2
 	;;
 esac

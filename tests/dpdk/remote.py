@@ -14,7 +14,11 @@ is given back when its server is gone and reused by the next start.
 Environment (set by run.sh / netns.sh run):
   NETNS_TAG, SRV_NS, CLI_NS   the namespaces (this process must run in CLI_NS)
   E2E_NET           dpdk (default): --transport dpdk over net_af_packet on the server veth;
-                    kernel: the kernel transport bound to 10.211.k.1, to check the harness
+                    kernel: the kernel transport bound to 10.211.k.1, to check the harness;
+                    tap: --transport dpdk over net_tap (run.sh tap): one namespace, the
+                    server 10.213.k.1 on the DPDK side of tap interface taptagkK, the
+                    kernel side of it 10.213.k.2 (tap_link() sets it up once the server
+                    made it)
   CACHALOT_WORKERS  default worker count (2); a "workers" override wins. DPDK: one
                     af_packet queue pair per worker
   E2E_FAULT         dpdk-fault value for every server ("" = none), e.g.
@@ -29,12 +33,14 @@ import os
 import shlex
 import shutil
 import subprocess
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NETNS = os.path.join(HERE, "netns.sh")
 
 MODE = os.environ.get("E2E_NET", "dpdk")
-TRANSPORT = "dpdk" if MODE == "dpdk" else "kernel"
+TRANSPORT = "kernel" if MODE == "kernel" else "dpdk"
+NET = "10.213" if MODE == "tap" else "10.211"
 
 # Integration tests that only make sense over loopback (tests/integration/server.py asks for
 # this list). Keep it short: everything else runs unchanged against the remote server.
@@ -70,19 +76,19 @@ def cli_ns():
 
 
 def server_ip(k=0):
-    return "10.211.%d.1" % k
+    return "%s.%d.1" % (NET, k)
 
 
 def client_ip(k=0):
-    return "10.211.%d.2" % k
+    return "%s.%d.2" % (NET, k)
 
 
 def srv_if(k=0):
-    return "vs%s" % tag() + ("k%d" % k if k else "")
+    return ("tap" if MODE == "tap" else "vs") + tag() + ("k%d" % k if k else "")
 
 
 def ensure_pair(k):
-    if k in _made:
+    if k in _made or MODE == "tap":  # net_tap makes its interface itself
         return
     p = subprocess.run([NETNS, "pair", tag(), str(k), MODE], capture_output=True, text=True,
                        timeout=30)
@@ -107,8 +113,11 @@ def file_prefix(k):
 
 
 def dpdk_args(k, workers, prefix, qpairs=None, extra=""):
-    a = ["--no-huge", "-m", env("E2E_DPDK_MEM", "512"), "--no-pci",
-         "--vdev", "net_af_packet0,iface=%s,qpairs=%d" % (srv_if(k), qpairs or workers)]
+    if MODE == "tap":
+        vdev = "net_tap0,iface=%s" % srv_if(k)
+    else:
+        vdev = "net_af_packet0,iface=%s,qpairs=%d" % (srv_if(k), qpairs or workers)
+    a = ["--no-huge", "-m", env("E2E_DPDK_MEM", "512"), "--no-pci", "--vdev", vdev]
     a += lcores(workers)
     a += ["--file-prefix", prefix]
     return shlex.join(a) + ((" " + extra) if extra else "")
@@ -116,7 +125,7 @@ def dpdk_args(k, workers, prefix, qpairs=None, extra=""):
 
 def server_args(k, workers, fault=None, qpairs=None, dpdk_extra=""):
     """Server arguments (after binary/port/workers) for slot k. Returns (args, prefix)."""
-    if MODE == "dpdk":
+    if MODE != "kernel":
         prefix = file_prefix(k)
         args = ["--transport", "dpdk",
                 "--dpdk-args", dpdk_args(k, workers, prefix, qpairs, dpdk_extra),
@@ -176,3 +185,60 @@ def unplace(server):
     if _slots.get(k) is server:
         del _slots[k]
     remove_runtime_dir(getattr(server, "_e2e_prefix", None))
+
+
+# ---- net_tap (E2E_NET=tap) -----------------------------------------------------------------
+
+# The server log when net_tap could not make its port at all (the PMD is not installed,
+# no /dev/net/tun): with the vdev the only device, there is no port.
+TAP_UNAVAILABLE = "DPDK found no Ethernet port"
+
+
+class TapUnavailable(RuntimeError):
+    """net_tap cannot run here (the PMD is not installed, no /dev/net/tun)."""
+
+
+def tap_mac(k=0):
+    # The PMD gives the kernel side of the tap its own MAC; the stack drops frames that
+    # carry its own source address, so the kernel side gets another one.
+    return "02:13:00:00:%02x:02" % k
+
+
+def _ip(*args):
+    p = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
+    if p.returncode != 0:
+        raise RuntimeError("ip %s: %s" % (" ".join(args), p.stderr.strip()))
+    return p.stdout
+
+
+def tap_link(server, timeout=30.0):
+    """Once the server (started with wait=False) has made and started its tap port, give
+    the kernel side of it the client address (10.213.k.2/24) and a MAC of its own. This
+    process runs in that namespace: the kernel's TCP reaches the server through the tap.
+    Raises TapUnavailable when the server could not make the port at all."""
+
+    k = server._e2e_slot
+    ifname = srv_if(k)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with open(server.logpath, "rb") as f:
+                log = f.read().decode(errors="replace")
+        except OSError:
+            log = ""
+        log = log[log.rfind("==== start:"):]  # this start's part
+        if "Listening on" in log:
+            break
+        if not server.alive():
+            if TAP_UNAVAILABLE in log:
+                raise TapUnavailable("net_tap cannot run here:\n" + log)
+            raise RuntimeError("server exited during start:\n" + log)
+        if time.monotonic() > deadline:
+            raise RuntimeError("server not listening after %.0fs:\n%s" % (timeout, log))
+        time.sleep(0.05)
+    if not os.path.exists("/sys/class/net/%s" % ifname):
+        raise RuntimeError("the server is up but interface %s does not exist here" % ifname)
+    _ip("link", "set", "dev", ifname, "address", tap_mac(k))
+    _ip("addr", "replace", client_ip(k) + "/24", "dev", ifname)
+    _ip("link", "set", "dev", ifname, "up")
+    return ifname
