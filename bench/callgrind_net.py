@@ -11,7 +11,8 @@ workload: instrumentation on, an idle period (IDLE_S seconds, no traffic), dump,
 workload, dump, off. From each dump:
 
   all      every instruction of the server process;
-  net      instructions in functions defined under dataplane/net/ (their own cost,
+  net      instructions in functions defined under dataplane/net/ and in
+           dataplane/timer.c, the stack's timing wheel (their own cost,
            inlined helpers included) plus everything they call outside the project
            (libc memcpy, DPDK mbuf functions): what the stack itself costs. Calls from the
            stack back into the project (the engine's upcalls, the driver's transmit hook)
@@ -47,6 +48,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NETNS = os.path.join(ROOT, "tests", "dpdk", "netns.sh")
 NET_DIR = os.sep + os.path.join("dataplane", "net") + os.sep
+TIMER_C = os.path.join(ROOT, "dataplane", "timer.c")  # the stack's wheel, in its library
 
 
 def env(name, default):
@@ -66,7 +68,14 @@ def parse_callgrind(path):
     """-> (totals, self_cost {fn_id: Ir}, fn_file {fn_id: path}, fn_name {fn_id: name},
     calls [(caller_id, callee_id, inclusive Ir)]). Handles name compression ("(12) name"
     then "(12)"), subposition compression and fi/fe inlined-file switches (costs stay with
-    the function, whose file is the fl= in force at its fn= line)."""
+    the function). A function's file is the fl= in force at its fn= line, unless that is
+    a system header: callgrind names the file of the function's first instruction, which
+    for net_csum_pseudo is an htonl inlined from <bits/byteswap.h>; then it is the first
+    other file of an fi=/fe= switch inside the function."""
+
+    def system(path):
+        return path is None or path.startswith("/usr/include/")
+
     files, fns = {}, {}
     fn_file, self_cost, calls = {}, {}, []
     cur_fl = cur_fn = None
@@ -104,11 +113,14 @@ def parse_callgrind(path):
             if key == "fl":
                 _, cur_fl = name(files, val)
             elif key in ("fi", "fe"):
-                name(files, val)
+                _, f = name(files, val)
+                if cur_fn is not None and system(fn_file.get(cur_fn)) and not system(f):
+                    fn_file[cur_fn] = f
             elif key == "fn":
                 i, n = name(fns, val)
                 cur_fn = i
-                fn_file.setdefault(i, cur_fl)
+                if system(fn_file.get(i)):
+                    fn_file[i] = cur_fl
             elif key in ("cfi", "cfl"):
                 name(files, val)
             elif key == "cfn":
@@ -126,7 +138,7 @@ def net_cost(path):
 
     def where(i):
         p = os.path.normpath(fn_file.get(i) or "")
-        if NET_DIR in p and p.startswith(ROOT):
+        if (NET_DIR in p or p == TIMER_C) and p.startswith(ROOT):
             return "net"
         if p.startswith(ROOT):
             return "project"

@@ -19,6 +19,10 @@
  * ARP_TRIES unanswered requests a second apart make it unusable.  An
  * unknown next hop holds the last ARP_HOLD frames for it meanwhile and
  * drops them when resolution fails.
+ *
+ * Connections do not look the cache up per packet: their struct net_path
+ * keeps the MAC with the cache's generation number, which every change of
+ * an entry bumps (ipv4.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -140,6 +144,7 @@ static struct arp_entry *arp_insert(struct net_stack *s, uint32_t ip)
 	}
 	timer_cancel(&victim->retry);
 	arp_drop_held(s, victim);
+	s->arp_gen++;
 	victim->ip = ip;
 	victim->state = ARP_INCOMPLETE;
 	victim->tries = 0;
@@ -220,6 +225,7 @@ static void arp_retry(struct timer *t)
 		 * trusted.  The next send starts over. */
 		arp_drop_held(s, e);
 		e->state = ARP_INCOMPLETE;
+		s->arp_gen++;
 		return;
 	}
 	e->tries++;
@@ -263,6 +269,16 @@ void arp_output(struct net_stack *s, uint32_t nh, struct net_buf *b,
 	arp_resolve(s, e);
 }
 
+uint64_t arp_lookup(struct net_stack *s, uint32_t nh, uint8_t mac[6])
+{
+	const struct arp_entry *e = arp_find(s->arp, nh);
+
+	if (!e || e->state != ARP_VALID)
+		return 0;
+	memcpy(mac, e->mac, 6);
+	return e->confirmed_us + ARP_REACHABLE_US;
+}
+
 /* The sender of an ARP frame is at sha: refresh (or with create, add). */
 static void arp_learn(struct net_stack *s, uint32_t ip, const uint8_t *mac,
 		      bool create)
@@ -277,6 +293,7 @@ static void arp_learn(struct net_stack *s, uint32_t ip, const uint8_t *mac,
 	memcpy(e->mac, mac, 6);
 	e->state = ARP_VALID;
 	e->confirmed_us = s->now_us;
+	s->arp_gen++; /* a new MAC, or trusted for longer: paths reload */
 	e->tries = 0;
 	timer_cancel(&e->retry);
 	for (unsigned i = 0; i < e->nheld; i++) {

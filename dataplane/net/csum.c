@@ -65,13 +65,6 @@ uint32_t net_csum_add(uint32_t sum, const void *data, size_t len)
 	return net_csum_fold((uint32_t)a);
 }
 
-uint16_t net_csum_fold(uint32_t sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 uint32_t net_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto,
 			 uint16_t l4len)
 {

@@ -7,43 +7,17 @@
  * and a peer has no reason to fragment toward a TCP server that announces
  * its MSS, so fragments are dropped and counted rather than reassembled.
  *
- * net_ip_send() is given the buffer but not where its data starts (a
- * net_buf is the driver's), so net_ip_alloc() remembers the pair in a
- * small ring, searched newest first: TCP sends what it allocates at once,
- * and the search ends at the first entry.  A buffer allocated and never
- * sent just ages out of the ring.
+ * Output goes through a struct net_path (net_pvt.h): TCP keeps one per
+ * connection, so a segment's headers are a copy of a template and a few
+ * stores, and the next hop's MAC is looked up only when the ARP cache
+ * changed.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <string.h>
-
-#include <mimalloc.h>
 
 #include "net_link.h"
 
 #define IPV4_TTL 64
-#define IPV4_TXQ 32 /* allocated buffers not yet sent, at most */
-
-struct ipv4_state {
-	unsigned head; /* next slot to fill */
-	struct {
-		struct net_buf *b;
-		uint8_t *data;
-		size_t cap;
-	} tx[IPV4_TXQ];
-};
-
-int ipv4_init(struct net_stack *s)
-{
-	s->ip4 = mi_zalloc(sizeof(*s->ip4));
-	return s->ip4 ? 0 : -ENOMEM;
-}
-
-void ipv4_fini(struct net_stack *s)
-{
-	mi_free(s->ip4);
-	s->ip4 = NULL;
-}
 
 /* ---- input ------------------------------------------------------------ */
 
@@ -95,13 +69,9 @@ static void ipv4_tcp(struct net_stack *s, struct net_buf *b, uint8_t *frame,
 /* Sources no TCP peer can have: answering them would be abuse. */
 static bool ipv4_martian(const struct net_stack *s, uint32_t src)
 {
-	if (src == 0 || src == 0xffffffffu || src >= 0xe0000000u ||
-	    (src >> 24) == 127 || src == s->conf.ip)
-		return true;
-	/* The subnet's broadcast address. */
-	return s->netmask && s->netmask != 0xffffffffu &&
-	       ((src ^ s->conf.ip) & s->netmask) == 0 &&
-	       (src | s->netmask) == 0xffffffffu;
+	/* 0, multicast, class E, limited broadcast: src - 1 wraps for 0 */
+	return src - 1 >= 0xe0000000u - 1 || (src >> 24) == 127 ||
+	       src == s->conf.ip || src == s->bcast;
 }
 
 void ipv4_input(struct net_stack *s, struct net_buf *b, uint8_t *frame,
@@ -113,8 +83,9 @@ void ipv4_input(struct net_stack *s, struct net_buf *b, uint8_t *frame,
 		goto bad_len;
 	size_t ihl = (ip->ver_ihl & 0xf) * 4u;
 	size_t tot = ntohs(ip->len);
-	if ((ip->ver_ihl >> 4) != 4 || ihl < IP4_HLEN || tot < ihl ||
-	    ETH_HLEN + tot > len)
+	if (ip->ver_ihl != 0x45 && ((ip->ver_ihl >> 4) != 4 || ihl < IP4_HLEN))
+		goto bad_len;
+	if (tot < ihl || ETH_HLEN + tot > len)
 		goto bad_len;
 	if (flags & NET_RX_IP_CSUM_BAD)
 		goto bad_csum;
@@ -160,89 +131,85 @@ drop:
 
 /* ---- output ----------------------------------------------------------- */
 
-uint8_t *net_ip_alloc(struct net_stack *s, struct net_buf **b, size_t *room)
+uint8_t *net_ip_alloc_fail(struct net_stack *s, struct net_buf *b)
 {
-	struct ipv4_state *st = s->ip4;
-	uint8_t *data;
-	size_t cap;
-
-	*b = s->io.alloc(s->io.drv, &data, &cap);
-	if (!*b) {
-		s->st.tx_alloc_fail++;
-		return NULL;
-	}
-	if (cap < ETH_HLEN + IP4_HLEN + TCP_HLEN + 40) {
-		/* A driver bug: not even a bare segment fits. */
-		s->io.free(s->io.drv, *b);
-		*b = NULL;
-		s->st.tx_alloc_fail++;
-		return NULL;
-	}
-	size_t r = cap - ETH_HLEN - IP4_HLEN;
-	if (r > (size_t)s->conf.mtu - IP4_HLEN)
-		r = (size_t)s->conf.mtu - IP4_HLEN;
-	*room = r;
-	unsigned i = st->head;
-	st->tx[i].b = *b;
-	st->tx[i].data = data;
-	st->tx[i].cap = cap;
-	st->head = (i + 1) % IPV4_TXQ;
-	return data + ETH_HLEN + IP4_HLEN;
-}
-
-/* The data pointer net_ip_alloc() returned for b, forgotten after. */
-static uint8_t *ipv4_tx_data(struct net_stack *s, struct net_buf *b,
-			     size_t *cap)
-{
-	struct ipv4_state *st = s->ip4;
-
-	for (unsigned k = 1; k <= IPV4_TXQ; k++) {
-		unsigned i = (st->head + IPV4_TXQ - k) % IPV4_TXQ;
-
-		if (st->tx[i].b == b) {
-			st->tx[i].b = NULL;
-			*cap = st->tx[i].cap;
-			return st->tx[i].data;
-		}
-	}
+	if (b)
+		s->io.free(s->io.drv, b);
+	s->st.tx_alloc_fail++;
 	return NULL;
 }
 
-void net_ip_send(struct net_stack *s, struct net_buf *b, uint32_t dst,
-		 uint8_t proto, size_t l4len)
+void net_path_init(struct net_stack *s, struct net_path *p, uint32_t dst,
+		   uint8_t proto)
 {
-	size_t cap;
-	uint8_t *frame = ipv4_tx_data(s, b, &cap);
-	unsigned txflags = 0;
+	struct eth_hdr *eth = (struct eth_hdr *)p->hdr;
+	struct ip4_hdr *ip = (struct ip4_hdr *)(p->hdr + ETH_HLEN);
 
-	if (!frame || ETH_HLEN + IP4_HLEN + l4len > cap ||
-	    IP4_HLEN + l4len > s->conf.mtu) {
-		/* Not from net_ip_alloc, or overfilled: a caller's bug. */
-		s->io.free(s->io.drv, b);
-		return;
-	}
-	struct ip4_hdr *ip = (struct ip4_hdr *)(frame + ETH_HLEN);
-	uint8_t *l4 = (uint8_t *)ip + IP4_HLEN;
-
+	memset(p, 0, sizeof(*p));
+	memcpy(eth->src, s->conf.mac, 6);
+	eth->type = htons(ETH_TYPE_IPV4);
 	ip->ver_ihl = 0x45;
-	ip->tos = 0;
-	ip->len = htons((uint16_t)(IP4_HLEN + l4len));
-	ip->id = htons(s->ip_id++);
 	ip->frag = htons(IP4_FLAG_DF);
 	ip->ttl = IPV4_TTL;
 	ip->proto = proto;
-	ip->csum = 0;
 	ip->src = htonl(s->conf.ip);
 	ip->dst = htonl(dst);
+	p->proto = proto;
+	p->ip_sum = net_csum_add(0, ip, IP4_HLEN);
+	p->ph_sum = net_csum_add(htons(proto), &ip->src, 8);
+	p->nh = dst;
+	if (((dst ^ s->conf.ip) & s->netmask) != 0)
+		p->nh = s->conf.gateway;
+	p->no_route = !p->nh || dst == s->conf.ip; /* no loopback */
+}
+
+/* Reload the next hop's MAC into the template if the cache trusts one. */
+static bool ipv4_path_resolve(struct net_stack *s, struct net_path *p)
+{
+	uint64_t until = arp_lookup(s, p->nh, p->hdr);
+
+	if (s->now_us >= until) {
+		p->arp_gen = 0;
+		return false;
+	}
+	p->arp_gen = s->arp_gen;
+	p->arp_until_us = until;
+	return true;
+}
+
+void net_path_send_slow(struct net_stack *s, struct net_path *p,
+			struct net_buf *b, uint8_t *l4, size_t l4len)
+{
+	uint8_t *frame = l4 - ETH_HLEN - IP4_HLEN;
+	struct ip4_hdr *ip = (struct ip4_hdr *)(frame + ETH_HLEN);
+	size_t len = ETH_HLEN + IP4_HLEN + l4len;
+	unsigned txflags = 0;
+	bool resolved = p->arp_gen == s->arp_gen && s->now_us < p->arp_until_us;
+
+	if (p->no_route || IP4_HLEN + l4len > s->conf.mtu) {
+		/* Overfilled is a caller's bug. */
+		if (p->no_route)
+			s->st.tx_no_route++;
+		s->io.free(s->io.drv, b);
+		return;
+	}
+	if (!resolved)
+		resolved = ipv4_path_resolve(s, p);
+	memcpy(frame, p->hdr, ETH_HLEN + IP4_HLEN);
+
+	uint16_t tot = htons((uint16_t)(IP4_HLEN + l4len));
+	uint16_t id = htons(s->ip_id++);
+
+	ip->len = tot;
+	ip->id = id;
 	if (s->conf.tx_offloads & NET_TX_IP_CSUM)
 		txflags |= NET_TX_IP_CSUM;
 	else
-		ip->csum = ~net_csum_fold(net_csum_add(0, ip, IP4_HLEN));
+		ip->csum = ~net_csum_fold(p->ip_sum + tot + id);
 
-	if (proto == IP4_PROTO_TCP && l4len >= TCP_HLEN) {
+	if (p->proto == IP4_PROTO_TCP && l4len >= TCP_HLEN) {
 		struct tcp_hdr *th = (struct tcp_hdr *)l4;
-		uint32_t sum =
-		    net_csum_pseudo(s->conf.ip, dst, proto, (uint16_t)l4len);
+		uint32_t sum = p->ph_sum + htons((uint16_t)l4len);
 
 		if (s->conf.tx_offloads & NET_TX_TCP_CSUM) {
 			/* The NIC finishes what the pseudo header starts. */
@@ -253,24 +220,17 @@ void net_ip_send(struct net_stack *s, struct net_buf *b, uint32_t dst,
 			th->csum = ~net_csum_fold(net_csum_add(sum, l4, l4len));
 		}
 	}
+	if (resolved)
+		net_send_frame(s, b, len, txflags);
+	else
+		arp_output(s, p->nh, b, frame, len, txflags);
+}
 
-	struct eth_hdr *eth = (struct eth_hdr *)frame;
-	memcpy(eth->src, s->conf.mac, 6);
-	eth->type = htons(ETH_TYPE_IPV4);
+void net_ip_send(struct net_stack *s, struct net_buf *b, uint8_t *l4,
+		 uint32_t dst, uint8_t proto, size_t l4len)
+{
+	struct net_path p;
 
-	uint32_t nh = dst;
-	if (((dst ^ s->conf.ip) & s->netmask) != 0) {
-		nh = s->conf.gateway;
-		if (!nh) {
-			s->st.tx_no_route++;
-			s->io.free(s->io.drv, b);
-			return;
-		}
-	}
-	if (dst == s->conf.ip) {
-		s->st.tx_no_route++; /* no loopback */
-		s->io.free(s->io.drv, b);
-		return;
-	}
-	arp_output(s, nh, b, frame, ETH_HLEN + IP4_HLEN + l4len, txflags);
+	net_path_init(s, &p, dst, proto);
+	net_path_send(s, &p, b, l4, l4len);
 }

@@ -60,17 +60,17 @@ struct net_stack *net_new(const struct net_conf *conf, const struct net_io *io,
 	s->netmask = conf->prefix == 0	  ? 0
 		     : conf->prefix >= 32 ? 0xffffffffu
 					  : ~0u << (32 - conf->prefix);
+	if (s->netmask && s->netmask != 0xffffffffu)
+		s->bcast = conf->ip | ~s->netmask;
 	s->tw = timer_wheel_new(0);
 	if (!s->tw)
 		goto fail;
-	int rc = ipv4_init(s);
-	if (rc == 0)
-		rc = arp_init(s);
+	s->arp_gen = 1;
+	int rc = arp_init(s);
 	if (rc == 0)
 		rc = tcp_init(s);
 	if (rc) {
 		arp_fini(s);
-		ipv4_fini(s);
 		timer_wheel_free(s->tw);
 		mi_free(s);
 		errno = -rc;
@@ -89,16 +89,16 @@ void net_free(struct net_stack *s)
 		return;
 	tcp_fini(s);
 	arp_fini(s);
-	ipv4_fini(s);
 	timer_wheel_free(s->tw);
 	mi_free(s);
 }
 
-void net_set_time(struct net_stack *s, uint64_t now_us)
+/* The wheel was born at time 0; start it at the real clock, or timers
+ * armed before the first net_timers() land in far slots. */
+static __attribute__((noinline)) void net_clock_start(struct net_stack *s,
+						      uint64_t now_us)
 {
-	/* The wheel was born at time 0; start it at the real clock, or
-	 * timers armed before the first net_timers() land in far slots. */
-	if (s->now_us == 0 && now_us && timer_count(s->tw) == 0) {
+	if (timer_count(s->tw) == 0) {
 		struct timer_wheel *tw = timer_wheel_new(now_us);
 
 		if (tw) {
@@ -106,6 +106,12 @@ void net_set_time(struct net_stack *s, uint64_t now_us)
 			s->tw = tw;
 		}
 	}
+}
+
+void net_set_time(struct net_stack *s, uint64_t now_us)
+{
+	if (s->now_us == 0 && now_us)
+		net_clock_start(s, now_us);
 	/* The clock never goes back, whatever the driver says. */
 	if (now_us > s->now_us)
 		s->now_us = now_us;

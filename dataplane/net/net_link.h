@@ -25,14 +25,17 @@ void arp_input(struct net_stack *s, struct net_buf *b, uint8_t *frame,
  */
 void arp_output(struct net_stack *s, uint32_t nh, struct net_buf *b,
 		uint8_t *frame, size_t len, unsigned txflags);
+/**
+ * Copy the MAC of next hop nh into mac if the cache has one, and return
+ * until when it is trusted without asking again (0: no MAC; past: arp_output
+ * would ask).  Any change to the cache bumps s->arp_gen.
+ */
+uint64_t arp_lookup(struct net_stack *s, uint32_t nh, uint8_t mac[6]);
 
 /* ---- ipv4.c --------------------------------------------------------- */
 
-int ipv4_init(struct net_stack *s);
 void ipv4_input(struct net_stack *s, struct net_buf *b, uint8_t *frame,
 		size_t len, unsigned flags, uint32_t rss_hash);
-/** Free ipv4's state (safe after a failed or no ipv4_init). */
-void ipv4_fini(struct net_stack *s);
 
 /* ---- icmp.c --------------------------------------------------------- */
 

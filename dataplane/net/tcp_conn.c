@@ -114,28 +114,6 @@ bool tcp_listening(const struct net_stack *s, uint16_t port)
 
 /* ---- table ----------------------------------------------------------- */
 
-static inline uint32_t tcb_hash(const struct tcp_state *ts, uint32_t rip,
-				uint16_t rport, uint32_t lip, uint16_t lport)
-{
-	uint64_t k = ((uint64_t)rip << 32 | (uint32_t)rport << 16 | lport);
-
-	k = (k ^ ts->hseed) * 0x9e3779b97f4a7c15ULL;
-	k ^= lip;
-	k *= 0xbf58476d1ce4e5b9ULL;
-	return (uint32_t)(k >> 32) & ts->ht_mask;
-}
-
-struct tcb *tcb_lookup(struct tcp_state *ts, uint32_t rip, uint16_t rport,
-		       uint32_t lip, uint16_t lport)
-{
-	struct tcb *t = ts->ht[tcb_hash(ts, rip, rport, lip, lport)];
-
-	while (t && (t->rip != rip || t->rport != rport || t->lport != lport ||
-		     t->lip != lip))
-		t = t->hnext;
-	return t;
-}
-
 static void tcb_unhash(struct tcb *t)
 {
 	struct tcp_state *ts = t->s->tcp;
@@ -201,6 +179,7 @@ struct tcb *tcb_new(struct net_stack *s, const struct tcp_seg *sg)
 	t->rto_us = TCP_RTO_INIT_US;
 	t->ssthresh = UINT32_MAX;
 	t->last_rx_us = s->now_us;
+	net_path_init(s, &t->path, t->rip, IP4_PROTO_TCP);
 	tcp_apply_syn_opts(t, sg);
 	t->hnext = ts->ht[h];
 	ts->ht[h] = t;
@@ -293,7 +272,7 @@ void tcb_destroy(struct tcb *t, int err)
 		t->s->app.closed(app, err);
 }
 
-void tcb_release_zombies(struct tcp_state *ts)
+void tcb_free_zombies(struct tcp_state *ts)
 {
 	while (ts->zombies) {
 		struct tcb *t = ts->zombies;
@@ -302,19 +281,6 @@ void tcb_release_zombies(struct tcp_state *ts)
 		t->qnext = ts->pool;
 		ts->pool = t;
 	}
-}
-
-/* Put t on the flush list (tcp_flush will run tcp_output for it). */
-void tcb_queue(struct tcb *t)
-{
-	struct tcp_state *ts = t->s->tcp;
-
-	if (t->flags & TF_QUEUED)
-		return;
-	t->flags |= TF_QUEUED;
-	t->qnext = NULL;
-	*ts->qtail = t;
-	ts->qtail = &t->qnext;
 }
 
 /* ---- TIME_WAIT ------------------------------------------------------ */
@@ -499,15 +465,6 @@ static int tcb_sb_grow(struct tcb *t, uint32_t need)
 	return 0;
 }
 
-/* n bytes at the front of the buffer were acknowledged. */
-void tcb_sb_acked(struct tcb *t, uint32_t n)
-{
-	t->sb_len -= n;
-	t->sb_off = (t->sb_off + n) & (t->sb_cap - 1);
-	if (!t->sb_len)
-		t->sb_off = 0;
-}
-
 static bool tcb_can_send(const struct tcb *t)
 {
 	return (t->state == TCPS_ESTABLISHED || t->state == TCPS_CLOSE_WAIT) &&
@@ -534,7 +491,7 @@ size_t net_tcp_send(struct tcb *t, const void *data, size_t len)
 	pos = (t->sb_off + t->sb_len) & (t->sb_cap - 1);
 	first = t->sb_cap - pos;
 	if (first >= n) {
-		memcpy(t->sb + pos, data, n);
+		net_copy(t->sb + pos, data, n);
 	} else {
 		memcpy(t->sb + pos, data, first);
 		memcpy(t->sb, (const uint8_t *)data + first, n - first);

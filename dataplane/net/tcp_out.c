@@ -96,7 +96,7 @@ static void raw_send(struct net_stack *s, const struct tcp_seg *sg,
 	s->st.tcp_out_segs++;
 	if (flags & TCP_RST)
 		s->st.tcp_out_rsts++;
-	net_ip_send(s, b, sg->src, IP4_PROTO_TCP, TCP_HLEN + optlen);
+	net_ip_send(s, b, p, sg->src, IP4_PROTO_TCP, TCP_HLEN + optlen);
 }
 
 /* RFC 9293 (3.10.7.1): the reset for a segment that has no connection. */
@@ -132,7 +132,7 @@ void tcp_tw_send_ack(struct net_stack *s, const struct tcp_tw *tw)
 		 tw->rcv_nxt, TCP_ACK, (uint16_t)(win > 0xffff ? 0xffff : win),
 		 optlen);
 	s->st.tcp_out_segs++;
-	net_ip_send(s, b, tw->rip, IP4_PROTO_TCP, TCP_HLEN + optlen);
+	net_ip_send(s, b, p, tw->rip, IP4_PROTO_TCP, TCP_HLEN + optlen);
 }
 
 void tcp_send_cookie_synack(struct net_stack *s, const struct tcp_seg *sg,
@@ -176,7 +176,7 @@ bool tcp_challenge_ok(struct net_stack *s)
  * 3.8.6.2.2).  A TCB that advertises less than half the buffer joins the
  * small-window list so tcp_flush can announce the window reopening.
  */
-uint16_t tcp_window_field(struct tcb *t)
+static uint16_t tcp_window_field(struct tcb *t)
 {
 	struct net_stack *s = t->s;
 	uint32_t buf = s->conf.rcvbuf;
@@ -247,7 +247,7 @@ static void copy_out(const struct tcb *t, uint8_t *dst, uint32_t seq,
 	uint32_t first = t->sb_cap - pos;
 
 	if (first >= n) {
-		memcpy(dst, t->sb + pos, n);
+		net_copy(dst, t->sb + pos, n);
 		return;
 	}
 	memcpy(dst, t->sb + pos, first);
@@ -345,7 +345,7 @@ static bool tcp_xmit(struct tcb *t, uint32_t seq, uint8_t flags, uint32_t n)
 		s->st.tcp_out_rsts++;
 	if (flags & TCP_ACK)
 		acked_now(t);
-	net_ip_send(s, b, t->rip, IP4_PROTO_TCP, TCP_HLEN + optlen + n);
+	net_path_send(s, &t->path, b, p, TCP_HLEN + optlen + n);
 	return true;
 }
 
@@ -573,7 +573,7 @@ static bool tcp_output_data(struct tcb *t)
 	return sent;
 }
 
-void tcp_output(struct tcb *t)
+static void tcp_output(struct tcb *t)
 {
 	switch (t->state) {
 	case TCPS_CLOSED:

@@ -140,6 +140,8 @@ struct tcb {
 	uint8_t *sb;
 	uint32_t sb_cap, sb_off, sb_len;
 
+	struct net_path path; /* the headers below TCP, the next hop's MAC */
+
 	struct timer rtx;    /* RTO, SYN-ACK retransmission or persist */
 	struct timer delack; /* delayed ACK */
 	struct timer ka;     /* keepalive, FIN_WAIT_2 and TIME_WAIT expiry */
@@ -239,17 +241,74 @@ static inline uint32_t tcp_flight(const struct tcb *t)
 	return t->snd_max - t->snd_una;
 }
 
-/* tcp_conn.c */
-struct tcb *tcb_lookup(struct tcp_state *ts, uint32_t rip, uint16_t rport,
-		       uint32_t lip, uint16_t lport);
+/* tcp_conn.c; the small per-segment helpers are inline (no call on the
+ * request/reply path for a hash lookup or a list append). */
+static inline uint32_t tcb_hash(const struct tcp_state *ts, uint32_t rip,
+				uint16_t rport, uint32_t lip, uint16_t lport)
+{
+	uint64_t k = ((uint64_t)rip << 32 | (uint32_t)rport << 16 | lport);
+
+	k = (k ^ ts->hseed) * 0x9e3779b97f4a7c15ULL;
+	k ^= lip;
+	k *= 0xbf58476d1ce4e5b9ULL;
+	return (uint32_t)(k >> 32) & ts->ht_mask;
+}
+
+static inline struct tcb *tcb_lookup(struct tcp_state *ts, uint32_t rip,
+				     uint16_t rport, uint32_t lip,
+				     uint16_t lport)
+{
+	struct tcb *t = ts->ht[tcb_hash(ts, rip, rport, lip, lport)];
+
+	while (t && (t->rip != rip || t->rport != rport || t->lport != lport ||
+		     t->lip != lip))
+		t = t->hnext;
+	return t;
+}
+
+/* Put t on the flush list (tcp_flush will run tcp_output for it). */
+static inline void tcb_queue(struct tcb *t)
+{
+	struct tcp_state *ts = t->s->tcp;
+
+	if (t->flags & TF_QUEUED)
+		return;
+	t->flags |= TF_QUEUED;
+	t->qnext = NULL;
+	*ts->qtail = t;
+	ts->qtail = &t->qnext;
+}
+
+/* An ACK is owed but may wait: a reply sent this turn will carry it, else
+ * tcp_output starts the timer (tcp_start_delack). */
+static inline void tcp_arm_delack(struct tcb *t)
+{
+	t->flags |= TF_DELACK;
+	tcb_queue(t);
+}
+
+/* n bytes at the front of the send buffer were acknowledged. */
+static inline void tcb_sb_acked(struct tcb *t, uint32_t n)
+{
+	t->sb_len -= n;
+	t->sb_off = (t->sb_off + n) & (t->sb_cap - 1);
+	if (!t->sb_len)
+		t->sb_off = 0;
+}
+
+void tcb_free_zombies(struct tcp_state *ts);
+/* The TCBs freed this turn go back to the pool. */
+static inline void tcb_release_zombies(struct tcp_state *ts)
+{
+	if (ts->zombies)
+		tcb_free_zombies(ts);
+}
+
 struct tcb *tcb_new(struct net_stack *s, const struct tcp_seg *sg);
 void tcb_set_state(struct tcb *t, uint8_t st);
 void tcb_destroy(struct tcb *t, int err);
-void tcb_queue(struct tcb *t);
-void tcb_release_zombies(struct tcp_state *ts);
 void tcb_ooo_clear(struct tcb *t);
 void tcb_sb_release(struct tcb *t);
-void tcb_sb_acked(struct tcb *t, uint32_t n);
 struct tcp_tw *tcp_tw_lookup(struct tcp_state *ts, uint32_t rip, uint16_t rport,
 			     uint32_t lip, uint16_t lport);
 void tcp_tw_enter(struct tcb *t);
@@ -262,7 +321,6 @@ void tcp_apply_syn_opts(struct tcb *t, const struct tcp_seg *sg);
 uint32_t tcp_sack_lost_to(const struct tcb *t);
 
 /* tcp_out.c */
-void tcp_output(struct tcb *t);
 void tcp_send_ack(struct tcb *t);
 void tcp_send_synack(struct tcb *t);
 void tcp_send_probe(struct tcb *t);
@@ -276,13 +334,11 @@ void tcp_resend(struct tcb *t, uint32_t seq, uint32_t n);
 void tcp_send_tlp(struct tcb *t);
 bool tcp_sack_output(struct tcb *t);
 void tcp_tw_send_ack(struct net_stack *s, const struct tcp_tw *tw);
-uint16_t tcp_window_field(struct tcb *t);
 
 /* tcp_timer.c */
 void tcp_rtt_sample(struct tcb *t, uint32_t rtt_us);
 void tcp_arm_rto(struct tcb *t);
 void tcp_arm_persist(struct tcb *t);
-void tcp_arm_delack(struct tcb *t);
 void tcp_start_delack(struct tcb *t);
 void tcp_arm_keepalive(struct tcb *t);
 void tcp_enter_time_wait(struct tcb *t);

@@ -243,14 +243,6 @@ static void tcp_delack_fire(struct timer *tm)
 	}
 }
 
-/* An ACK is owed but may wait: a reply sent this turn will carry it, else
- * tcp_output starts the timer (tcp_start_delack). */
-void tcp_arm_delack(struct tcb *t)
-{
-	t->flags |= TF_DELACK;
-	tcb_queue(t);
-}
-
 void tcp_start_delack(struct tcb *t)
 {
 	if (!timer_armed(&t->delack))

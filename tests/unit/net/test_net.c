@@ -288,7 +288,7 @@ static void ip_out(uint32_t dst, uint8_t tag)
 	p[12] = 5 << 4;
 	p[13] = TCP_ACK;
 	memset(p + TCP_HLEN, tag, 10);
-	net_ip_send(s, b, dst, IP4_PROTO_TCP, TCP_HLEN + 10);
+	net_ip_send(s, b, p, dst, IP4_PROTO_TCP, TCP_HLEN + 10);
 }
 
 /* Checks a frame ip_out() produced. */

@@ -68,6 +68,7 @@ static struct {
 	unsigned chead, ctail;
 	unsigned narp;
 	bool alloc_fail;
+	const uint8_t *dst_mac; /* where TCP frames must go (peer_mac) */
 } fk;
 
 static struct net_buf *fk_alloc(void *drv, uint8_t **data, size_t *cap)
@@ -154,7 +155,7 @@ static void fk_send(void *drv, struct net_buf *b, size_t len, unsigned flags)
 		fk_free(drv, b);
 		return;
 	}
-	assert_memory_equal(f, peer_mac, 6);
+	assert_memory_equal(f, fk.dst_mac, 6);
 	assert_memory_equal(f + 6, my_mac, 6);
 	const uint8_t *ip = f + 14, *th = ip + 20;
 	size_t tot = (size_t)ip[2] << 8 | ip[3];
@@ -474,32 +475,38 @@ static struct tcp_tw *tw_conn(void)
 	return tcp_tw_lookup(H.s->tcp, PEER_IP, H.sport, MY_IP, PORT);
 }
 
-static void start(void)
+/* An ARP request from the peer, now at mac, for our address. */
+static void peer_arp(const uint8_t *mac)
 {
-	H.s = net_new(&H.conf, &fk_io, &app_ops, NULL);
-	assert_non_null(H.s);
-	net_set_time(H.s, H.now);
-	/* Teach the peer's MAC: an ARP request for our address. */
 	uint8_t f[60] = {0};
 
 	memset(f, 0xff, 6);
-	memcpy(f + 6, peer_mac, 6);
+	memcpy(f + 6, mac, 6);
 	put16(f + 12, 0x0806);
 	put16(f + 14, 1);
 	put16(f + 16, 0x0800);
 	f[18] = 6;
 	f[19] = 4;
 	put16(f + 20, 1);
-	memcpy(f + 22, peer_mac, 6);
+	memcpy(f + 22, mac, 6);
 	put32(f + 28, PEER_IP);
 	put32(f + 38, MY_IP);
 	rx_frame(f, sizeof(f));
+}
+
+static void start(void)
+{
+	H.s = net_new(&H.conf, &fk_io, &app_ops, NULL);
+	assert_non_null(H.s);
+	net_set_time(H.s, H.now);
+	peer_arp(peer_mac); /* teaches the peer's MAC; answered */
 	assert_int_equal(fk.narp, 1);
 }
 
 static int setup(void **state)
 {
 	memset(&fk, 0, sizeof(fk));
+	fk.dst_mac = peer_mac;
 	memset(&H, 0, sizeof(H));
 	memset(apps, 0, sizeof(apps));
 	napps = 0;
@@ -734,6 +741,36 @@ static void test_reply_piggybacks_ack(void **state)
 	advance_ms(5000); /* everything acked: no retransmission */
 	expect_none();
 	assert_int_equal(ST.tcp_retrans_segs, 0);
+}
+
+/* A connection keeps its next hop's MAC (struct net_path) rather than
+ * looking it up per segment: a peer that moves to another MAC gets the
+ * very next segment there, and a MAC older than the ARP cache trusts is
+ * still used but asked for again, as without the copy. */
+static void test_path_follows_arp(void **state)
+{
+	static const uint8_t new_mac[6] = {2, 0, 0, 0, 0, 9};
+	struct app *a = handshake();
+
+	a->reply = "+PONG\r\n";
+	peer(TCP_ACK | TCP_PSH, "PING\r\n", 6);
+	expect_seg(TCP_ACK | TCP_PSH, H.sseq, H.pseq);
+	H.sseq += 7;
+	peer_arp(new_mac);
+	net_flush(H.s);
+	assert_int_equal(fk.narp, 2); /* our ARP reply */
+	fk.dst_mac = new_mac;	      /* fk_send checks every frame */
+	peer(TCP_ACK | TCP_PSH, "PING\r\n", 6);
+	expect_seg(TCP_ACK | TCP_PSH, H.sseq, H.pseq);
+	H.sseq += 7;
+	peer(TCP_ACK, NULL, 0);
+	advance_ms(301 * 1000); /* past ARP_REACHABLE_US */
+	drain();
+	assert_int_equal(fk.narp, 2);
+	peer(TCP_ACK | TCP_PSH, "PING\r\n", 6);
+	expect_seg(TCP_ACK | TCP_PSH, H.sseq, H.pseq);
+	assert_int_equal(fk.narp, 3); /* the stale MAC is asked for */
+	assert_int_equal(ST.tx_no_route + ST.arp_unresolved_drops, 0);
 }
 
 static void test_data_out_iw_and_slow_start(void **state)
@@ -2306,6 +2343,7 @@ int main(void)
 	    T(test_keepalive_short_answered),
 	    T(test_keepalive_traffic_postpones),
 	    T(test_shutdown_resets),
+	    T(test_path_follows_arp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
