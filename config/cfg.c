@@ -891,8 +891,8 @@ static int rw_find(const struct rw_state *st, int param)
  * Does the old line already say the current value?  Then it stays as the
  * user wrote it ("maxmemory 2gb", "dir ./"), where Redis would reformat
  * it: only changed parameters get new text.  scratch is a copy of the
- * running config that old lines are parsed into.  Save, which spans
- * lines, is always regenerated.
+ * running config that old lines are parsed into.  Save and
+ * client-output-buffer-limit, which span lines, are always regenerated.
  */
 static bool rw_same(const char *line, const struct cfg_param *p,
 		    const struct cfg *c, struct cfg *scratch)
@@ -904,7 +904,7 @@ static bool rw_same(const char *line, const struct cfg_param *p,
 	if (argc < 0)
 		return false;
 	/* dir as SET: resolve the path without moving the process. */
-	if (argc >= 1 && p->type != CFG_T_SAVE &&
+	if (argc >= 1 && p->type != CFG_T_SAVE && p->type != CFG_T_OBUF &&
 	    !cfg_value_parse(p, scratch, argc - 1, argv + 1,
 			     p->type == CFG_T_DIR ? CFG_SRC_SET : CFG_SRC_FILE,
 			     NULL, reason, sizeof(reason)))
@@ -917,9 +917,8 @@ static void rw_param(struct rw_state *st, int idx, const struct cfg *c,
 		     struct cfg *scratch)
 {
 	const struct cfg_param *p = &cfg_params[idx];
-	bool force = !cfg_value_equal(p, c, &defaults);
 	struct cfg_buf b = {0};
-	int first = rw_find(st, idx);
+	int first = rw_find(st, idx), line = 0;
 	char *s, *nl;
 
 	if (first >= 0 && rw_same(st->lines[first].text, p, c, scratch))
@@ -927,6 +926,7 @@ static void rw_param(struct rw_state *st, int idx, const struct cfg *c,
 	else
 		cfg_value_lines(p, c, &b);
 	for (s = b.p; s && (nl = strchr(s, '\n')) && !b.oom; s = nl + 1) {
+		bool force = cfg_value_line_forced(p, c, &defaults, line++);
 		int old = rw_find(st, idx);
 		char *text = mi_strndup(s, (size_t)(nl - s));
 

@@ -42,6 +42,21 @@ enum cfg_loglevel {
 
 #define CFG_BIND_MAX 16
 
+/* Client classes of client-output-buffer-limit, in Redis's order. */
+enum cfg_obuf_class {
+	CFG_OBUF_NORMAL = 0,
+	CFG_OBUF_REPLICA, /* "slave" in CONFIG GET, "replica" in the file */
+	CFG_OBUF_PUBSUB,
+	CFG_OBUF_CLASSES,
+};
+
+/** One class's limits; 0 bytes means no limit. */
+struct cfg_obuf {
+	unsigned long long hard; /* pending output that closes at once */
+	unsigned long long soft; /* ... that closes when kept > soft_secs */
+	int soft_secs;		 /* an int, as in Redis */
+};
+
 /** One immutable snapshot of every parameter.  Strings are owned. */
 struct cfg {
 	/* network */
@@ -62,6 +77,9 @@ struct cfg {
 	long long hz;			     /* 10, 1..500 */
 	long long proto_max_bulk_len;	     /* 512mb, >= 1mb */
 	long long client_query_buffer_limit; /* 1gb, >= 1mb */
+	/* client-output-buffer-limit: normal 0 0 0, replica 256mb 64mb 60,
+	 * pubsub 32mb 8mb 60 */
+	struct cfg_obuf client_obuf[CFG_OBUF_CLASSES];
 	/* dpdk transport (read at start) */
 	char *dpdk_args;	      /* EAL arguments, shell words */
 	char *dpdk_port;	      /* "" = first port; id or ethdev name */

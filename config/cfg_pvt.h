@@ -24,6 +24,7 @@ enum cfg_type {
 	CFG_T_SAVE,   /* char *, canonical "secs changes ..." */
 	CFG_T_NOTIFY, /* char *, canonical keyspace event classes */
 	CFG_T_DIR,    /* char *, absolute path of an existing directory */
+	CFG_T_OBUF,   /* client_obuf[], "class hard soft secs" groups */
 };
 
 /* Upper bound of the table's size, for fixed per-parameter arrays. */
@@ -98,10 +99,19 @@ void cfg_value_get(const struct cfg_param *p, const struct cfg *c,
 		   struct cfg_buf *b);
 /*
  * Append the config-file line(s) for the value, each terminated by '\n'
- * (save yields one line per pair).  Returns the number of lines.
+ * (save yields one line per pair, client-output-buffer-limit one per
+ * class).  Returns the number of lines.
  */
 int cfg_value_lines(const struct cfg_param *p, const struct cfg *c,
 		    struct cfg_buf *b);
+/*
+ * Whether line i of cfg_value_lines() must be written even where the file
+ * has no line for the parameter: it differs from the default def.  Redis
+ * decides this per class for client-output-buffer-limit, per parameter
+ * for the rest.
+ */
+bool cfg_value_line_forced(const struct cfg_param *p, const struct cfg *c,
+			   const struct cfg *def, int i);
 bool cfg_value_equal(const struct cfg_param *p, const struct cfg *a,
 		     const struct cfg *b);
 

@@ -200,6 +200,9 @@ const struct cfg_param cfg_params[] = {
 	    MB, LLONG_MAX, M),
 	MEM("client-query-buffer-limit", client_query_buffer_limit, "1gb",
 	    MB, LLONG_MAX, M),
+	PARAM("client-output-buffer-limit", CFG_T_OBUF, client_obuf,
+	      "normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60", 0, 0,
+	      NULL, M, NULL, NULL),
 	/* dpdk transport */
 	PARAM("dpdk-args", CFG_T_STR, dpdk_args, "", 0, 0, NULL, 0,
 	      check_dpdk_args, NULL),
@@ -403,17 +406,25 @@ static long long unit_mul(const char *u)
  * Redis memtoull, limited to long long.  Like Redis, "" and a bare unit
  * ("kb") mean 0: the digits are optional.
  */
-int cfg_parse_memory(const char *s, long long *out)
+/* Splits "123kb" into its digits (ending at *end) and the unit's factor. */
+static long long mem_split(const char *s, const char **end)
 {
 	const char *u = s;
-	unsigned long long v = 0;
-	long long mul;
 
 	if (*u == '-')
-		return -EINVAL;
+		return 0;
 	while (*u >= '0' && *u <= '9')
 		u++;
-	mul = unit_mul(u);
+	*end = u;
+	return unit_mul(u);
+}
+
+int cfg_parse_memory(const char *s, long long *out)
+{
+	const char *u;
+	unsigned long long v = 0;
+	long long mul = mem_split(s, &u);
+
 	if (!mul)
 		return -EINVAL;
 	for (const char *d = s; d < u; d++) {
@@ -448,6 +459,15 @@ static void fmt_memory(struct cfg_buf *b, long long v)
 		}
 	}
 	cfg_buf_fmt(b, "%lld", v);
+}
+
+/* fmt_memory for the unsigned sizes of client-output-buffer-limit. */
+static void fmt_memory_ull(struct cfg_buf *b, unsigned long long v)
+{
+	if (v > LLONG_MAX)
+		cfg_buf_fmt(b, "%llu", v);
+	else
+		fmt_memory(b, (long long)v);
 }
 
 /* ---- keyspace event classes (Redis notify.c) ---- */
@@ -598,6 +618,96 @@ static int parse_save(struct cfg *c, int argc, char **argv, enum cfg_src src,
 	return rc;
 }
 
+/* ---- client-output-buffer-limit (Redis updateClientOutputBufferLimit) */
+
+#define OBUF_ERR_ARGS "Wrong number of arguments in buffer limit configuration."
+#define OBUF_ERR_CLASS                                                         \
+	"Invalid client class specified in buffer limit configuration."
+#define OBUF_ERR_VALUE                                                         \
+	"Error in hard, soft or soft_seconds setting in buffer limit "         \
+	"configuration."
+
+/* Redis's names for the classes, CONFIG GET's first, then the file's. */
+static const char *const obuf_get_names[] = {"normal", "slave", "pubsub"};
+static const char *const obuf_file_names[] = {"normal", "replica", "pubsub"};
+
+/* getClientTypeByName; "master" has no limits of its own: -1 as well. */
+static int obuf_class(const char *s)
+{
+	if (!strcasecmp(s, "normal"))
+		return CFG_OBUF_NORMAL;
+	if (!strcasecmp(s, "slave") || !strcasecmp(s, "replica"))
+		return CFG_OBUF_REPLICA;
+	if (!strcasecmp(s, "pubsub"))
+		return CFG_OBUF_PUBSUB;
+	return -1;
+}
+
+/*
+ * Redis 7.0 memtoull, quirks included, so that a value Redis takes means
+ * the same here: the digits saturate at ULLONG_MAX (strtoull) and the unit
+ * multiplies modulo 2^64 ("20000000000gb" is accepted).  "" and "kb" are 0.
+ */
+static int obuf_memtoull(const char *s, unsigned long long *out)
+{
+	const char *u;
+	unsigned long long v = 0;
+	long long mul = mem_split(s, &u);
+
+	if (!mul || u - s >= 128)
+		return -EINVAL;
+	for (const char *d = s; d < u; d++) {
+		unsigned dig = (unsigned)(*d - '0');
+
+		v = v > (ULLONG_MAX - dig) / 10 ? ULLONG_MAX : v * 10 + dig;
+	}
+	*out = v * (unsigned long long)mul;
+	return 0;
+}
+
+/* strtoll into an int, as Redis stores soft_seconds: "4294967297" is 1. */
+static int obuf_secs(const char *s, int *out)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	int secs = (int)(unsigned int)(unsigned long long)v;
+
+	if (secs < 0 || *end)
+		return -EINVAL;
+	*out = secs;
+	return 0;
+}
+
+/*
+ * Groups of "class hard soft soft-seconds"; the classes named change, the
+ * others keep their values (CONFIG SET "pubsub 0 0 0" leaves normal be).
+ * All or nothing; the first bad group gives the error, as in Redis.
+ */
+static int parse_obuf(struct cfg *c, int argc, char **argv, char *err,
+		      size_t errlen)
+{
+	struct cfg_obuf v[CFG_OBUF_CLASSES];
+	bool seen[CFG_OBUF_CLASSES] = {false};
+
+	if (argc % 4)
+		return fail(err, errlen, OBUF_ERR_ARGS);
+	for (int j = 0; j < argc; j += 4) {
+		int k = obuf_class(argv[j]);
+
+		if (k < 0)
+			return fail(err, errlen, OBUF_ERR_CLASS);
+		if (obuf_memtoull(argv[j + 1], &v[k].hard) ||
+		    obuf_memtoull(argv[j + 2], &v[k].soft) ||
+		    obuf_secs(argv[j + 3], &v[k].soft_secs))
+			return fail(err, errlen, OBUF_ERR_VALUE);
+		seen[k] = true;
+	}
+	for (int k = 0; k < CFG_OBUF_CLASSES; k++)
+		if (seen[k])
+			c->client_obuf[k] = v[k];
+	return 0;
+}
+
 /* Redis setConfigBindOption: up to 16 words, a lone "" means none. */
 static int parse_bind(struct cfg *c, int argc, char **argv, char *err,
 		      size_t errlen)
@@ -732,6 +842,8 @@ static int parse_multi(const struct cfg_param *p, struct cfg *c, int argc,
 	}
 	if (p->type == CFG_T_BIND)
 		rc = parse_bind(c, argc, argv, err, errlen);
+	else if (p->type == CFG_T_OBUF)
+		rc = parse_obuf(c, argc, argv, err, errlen);
 	else
 		rc = parse_save(c, argc, argv, src, ld, err, errlen);
 	mi_free(words);
@@ -745,7 +857,8 @@ int cfg_value_parse(const struct cfg_param *p, struct cfg *c, int argc,
 	const char *msg;
 	int rc;
 
-	if (p->type == CFG_T_BIND || p->type == CFG_T_SAVE)
+	if (p->type == CFG_T_BIND || p->type == CFG_T_SAVE ||
+	    p->type == CFG_T_OBUF)
 		rc = parse_multi(p, c, argc, argv, src, ld, err, errlen);
 	else if (argc != 1)
 		rc = fail(err, errlen, "wrong number of arguments");
@@ -806,6 +919,13 @@ void cfg_value_get(const struct cfg_param *p, const struct cfg *c,
 	case CFG_T_BIND:
 		join_bind(c, b);
 		break;
+	case CFG_T_OBUF:
+		for (int k = 0; k < CFG_OBUF_CLASSES; k++)
+			cfg_buf_fmt(b, "%s%s %llu %llu %d", k ? " " : "",
+				    obuf_get_names[k], c->client_obuf[k].hard,
+				    c->client_obuf[k].soft,
+				    c->client_obuf[k].soft_secs);
+		break;
 	default:
 		cfg_buf_str(b, cstr(p, c));
 		break;
@@ -836,11 +956,29 @@ static int save_lines(const struct cfg *c, struct cfg_buf *b)
 	return n;
 }
 
+/* One line per class, as Redis's rewrite writes them. */
+static int obuf_lines(const struct cfg_param *p, const struct cfg *c,
+		      struct cfg_buf *b)
+{
+	for (int k = 0; k < CFG_OBUF_CLASSES; k++) {
+		const struct cfg_obuf *o = &c->client_obuf[k];
+
+		cfg_buf_fmt(b, "%s %s ", p->name, obuf_file_names[k]);
+		fmt_memory_ull(b, o->hard);
+		cfg_buf_add(b, " ", 1);
+		fmt_memory_ull(b, o->soft);
+		cfg_buf_fmt(b, " %d\n", o->soft_secs);
+	}
+	return CFG_OBUF_CLASSES;
+}
+
 int cfg_value_lines(const struct cfg_param *p, const struct cfg *c,
 		    struct cfg_buf *b)
 {
 	if (p->type == CFG_T_SAVE)
 		return save_lines(c, b);
+	if (p->type == CFG_T_OBUF)
+		return obuf_lines(p, c, b);
 	cfg_buf_str(b, p->name);
 	cfg_buf_add(b, " ", 1);
 	switch (p->type) {
@@ -866,6 +1004,20 @@ int cfg_value_lines(const struct cfg_param *p, const struct cfg *c,
 	return 1;
 }
 
+static bool obuf_equal(const struct cfg_obuf *a, const struct cfg_obuf *b)
+{
+	return a->hard == b->hard && a->soft == b->soft &&
+	       a->soft_secs == b->soft_secs;
+}
+
+bool cfg_value_line_forced(const struct cfg_param *p, const struct cfg *c,
+			   const struct cfg *def, int i)
+{
+	if (p->type == CFG_T_OBUF && i >= 0 && i < CFG_OBUF_CLASSES)
+		return !obuf_equal(&c->client_obuf[i], &def->client_obuf[i]);
+	return !cfg_value_equal(p, c, def);
+}
+
 bool cfg_value_equal(const struct cfg_param *p, const struct cfg *a,
 		     const struct cfg *b)
 {
@@ -880,6 +1032,11 @@ bool cfg_value_equal(const struct cfg_param *p, const struct cfg *a,
 		return *(const long long *)fa == *(const long long *)fb;
 	case CFG_T_ENUM:
 		return *(const int *)fa == *(const int *)fb;
+	case CFG_T_OBUF:
+		for (int k = 0; k < CFG_OBUF_CLASSES; k++)
+			if (!obuf_equal(&a->client_obuf[k], &b->client_obuf[k]))
+				return false;
+		return true;
 	case CFG_T_BIND:
 		if (a->nbind != b->nbind)
 			return false;

@@ -18,6 +18,21 @@
  * into `out`.  A command sent to another core takes a slot; so does every
  * command after it until the slot queue drains.  When a slot at the head
  * becomes ready its bytes move to `out`.
+ *
+ * Output limits (client-output-buffer-limit, Redis's semantics): the
+ * pending output is what the transport has not taken yet, out's unsent
+ * tail plus every slot's bytes.  Each reply ends with one comparison of
+ * it against `otrip`, the smallest limit of the client's class; only
+ * above it does conn_obuf_check() look at hard, soft and the soft timer
+ * (while that timer runs otrip is 0, so every reply looks, and the timer
+ * stops once the output is back under soft, as in Redis).  The hard limit
+ * also caps the buffer a reply is written into (resp_out.limit), so GET
+ * of a 512 MB value or KEYS on a big keyspace fails as it grows instead
+ * of allocating it all first.  A client over its limit is closed at the
+ * next safe point (the end of conn_parse, or conn_resume_paused for a
+ * reply that came back from another core) without sending more output;
+ * conn_cron catches a soft limit kept too long by a client that stopped
+ * producing output.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,6 +64,9 @@ struct rslot {
 	bool discard; /* CLIENT REPLY said no answer */
 };
 
+/* Output memory a reply slot holds (CLIENT LIST omem). */
+#define CONN_SLOT_MEM(s) (sizeof(struct rslot) + (s)->out.cap)
+
 struct conn {
 	struct client cl;
 	struct worker *w;
@@ -58,8 +76,17 @@ struct conn {
 	struct resp_out out;
 	size_t opos;
 	struct rslot *qhead, *qtail;
+	/* Slots: bytes of ready ones, memory (CONN_SLOT_MEM), count.  Plain
+	 * counters so CLIENT LIST on another core never walks the list. */
+	size_t oslots, oslot_mem, nslots;
+	/* client-output-buffer-limit of the client's class (conn_obuf_load):
+	 * bytes, 0 = none; otrip as explained at the top. */
+	size_t ohard, osoft, otrip;
+	int64_t osoft_ms;
+	int64_t osoft_since; /* when output went over soft; 0 = it is not */
 	uint32_t inflight_total;
-	bool closed; /* transport gone; free when nothing in flight */
+	bool obuf_kill; /* over its limit: close, send nothing more */
+	bool closed;	/* transport gone; free when nothing in flight */
 	bool in_dirty;
 	bool paused; /* stopped parsing: too much in flight */
 	bool in_paused;
@@ -100,6 +127,147 @@ void *conn_tp(struct conn *c)
 void conn_set_tp(struct conn *c, void *tp)
 {
 	c->tp = tp;
+}
+
+/* ---- output limits --------------------------------------------------- */
+
+static unsigned long conn_obuf_kills;
+
+unsigned long conn_obuf_disconnections(void)
+{
+	return __atomic_load_n(&conn_obuf_kills, __ATOMIC_RELAXED);
+}
+
+/* Redis getClientType, for limits (a master counts as normal).  Pub/sub
+ * subscribers and replicas get their classes when they exist. */
+static enum cfg_obuf_class conn_obuf_class(const struct conn *c)
+{
+	(void)c;
+	return CFG_OBUF_NORMAL;
+}
+
+static size_t obuf_bytes(unsigned long long v)
+{
+	return v > SIZE_MAX ? SIZE_MAX : (size_t)v;
+}
+
+static size_t conn_obuf_trip(const struct conn *c)
+{
+	size_t trip = SIZE_MAX;
+
+	if (c->ohard)
+		trip = c->ohard;
+	if (c->osoft && c->osoft < trip)
+		trip = c->osoft;
+	return trip;
+}
+
+/* Take the class's limits from cfg (at accept and once per parsed batch,
+ * so CONFIG SET applies to connected clients too). */
+static void conn_obuf_load(struct conn *c, const struct cfg *cfg)
+{
+	const struct cfg_obuf *o = &cfg->client_obuf[conn_obuf_class(c)];
+
+	c->ohard = obuf_bytes(o->hard);
+	c->osoft = obuf_bytes(o->soft);
+	c->osoft_ms = (int64_t)o->soft_secs * 1000;
+	if (!c->osoft)
+		c->osoft_since = 0;
+	c->otrip = c->osoft_since ? 0 : conn_obuf_trip(c);
+}
+
+/* Output produced and not yet taken by the transport. */
+static inline size_t conn_pending(const struct conn *c)
+{
+	return c->out.len - c->opos + c->oslots;
+}
+
+/* How much more output c may produce before reaching its hard limit (at
+ * least 1, which no reply fits in); 0 = no limit. */
+static size_t conn_obuf_room(const struct conn *c)
+{
+	size_t used = conn_pending(c);
+
+	if (!c->ohard)
+		return 0;
+	return used < c->ohard - 1 ? c->ohard - used : 1;
+}
+
+/* Redis checkClientOutputBufferLimits: true when c must go. */
+static bool conn_obuf_over(struct conn *c, size_t used)
+{
+	int64_t now = c->w->now_ms;
+
+	if (c->ohard && used >= c->ohard)
+		return true;
+	if (!c->osoft || used < c->osoft) {
+		c->osoft_since = 0;
+		c->otrip = conn_obuf_trip(c);
+		return false;
+	}
+	if (!c->osoft_since) {
+		c->osoft_since = now ? now : 1;
+		c->otrip = 0;
+		return false;
+	}
+	return now - c->osoft_since > c->osoft_ms;
+}
+
+/* Mark c to be closed without more output.  async: Redis's words for a
+ * close at the next safe point (the reply path) vs at once (cron). */
+static void conn_obuf_kill(struct conn *c, bool async)
+{
+	char info[1024];
+
+	conn_info(c, c->w->now_ms, info, sizeof(info));
+	log_msg(LOG_WARNING, 'W',
+		async ? "Client %s scheduled to be closed ASAP for overcoming "
+			"of output buffer limits."
+		      : "Client %s closed for overcoming of output buffer "
+			"limits.",
+		info);
+	__atomic_add_fetch(&conn_obuf_kills, 1, __ATOMIC_RELAXED);
+	c->obuf_kill = true;
+	c->rx_stopped = true;
+}
+
+/*
+ * Slow path of conn_obuf_check.  oom: the resp_out.oom of the buffer the
+ * last reply went into; a buffer that refused to grow is over the limit
+ * or out of memory, and either way its reply has a hole: c must go.
+ * async: false from cron, which closes at once.
+ */
+static void conn_obuf_check_slow(struct conn *c, int oom, bool async)
+{
+	if (c->obuf_kill || c->closed)
+		return;
+	if (oom == RESP_OOM_LIMIT || c->out.oom == RESP_OOM_LIMIT ||
+	    conn_obuf_over(c, conn_pending(c))) {
+		conn_obuf_kill(c, async);
+	} else if (oom || c->out.oom) {
+		log_msg(LOG_WARNING, 'W',
+			"Closing client out of memory for its output: id=%llu "
+			"addr=%s",
+			(unsigned long long)c->cl.id, c->cl.addr);
+		c->obuf_kill = true;
+		c->rx_stopped = true;
+	}
+}
+
+/* After every reply (oom: its buffer's resp_out.oom): one comparison
+ * unless something needs a look. */
+static inline void conn_obuf_check(struct conn *c, int oom)
+{
+	if (__builtin_expect(conn_pending(c) >= c->otrip || oom, 0))
+		conn_obuf_check_slow(c, oom, true);
+}
+
+/* Close a client conn_obuf_kill marked.  Context: a safe point (not
+ * inside a command of c, nor inside xcore_hold). */
+static void conn_obuf_close(struct conn *c)
+{
+	if (c->obuf_kill && !c->closed)
+		c->w->tp->close(c->w, c);
 }
 
 static void addr_str(const struct sockaddr *sa, char *buf, size_t size)
@@ -172,6 +340,7 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer,
 	addr_str(peer, c->cl.addr, sizeof(c->cl.addr));
 	addr_str(local, c->cl.laddr, sizeof(c->cl.laddr));
 	resp_out_init(&c->out, 2);
+	conn_obuf_load(c, cfg);
 	cds_list_add_rcu(&c->link, &w->clients);
 	w->st.total_connections++;
 	return c;
@@ -235,7 +404,9 @@ void worker_mark_dirty(struct worker *w, struct conn *c)
 
 const char *conn_tx_data(struct conn *c, size_t *len)
 {
-	*len = c->out.len - c->opos;
+	/* Redis sends nothing more to a client it is closing for its
+	 * output: it may be a reply with a hole. */
+	*len = c->obuf_kill ? 0 : c->out.len - c->opos;
 	return c->out.buf + c->opos;
 }
 
@@ -247,30 +418,42 @@ void conn_tx_done(struct conn *c, size_t n)
 	c->cl.last_ms = c->w->now_ms;
 	if (c->opos == c->out.len) {
 		c->opos = c->out.len = 0;
-		if (c->out.cap > CONN_OBUF_KEEP) {
+		if (c->out.cap > CONN_OBUF_KEEP || c->out.oom) {
 			int proto = c->out.proto;
 			resp_out_free(&c->out);
 			resp_out_init(&c->out, proto);
 		}
+	} else if (c->opos >= CONN_OBUF_KEEP && c->opos >= c->out.len / 2) {
+		/* A reader that keeps up only just would otherwise keep every
+		 * byte it was sent: the buffer empties only when it drains. */
+		c->out.len -= c->opos;
+		memmove(c->out.buf, c->out.buf + c->opos, c->out.len);
+		c->opos = 0;
 	}
 }
 
 bool conn_tx_close(const struct conn *c)
 {
-	return c->cl.close_after_reply && !c->qhead && c->inflight_total == 0;
+	return c->obuf_kill ||
+	       (c->cl.close_after_reply && !c->qhead && c->inflight_total == 0);
 }
 
-/* Move the ready prefix of the slot queue into out. */
+/* Move the ready prefix of the slot queue into out.  The bytes were
+ * counted as pending already: moving them needs no limit. */
 static void conn_drain_slots(struct conn *c)
 {
 	struct rslot *s;
 
+	c->out.limit = 0;
 	while ((s = c->qhead) != NULL && s->ready) {
 		if (s->out.len)
 			resp_out_raw(&c->out, s->out.buf, s->out.len);
 		c->qhead = s->next;
 		if (!c->qhead)
 			c->qtail = NULL;
+		c->oslots -= s->out.len;
+		c->oslot_mem -= CONN_SLOT_MEM(s);
+		c->nslots--;
 		resp_out_free(&s->out);
 		mi_free(s);
 	}
@@ -287,6 +470,9 @@ static struct rslot *conn_slot_new(struct conn *c)
 	s->ready = false;
 	s->discard = false;
 	resp_out_init(&s->out, c->cl.proto);
+	s->out.limit = conn_obuf_room(c);
+	c->oslot_mem += CONN_SLOT_MEM(s);
+	c->nslots++;
 	if (c->qtail)
 		c->qtail->next = s;
 	else
@@ -301,6 +487,7 @@ static struct resp_out *conn_reply_target(struct conn *c, struct rslot **sp)
 	*sp = NULL;
 	if (!c->qhead) {
 		c->out.proto = c->cl.proto;
+		c->out.limit = c->ohard ? c->opos + c->ohard : 0;
 		return &c->out;
 	}
 	*sp = conn_slot_new(c);
@@ -334,15 +521,20 @@ static bool conn_reply_suppressed(struct client *cl)
 static void conn_reply_done(struct conn *c, struct rslot *s, struct resp_out *o,
 			    size_t start)
 {
+	int oom = o->oom; /* o may be a slot that the drain frees */
+
 	if (unlikely_suppress(c) && conn_reply_suppressed(&c->cl))
 		o->len = start;
 	if (s) {
 		s->ready = true;
+		c->oslots += s->out.len;
+		c->oslot_mem += s->out.cap;
 		if (c->qhead == s)
 			conn_drain_slots(c);
 	} else {
 		worker_mark_dirty(c->w, c);
 	}
+	conn_obuf_check(c, oom);
 }
 
 static void conn_count_error(struct wstats *st, const struct resp_out *o,
@@ -478,6 +670,7 @@ static void conn_send_remote(struct conn *c, const struct cmd_def *d, int argc,
 	m->cmd = d;
 	m->conn = c;
 	m->slot = s;
+	m->arg64 = s->out.limit; /* the reply's room, see conn_exec_remote */
 	m->argc = argc;
 	m->argv = (struct resp_arg *)m->data;
 	p = m->data + (size_t)argc * sizeof(struct resp_arg);
@@ -511,6 +704,8 @@ void conn_exec_remote(struct worker *w, struct xmsg *m)
 	uint64_t t0 = clock_ticks();
 
 	resp_out_init(&m->out, m->proto);
+	/* The client's output limit, as its own core computed it. */
+	m->out.limit = (size_t)m->arg64;
 	d->fn(&ctx);
 	conn_account(&w->st, d, &m->out, 0, ticks_to_ns(clock_ticks() - t0));
 	m->type = XM_DONE;
@@ -531,9 +726,11 @@ void conn_remote_done(struct worker *w, struct xmsg *m)
 	struct conn *c = m->conn;
 	struct rslot *s = m->slot;
 	unsigned from = m->from;
+	int oom = m->out.oom;
 
 	/* The reply buffer moves into the slot; nothing is copied here. */
 	resp_out_free(&s->out);
+	c->oslot_mem += m->out.cap;
 	s->out = m->out;
 	m->out.buf = NULL;
 	m->out.len = m->out.cap = 0;
@@ -547,10 +744,14 @@ void conn_remote_done(struct worker *w, struct xmsg *m)
 	}
 	if (s->discard)
 		s->out.len = 0;
+	c->oslots += s->out.len;
 	if (c->qhead == s)
 		conn_drain_slots(c);
-	if (c->paused && (c->inflight_total < CONN_MAX_INFLIGHT / 2 ||
-			  c->inflight_total == 0))
+	conn_obuf_check(c, oom);
+	/* Over its limit: closed from conn_resume_paused, a safe point. */
+	if (c->obuf_kill ||
+	    (c->paused && (c->inflight_total < CONN_MAX_INFLIGHT / 2 ||
+			   c->inflight_total == 0)))
 		conn_pause_list_add(w, c);
 }
 
@@ -804,7 +1005,7 @@ static bool conn_unpark(struct conn *c)
 	return true;
 }
 
-static void conn_parse(struct conn *c)
+static void conn_parse_batch(struct conn *c)
 {
 	struct worker *w = c->w;
 	struct resp_req req = {
@@ -863,6 +1064,16 @@ fatal:
 	c->w->tp->close(c->w, c);
 }
 
+/* Parse and run what arrived; close c here if its output went over the
+ * limit meanwhile (no command of it is running any more). */
+static void conn_parse(struct conn *c)
+{
+	conn_obuf_load(c, cfg_cur());
+	if (!c->obuf_kill)
+		conn_parse_batch(c);
+	conn_obuf_close(c);
+}
+
 void conn_rx_done(struct conn *c, size_t n)
 {
 	c->ilen += n;
@@ -892,7 +1103,7 @@ void conn_resume_paused(struct worker *w)
 		c->in_paused = false;
 		if (c->closed)
 			conn_maybe_release(c);
-		else if (c->paused)
+		else if (c->paused || c->obuf_kill)
 			conn_parse(c);
 		c = next;
 	}
@@ -941,18 +1152,32 @@ bool conn_kill(struct worker *w, uint64_t id)
 	return false;
 }
 
+/* Redis clientsCron's output check: a client over its soft limit that
+ * produces nothing more, or over a limit CONFIG SET just lowered. */
+static void conn_cron_obuf(struct conn *c, const struct cfg *cfg)
+{
+	conn_obuf_load(c, cfg);
+	if (conn_pending(c) && conn_pending(c) >= c->otrip)
+		conn_obuf_check_slow(c, 0, false);
+	else if (c->osoft_since)
+		conn_obuf_over(c, conn_pending(c));
+	if (c->obuf_kill)
+		c->w->tp->close(c->w, c);
+}
+
 void conn_cron(struct worker *w)
 {
-	long long timeout = cfg_cur()->timeout;
+	const struct cfg *cfg = cfg_cur();
+	long long timeout = cfg->timeout;
 	struct conn *c, *tmp;
 
-	if (timeout <= 0)
-		return;
 	cds_list_for_each_entry_safe(c, tmp, &w->clients, link)
 	{
-		if (c->inflight_total == 0 &&
+		if (timeout > 0 && c->inflight_total == 0 &&
 		    w->now_ms - c->cl.last_ms > timeout * 1000)
 			w->tp->close(w, c);
+		else
+			conn_cron_obuf(c, cfg);
 	}
 }
 
@@ -975,17 +1200,43 @@ void conn_visit_all(conn_visit_fn fn, void *arg)
 	}
 }
 
-void conn_buf_sizes(const struct conn *c, size_t *qbuf, size_t *qfree,
-		    size_t *obuf, size_t *oll)
+/*
+ * Redis's fields, mapped onto our buffers: `out` plays Redis's reply
+ * buffer (rbs its size, obl its unsent bytes), the reply slots its reply
+ * list (oll); omem is all the memory output holds, out included, so a
+ * slow reader shows what it costs.  Only counters are read: another core
+ * may be changing them, never a pointer it may free.
+ */
+static size_t conn_diff(size_t a, size_t b)
 {
-	size_t n = 0;
+	return a > b ? a - b : 0; /* racy reads may see b moved first */
+}
 
-	*qbuf = c->ilen - c->ipos;
-	*qfree = c->icap - c->ilen;
-	*obuf = c->out.len - c->opos;
-	for (const struct rslot *s = c->qhead; s; s = s->next)
-		n++;
-	*oll = n;
+int conn_info(const struct conn *c, int64_t now_ms, char *buf, size_t size)
+{
+	const struct client *cl = &c->cl;
+	size_t qbuf = conn_diff(c->ilen, c->ipos);
+	size_t qfree = conn_diff(c->icap, c->ilen);
+	size_t obl = conn_diff(c->out.len, c->opos);
+	size_t omem = c->out.cap + c->oslot_mem;
+	size_t argv_mem = (size_t)c->argv_big_cap * sizeof(struct resp_arg);
+	char cmd[64] = "NULL";
+
+	if (cl->last_cmd)
+		cmd_fullname(cl->last_cmd, cmd, sizeof(cmd));
+	return snprintf(
+	    buf, size,
+	    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
+	    "flags=%s db=%u sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
+	    "qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=%zu "
+	    "oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s user=default "
+	    "redir=-1 resp=%u",
+	    (unsigned long long)cl->id, cl->addr, cl->laddr, cl->fd, cl->name,
+	    (long long)((now_ms - cl->ctime_ms) / 1000),
+	    (long long)((now_ms - cl->last_ms) / 1000),
+	    cl->no_evict ? "e" : "N", cl->db, qbuf, qfree, c->out.cap, obl,
+	    c->nslots, omem, sizeof(*c) + c->icap + argv_mem + omem, cmd,
+	    cl->proto);
 }
 
 void conn_flushed(struct conn *c)

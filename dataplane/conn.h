@@ -9,6 +9,10 @@
  * outstanding; once a command runs on another core, every later reply gets
  * a slot in a FIFO that is flushed as its prefix becomes ready.
  *
+ * Output is bounded by client-output-buffer-limit (the class's hard and
+ * soft limits, as Redis 7.0 applies them): a client whose output piles up
+ * unread is closed and counted; conn.c's top comment says how.
+ *
  * Threading: a connection belongs to the worker that accepted it; only
  * that worker touches it, except that CLIENT LIST on any core reads the
  * public struct client fields racily under RCU (they are hints there).
@@ -121,9 +125,16 @@ unsigned conn_count(void);
 typedef void (*conn_visit_fn)(const struct client *cl, const struct conn *c,
 			      void *arg);
 void conn_visit_all(conn_visit_fn fn, void *arg);
-/** Query and output buffer sizes of c (for CLIENT LIST). */
-void conn_buf_sizes(const struct conn *c, size_t *qbuf, size_t *qfree,
-		    size_t *obuf, size_t *oll);
+/**
+ * c as a CLIENT LIST line without the newline ("id=7 addr=... resp=2"),
+ * written as snprintf does; returns snprintf's result.  The buffer
+ * fields (qbuf, rbs, obl, oll, omem, tot-mem) are the real sizes.
+ * Context: RCU-online worker; another worker's client gives racy hints.
+ */
+int conn_info(const struct conn *c, int64_t now_ms, char *buf, size_t size);
+/** Clients closed for their output buffer limit since start (INFO
+ * client_output_buffer_limit_disconnections).  Context: any thread. */
+unsigned long conn_obuf_disconnections(void);
 /** Ask the owning worker to close client id after its pending replies.
  * Returns true if such a client exists.  Context: worker thread. */
 bool conn_kill(struct worker *w, uint64_t id);

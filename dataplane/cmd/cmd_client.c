@@ -72,33 +72,19 @@ struct client_line {
 	int nids;
 };
 
-static void client_format(struct resp_out *b, const struct client *cl,
-			  const struct conn *cn, int64_t now_ms)
+static void client_format(struct resp_out *b, const struct conn *cn,
+			  int64_t now_ms)
 {
 	char line[768];
-	char cmd[64] = "NULL";
-	size_t qbuf, qfree, obuf, oll;
 	int n;
 
-	if (cl->last_cmd)
-		cmd_fullname(cl->last_cmd, cmd, sizeof(cmd));
-	conn_buf_sizes(cn, &qbuf, &qfree, &obuf, &oll);
-	n = snprintf(
-	    line, sizeof(line),
-	    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
-	    "flags=%s db=%u sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
-	    "qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=%zu "
-	    "oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s user=default "
-	    "redir=-1 resp=%u\n",
-	    (unsigned long long)cl->id, cl->addr, cl->laddr, cl->fd, cl->name,
-	    (long long)((now_ms - cl->ctime_ms) / 1000),
-	    (long long)((now_ms - cl->last_ms) / 1000),
-	    cl->no_evict ? "e" : "N", cl->db, qbuf, qfree, obuf, obuf, oll,
-	    obuf, qbuf + qfree + obuf, cmd, cl->proto);
-	if (n > 0)
-		resp_out_raw(b, line,
-			     (size_t)n < sizeof(line) ? (size_t)n
-						      : sizeof(line) - 1);
+	n = conn_info(cn, now_ms, line, sizeof(line) - 1);
+	if (n <= 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	resp_out_raw(b, line, (size_t)n);
 }
 
 static void client_list_visit(const struct client *cl, const struct conn *cn,
@@ -114,7 +100,7 @@ static void client_list_visit(const struct client *cl, const struct conn *cn,
 		if (!found)
 			return;
 	}
-	client_format(&cx->buf, cl, cn, cx->now_ms);
+	client_format(&cx->buf, cn, cx->now_ms);
 }
 
 void cmd_client_list(struct cmd_ctx *c)
@@ -169,7 +155,7 @@ void cmd_client_info(struct cmd_ctx *c)
 	struct resp_out b;
 
 	resp_out_init(&b, 2);
-	client_format(&b, c->cl, client_conn(c->cl), c->now_ms);
+	client_format(&b, client_conn(c->cl), c->now_ms);
 	resp_verbatim(c->out, b.buf ? b.buf : "", b.len);
 	resp_out_free(&b);
 }

@@ -362,6 +362,9 @@ static void info_stats(struct info_buf *b, const struct totals *t)
 	    (unsigned long long)t->s.io_writes);
 	add(b, "io_threaded_reads_processed:0");
 	add(b, "io_threaded_writes_processed:0");
+	/* Redis 7.0 has no such counter; later versions put it here. */
+	add(b, "client_output_buffer_limit_disconnections:%lu",
+	    conn_obuf_disconnections());
 	add(b, "reply_buffer_shrinks:0");
 	add(b, "reply_buffer_expands:0");
 }

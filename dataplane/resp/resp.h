@@ -87,17 +87,29 @@ int resp_parse(char *buf, size_t len, const struct resp_limits *lim,
 /* ------------------------------------------------------------------ */
 /* Writing                                                             */
 
-/** A growable output buffer with the client's protocol version. */
+/* Why a resp_out stopped taking writes (resp_out.oom). */
+#define RESP_OOM_ALLOC 1 /* the allocator failed */
+#define RESP_OOM_LIMIT 2 /* len would pass limit */
+
+/**
+ * A growable output buffer with the client's protocol version.  limit
+ * (0 = none) caps len: the owner sets it so that one huge reply is refused
+ * while it grows, not after it was built (client-output-buffer-limit).
+ */
 struct resp_out {
 	char *buf;
 	size_t len;
 	size_t cap;
+	size_t limit;  /* most bytes len may reach; 0 = no limit */
 	uint8_t proto; /* 2 or 3 */
-	uint8_t oom;   /* set when growth failed; contents truncated */
+	uint8_t oom;   /* RESP_OOM_*: growth failed; contents truncated */
 };
 
-/** Initialise empty (no allocation until the first write). */
+/** Initialise empty (no allocation until the first write), no limit. */
 void resp_out_init(struct resp_out *o, int proto);
+/** Refuse every later write to o, as a failed growth does (why:
+ * RESP_OOM_*), e.g. when a reply built elsewhere was over the limit. */
+void resp_out_fail(struct resp_out *o, int why);
 /** Free the storage. */
 void resp_out_free(struct resp_out *o);
 /** Make room for n more bytes; returns a pointer to write them or NULL. */

@@ -9,10 +9,12 @@
  * doubles that are not small integers and printf-style errors go through
  * libc's formatter, as Redis's "%.17g" needs it.
  *
- * When growth fails the write is dropped and o->oom is set.  oom is sticky
- * (the logical capacity is clamped so every later write takes the slow path
- * and is dropped too): a reply stream with a hole in the middle must never
- * reach a client.  The caller checks oom and closes the connection.
+ * When growth fails, or would take len past o->limit, the write is dropped
+ * and o->oom is set.  oom is sticky (the logical capacity is clamped so
+ * every later write takes the slow path and is dropped too): a reply stream
+ * with a hole in the middle must never reach a client.  The caller checks
+ * oom and closes the connection.  The limit costs nothing on the fast
+ * path: it is only looked at when the buffer grows.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -43,8 +45,15 @@ void resp_out_init(struct resp_out *o, int proto)
 	o->buf = NULL;
 	o->len = 0;
 	o->cap = 0;
+	o->limit = 0;
 	o->proto = (uint8_t)proto;
 	o->oom = 0;
+}
+
+void resp_out_fail(struct resp_out *o, int why)
+{
+	o->oom = (uint8_t)why;
+	o->cap = o->len;
 }
 
 void resp_out_free(struct resp_out *o)
@@ -61,20 +70,31 @@ static __attribute__((noinline)) char *out_grow(struct resp_out *o, size_t n)
 	size_t want, cap;
 	char *b;
 
-	if (o->oom || n > SIZE_MAX / 2 - o->len)
+	if (o->oom)
 		goto fail;
+	if (n > SIZE_MAX / 2 - o->len)
+		goto fail_alloc;
 	want = o->len + n;
+	if (o->limit && want > o->limit) {
+		resp_out_fail(o, RESP_OOM_LIMIT);
+		return NULL;
+	}
 	cap = o->cap > OUT_MIN_CAP ? o->cap : OUT_MIN_CAP;
 	while (cap < want)
 		cap *= 2;
+	if (o->limit && cap > o->limit)
+		cap = o->limit; /* doubling must not overshoot it either */
 	b = mi_realloc(o->buf, cap);
 	if (b == NULL)
-		goto fail;
+		goto fail_alloc;
 	o->buf = b;
 	o->cap = mi_usable_size(b);
+	if (o->limit && o->cap > o->limit)
+		o->cap = o->limit;
 	return b + o->len;
+fail_alloc:
+	o->oom = RESP_OOM_ALLOC;
 fail:
-	o->oom = 1;
 	o->cap = o->len;
 	return NULL;
 }

@@ -840,6 +840,194 @@ static void test_rewrite_shipped_conf(void **state)
 	free(text);
 }
 
+/* ---- client-output-buffer-limit (texts from redis-server 7.0.15) ---- */
+
+#define OBUF_DEFAULT                                                           \
+	"normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+
+static void test_obuf_defaults(void **state)
+{
+	const struct cfg_obuf *o = cfg_cur()->client_obuf;
+
+	assert_string_equal(get1("client-output-buffer-limit"), OBUF_DEFAULT);
+	assert_int_equal(o[CFG_OBUF_NORMAL].hard, 0);
+	assert_int_equal(o[CFG_OBUF_NORMAL].soft, 0);
+	assert_int_equal(o[CFG_OBUF_NORMAL].soft_secs, 0);
+	assert_int_equal(o[CFG_OBUF_REPLICA].hard, 256 << 20);
+	assert_int_equal(o[CFG_OBUF_REPLICA].soft, 64 << 20);
+	assert_int_equal(o[CFG_OBUF_REPLICA].soft_secs, 60);
+	assert_int_equal(o[CFG_OBUF_PUBSUB].hard, 32 << 20);
+	assert_int_equal(o[CFG_OBUF_PUBSUB].soft, 8 << 20);
+	assert_int_equal(o[CFG_OBUF_PUBSUB].soft_secs, 60);
+}
+
+/* CONFIG SET value, then what CONFIG GET shows (from the previous state). */
+static void expect_obuf(const char *value, const char *want)
+{
+	assert_int_equal(set1("client-output-buffer-limit", value), 0);
+	assert_string_equal(get1("client-output-buffer-limit"), want);
+}
+
+static void test_obuf_set(void **state)
+{
+	/* Only the classes named change. */
+	expect_obuf("normal 1mb 512kb 1",
+		    "normal 1048576 524288 1 slave 268435456 67108864 60 "
+		    "pubsub 33554432 8388608 60");
+	expect_obuf("pubsub 1 2 3", "normal 1048576 524288 1 slave 268435456 "
+				    "67108864 60 pubsub 1 2 3");
+	expect_obuf("NORMAL 1k 2K 3",
+		    "normal 1000 2000 3 slave 268435456 67108864 60 "
+		    "pubsub 1 2 3");
+	expect_obuf("replica 10 20 30",
+		    "normal 1000 2000 3 slave 10 20 30 pubsub 1 2 3");
+	expect_obuf("Slave 11 21 31",
+		    "normal 1000 2000 3 slave 11 21 31 pubsub 1 2 3");
+	/* Redis's parsers, quirks included. */
+	expect_obuf("normal kb kb 0",
+		    "normal 0 0 0 slave 11 21 31 pubsub 1 2 3");
+	expect_obuf("normal 1 2 ", "normal 1 2 0 slave 11 21 31 pubsub 1 2 3");
+	expect_obuf("normal 1 2 +5",
+		    "normal 1 2 5 slave 11 21 31 pubsub 1 2 3");
+	expect_obuf("normal 1 2 4294967297",
+		    "normal 1 2 1 slave 11 21 31 pubsub 1 2 3");
+	expect_obuf("normal 18446744073709551615 18446744073709551616 1",
+		    "normal 18446744073709551615 18446744073709551615 1 "
+		    "slave 11 21 31 pubsub 1 2 3");
+	expect_obuf("normal 20000000000gb 1gb 1",
+		    "normal 3028092406290448384 1073741824 1 slave 11 21 31 "
+		    "pubsub 1 2 3");
+	expect_obuf("normal 01 1B 03",
+		    "normal 1 1 3 slave 11 21 31 pubsub 1 2 3");
+	/* Nothing to set is fine; a class named twice: the last wins. */
+	expect_obuf("", "normal 1 1 3 slave 11 21 31 pubsub 1 2 3");
+	expect_obuf("normal 0 0 0 pubsub 4 4 4 normal 5 5 5",
+		    "normal 5 5 5 slave 11 21 31 pubsub 4 4 4");
+	assert_int_equal(cfg_cur()->client_obuf[CFG_OBUF_NORMAL].hard, 5);
+	assert_int_equal(cfg_cur()->client_obuf[CFG_OBUF_PUBSUB].soft_secs, 4);
+}
+
+#define OBUF_SETFAIL(why)                                                      \
+	SETFAIL("client-output-buffer-limit", why " in buffer limit "          \
+						  "configuration.")
+#define OBUF_ARGS OBUF_SETFAIL("Wrong number of arguments")
+#define OBUF_CLASS OBUF_SETFAIL("Invalid client class specified")
+#define OBUF_VALUE OBUF_SETFAIL("Error in hard, soft or soft_seconds setting")
+
+static void test_obuf_set_errors(void **state)
+{
+	static const struct {
+		const char *value, *err;
+	} bad[] = {
+	    {"normal 1 2", OBUF_ARGS},
+	    {"normal  1 2 3", OBUF_ARGS}, /* split on each space */
+	    {"normal 1 2  5", OBUF_ARGS},
+	    {"normal 1 2 3 pubsub", OBUF_ARGS},
+	    {"master 1 2 3", OBUF_CLASS},
+	    {"foo 1 2 3", OBUF_CLASS},
+	    {"normal 1 2 3 foo 1 2 3", OBUF_CLASS},
+	    {"normal x 2 3", OBUF_VALUE},
+	    {"normal 1 -2 3", OBUF_VALUE},
+	    {"normal 1.5mb 0 0", OBUF_VALUE},
+	    {"normal 1 2 -3", OBUF_VALUE},
+	    {"normal 1 2 x", OBUF_VALUE},
+	    {"normal 1 2 3x", OBUF_VALUE},
+	    {"normal 1 2 0x10", OBUF_VALUE},
+	    {"normal 1 2 2147483648", OBUF_VALUE},
+	    /* the first bad group decides */
+	    {"normal x 2 3 foo 1 2 3", OBUF_VALUE},
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_set_error("client-output-buffer-limit", bad[i].value,
+				 bad[i].err);
+	/* All or nothing: a good group before a bad one is not applied. */
+	assert_string_equal(get1("client-output-buffer-limit"), OBUF_DEFAULT);
+}
+
+/* File lines and command-line options each change their classes only. */
+static void test_obuf_file_args(void **state)
+{
+	const char *path = tmp_path("obuf.conf");
+
+	write_file(path, "client-output-buffer-limit normal 1mb 512kb 1\n"
+			 "client-output-buffer-limit pubsub 1 2 3\n"
+			 "Client-Output-Buffer-Limit \"replica 5 6 7\"\n");
+	assert_int_equal(load(path, "--client-output-buffer-limit",
+			      "normal 2mb 1mb 2", NULL),
+			 0);
+	assert_string_equal(get1("client-output-buffer-limit"),
+			    "normal 2097152 1048576 2 slave 5 6 7 "
+			    "pubsub 1 2 3");
+	assert_int_equal(load(NULL, "--client-output-buffer-limit", "pubsub",
+			      "9", "8", "7", "--port", "7000", NULL),
+			 0);
+	assert_string_equal(get1("client-output-buffer-limit"),
+			    "normal 2097152 1048576 2 slave 5 6 7 "
+			    "pubsub 9 8 7");
+	assert_int_equal(cfg_cur()->port, 7000);
+
+	expect_file_error("client-output-buffer-limit normal 1 2",
+			  "Wrong number of arguments in buffer limit "
+			  "configuration.");
+	expect_file_error("client-output-buffer-limit normal 1 x 3",
+			  "Error in hard, soft or soft_seconds setting in "
+			  "buffer limit configuration.");
+	expect_file_error("client-output-buffer-limit master 1 2 3",
+			  "Invalid client class specified in buffer limit "
+			  "configuration.");
+	assert_int_equal(load(NULL, "--client-output-buffer-limit", "normal",
+			      "1", "2", NULL),
+			 -EINVAL);
+	assert_string_equal(err, "Wrong number of arguments in buffer limit "
+				 "configuration. in command-line option: "
+				 "'--client-output-buffer-limit normal 1 2'");
+}
+
+/* One line per class, replaced in place; only non-default classes are
+ * added, as Redis's rewriteConfigClientOutputBufferLimitOption does. */
+static void test_obuf_rewrite(void **state)
+{
+	const char *path = tmp_path("obuf-rw.conf");
+
+	write_file(path, "port 7000\n"
+			 "client-output-buffer-limit pubsub 1 2 3\n"
+			 "maxmemory 0\n");
+	assert_int_equal(load(path, NULL), 0);
+	assert_int_equal(set1("client-output-buffer-limit",
+			      "replica 1gb 100000 5 pubsub 32mb 8mb 60"),
+			 0);
+	assert_int_equal(cfg_rewrite(err, sizeof(err)), 0);
+	assert_string_equal(
+	    read_file(path),
+	    "port 7000\n"
+	    "client-output-buffer-limit normal 0 0 0\n"
+	    "maxmemory 0\n"
+	    "\n"
+	    "# Generated by CONFIG REWRITE\n"
+	    "client-output-buffer-limit replica 1gb 100000 5\n");
+	assert_int_equal(set1("client-output-buffer-limit",
+			      "normal 18446744073709551615 1kb 0"),
+			 0);
+	assert_int_equal(cfg_rewrite(err, sizeof(err)), 0);
+	assert_string_equal(
+	    read_file(path),
+	    "port 7000\n"
+	    "client-output-buffer-limit normal 18446744073709551615 1kb 0\n"
+	    "maxmemory 0\n"
+	    "\n"
+	    "# Generated by CONFIG REWRITE\n"
+	    "client-output-buffer-limit replica 1gb 100000 5\n");
+	/* Loading the rewritten file gives the same values back. */
+	teardown(state);
+	assert_int_equal(setup(state), 0);
+	assert_int_equal(load(path, NULL), 0);
+	assert_string_equal(get1("client-output-buffer-limit"),
+			    "normal 18446744073709551615 1024 0 "
+			    "slave 1073741824 100000 5 "
+			    "pubsub 33554432 8388608 60");
+}
+
 /* ---- glob (cases from Redis's util.c and keyspace tests) ---- */
 
 struct glob_case {
@@ -959,6 +1147,11 @@ int main(void)
 	    T(test_rewrite_roundtrip),
 	    T(test_rewrite_edges),
 	    T(test_rewrite_shipped_conf),
+	    T(test_obuf_defaults),
+	    T(test_obuf_set),
+	    T(test_obuf_set_errors),
+	    T(test_obuf_file_args),
+	    T(test_obuf_rewrite),
 	    cmocka_unit_test(test_glob),
 	    cmocka_unit_test(test_glob_nesting),
 	};
