@@ -179,6 +179,15 @@ struct sobj *cmd_write(struct cmd_ctx *c, unsigned db, const struct skey *k);
 /** Lookup without touching hits/misses (EXISTS, TYPE, ...), owner or not. */
 struct sobj *cmd_peek(struct cmd_ctx *c, unsigned db, const struct skey *k);
 
+/**
+ * store_put() o in db; when that runs out of memory (o is then freed),
+ * reply the OOM error and return NULL.  Old objects a command read stay
+ * valid until the end of the turn (RCU), so it may reply from them after.
+ * Context: owner of o's slot.
+ */
+struct sobj *cmd_put(struct cmd_ctx *c, unsigned db, struct sobj *o,
+		     int64_t expire_ms);
+
 /** Reply "ERR wrong number of arguments for '<name>' command". */
 void cmd_reply_arity(struct resp_out *o, const struct cmd_def *d);
 

@@ -13,17 +13,23 @@
  * under the new name (carrying the expiry, and for RENAME/MOVE the access
  * time, as Redis moves the same robj) and then delete the old one.
  *
- * SCAN's cursor is the next hash slot to visit (0 = start, 0 again = done):
- * a call returns every key of whole slots, in slot order, until it has at
- * least COUNT keys.  Slot numbers mean the same on every core and every
- * node, so a cursor stays valid whichever core serves the next call, and a
- * key present for the whole iteration is returned exactly once.
+ * SCAN's cursor is a position in the store: the shard in its top 6 bits,
+ * and in the low 58 the table position (reverse hash, store_walk_shard)
+ * to resume at, shifted right by 6 (0 = start, 0 returned = done).  A
+ * call steps over about COUNT keys, matching or not, as Redis's does.
+ * Table positions survive resizes and mean the same on every core, so a
+ * cursor stays valid whichever core serves the next call, and a key
+ * present for the whole iteration is returned at least once; the 6 bits
+ * dropped only ever move the resume point back, so a key may come twice
+ * (as in Redis after a rehash).  The cursor is only valid on the server
+ * that issued it (its hash seed is random per process).
  *
  * Errors, their order and hit/miss counting follow Redis 7.0 (db.c,
  * expire.c, object.c).
  */
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cfg.h"
@@ -48,7 +54,7 @@ static inline bool same_arg(const struct resp_arg *a, const struct resp_arg *b)
 
 static const char *type_name(const struct sobj *o)
 {
-	switch (o->type) {
+	switch (sobj_type(o)) {
 	case SOBJ_STRING:
 		return "string";
 	default:
@@ -96,11 +102,13 @@ static bool parse_db(struct cmd_ctx *c, const struct resp_arg *a, unsigned *db)
 }
 
 /* A copy of o named k, accessed now (RENAME and MOVE then carry o's
- * access time over); NULL after the OOM reply. */
+ * access time over), with room for o's expiry if it has one; NULL after
+ * the OOM reply. */
 static struct sobj *clone_as(struct cmd_ctx *c, const struct skey *k,
 			     const struct sobj *o)
 {
-	struct sobj *n = sobj_new_string(k, sobj_val(o), o->vlen);
+	struct sobj *n = sobj_new_string(k, sobj_val(o), sobj_vlen(o),
+					 sobj_expire(o) != STORE_NO_EXPIRE);
 
 	if (!n) {
 		resp_error(c->out, cmd_err_oom);
@@ -245,14 +253,16 @@ static void expire_generic(struct cmd_ctx *c, long long base, bool secs,
 
 	cmd_key(&k, &c->argv[1]);
 	o = cmd_write(c, c->db, &k);
-	if (!o || !expire_allowed(flags, o->expire, when)) {
+	if (!o || !expire_allowed(flags, sobj_expire(o), when)) {
 		resp_int(c->out, 0);
 		return;
 	}
-	if (when <= c->now_ms)
+	if (when <= c->now_ms) {
 		store_delete(c->db, &k, c->now_ms);
-	else
-		store_set_expire(o, when);
+	} else if (!store_set_expire(c->db, o, when)) {
+		resp_error(c->out, cmd_err_oom);
+		return;
+	}
 	resp_int(c->out, 1);
 	return;
 invalid:
@@ -295,8 +305,8 @@ static void ttl_generic(struct cmd_ctx *c, bool ms, bool abs)
 		resp_int(c->out, -2);
 		return;
 	}
-	/* The owner may change it while we read on another core. */
-	expire = __atomic_load_n(&o->expire, __ATOMIC_RELAXED);
+	/* The owner may change it while we read on another core (relaxed). */
+	expire = sobj_expire(o);
 	if (expire == STORE_NO_EXPIRE) {
 		resp_int(c->out, -1);
 		return;
@@ -336,11 +346,11 @@ void cmd_persist(struct cmd_ctx *c)
 
 	cmd_key(&k, &c->argv[1]);
 	o = cmd_write(c, c->db, &k);
-	if (!o || o->expire == STORE_NO_EXPIRE) {
+	if (!o || sobj_expire(o) == STORE_NO_EXPIRE) {
 		resp_int(c->out, 0);
 		return;
 	}
-	store_set_expire(o, STORE_NO_EXPIRE);
+	store_set_expire(c->db, o, STORE_NO_EXPIRE); /* in place: no memory */
 	resp_int(c->out, 1);
 }
 
@@ -368,6 +378,12 @@ static void walk_init(struct key_walk *w, struct cmd_ctx *c,
 		w->patlen = pat->len;
 	}
 	resp_out_init(&w->buf, c->out->proto);
+	/* The client's output limit holds for the scratch too: KEYS on a big
+	 * keyspace stops growing it at the limit (see walk_reply). */
+	if (c->out->limit)
+		w->buf.limit = c->out->limit > c->out->len
+				   ? c->out->limit - c->out->len
+				   : 1;
 }
 
 static void walk_visit(const struct sobj *o, void *arg)
@@ -375,7 +391,7 @@ static void walk_visit(const struct sobj *o, void *arg)
 	struct key_walk *w = arg;
 
 	if (!w->all &&
-	    !glob_match(w->pat, w->patlen, sobj_key(o), o->klen, false))
+	    !glob_match(w->pat, w->patlen, sobj_key(o), sobj_klen(o), false))
 		return;
 	if (w->type) {
 		/* Redis 7.0 looks each candidate up (a keyspace hit) to
@@ -384,14 +400,16 @@ static void walk_visit(const struct sobj *o, void *arg)
 		if (!cmd_opt_is(w->type, type_name(o)))
 			return;
 	}
-	resp_bulk(&w->buf, sobj_key(o), o->klen);
+	resp_bulk(&w->buf, sobj_key(o), sobj_klen(o));
 	w->n++;
 }
 
 /* Reply the collected keys as one array (or OOM); frees the buffer. */
 static void walk_reply(struct key_walk *w, struct resp_out *out)
 {
-	if (w->buf.oom) {
+	if (w->buf.oom == RESP_OOM_LIMIT) {
+		resp_out_fail(out, RESP_OOM_LIMIT); /* conn closes the client */
+	} else if (w->buf.oom) {
 		resp_error(out, cmd_err_oom);
 	} else {
 		resp_array(out, w->n);
@@ -475,12 +493,42 @@ syntax:
 	return false;
 }
 
+#define SCAN_SHARD_SHIFT 58
+#define SCAN_POS_MASK ((1ULL << SCAN_SHARD_SHIFT) - 1)
+
+/*
+ * Walk from cursor, stepping over about count keys; returns the next
+ * cursor.  A walk that ends a shard with budget left goes on with the
+ * next one.  Shard 0 cannot stop at a position below 64 after stepping on
+ * a key (store_walk_shard's stop rule), so 0 means done and nothing else.
+ */
+static uint64_t scan_walk(struct cmd_ctx *c, uint64_t cursor, uint64_t count,
+			  struct key_walk *w)
+{
+	unsigned shard = (unsigned)(cursor >> SCAN_SHARD_SHIFT);
+	uint64_t pos = (cursor & SCAN_POS_MASK) << 6, stepped;
+
+	while (shard < store_nshards()) {
+		if (store_walk_shard(shard, c->db, &pos, count, c->now_ms,
+				     walk_visit, w, &stepped))
+			return (uint64_t)shard << SCAN_SHARD_SHIFT | pos >> 6;
+		shard++;
+		pos = 0;
+		if (stepped >= count)
+			break;
+		count -= stepped;
+	}
+	return shard < store_nshards() ? (uint64_t)shard << SCAN_SHARD_SHIFT
+				       : 0;
+}
+
 void cmd_scan(struct cmd_ctx *c)
 {
 	const struct resp_arg *pat = NULL, *type = NULL;
-	unsigned long long cursor, slot;
+	unsigned long long cursor, next;
 	long long count = 10;
 	struct key_walk w;
+	char buf[24];
 
 	if (!parse_cursor(&c->argv[1], &cursor)) {
 		resp_error(c->out, "ERR invalid cursor");
@@ -490,17 +538,14 @@ void cmd_scan(struct cmd_ctx *c)
 		return;
 	walk_init(&w, c, pat);
 	w.type = type;
-	for (slot = cursor; slot < SLOT_COUNT && w.n < count; slot++) {
-		if (store_slot_keys(c->db, (uint16_t)slot))
-			store_visit_slot(c->db, (uint16_t)slot, c->now_ms,
-					 walk_visit, &w);
-	}
+	next = scan_walk(c, cursor, (uint64_t)count, &w);
 	if (w.buf.oom) {
 		walk_reply(&w, c->out);
 		return;
 	}
 	resp_array(c->out, 2);
-	resp_bulk_ll(c->out, slot < SLOT_COUNT ? (long long)slot : 0);
+	resp_bulk(c->out, buf,
+		  (size_t)snprintf(buf, sizeof(buf), "%llu", next));
 	walk_reply(&w, c->out);
 }
 
@@ -509,7 +554,7 @@ void cmd_randomkey(struct cmd_ctx *c)
 	const struct sobj *o = store_random(c->db, c->now_ms, c->rng);
 
 	if (o)
-		resp_bulk(c->out, sobj_key(o), o->klen);
+		resp_bulk(c->out, sobj_key(o), sobj_klen(o));
 	else
 		resp_null(c->out);
 }
@@ -544,8 +589,9 @@ static void rename_generic(struct cmd_ctx *c, bool nx)
 	n = clone_as(c, &dst, o);
 	if (!n)
 		return;
-	n->access = o->access;
-	store_put(c->db, n, o->expire);
+	sobj_copy_access(n, o);
+	if (!cmd_put(c, c->db, n, sobj_expire(o)))
+		return;
 	store_delete(c->db, &src, c->now_ms);
 	if (nx)
 		resp_int(c->out, 1);
@@ -584,8 +630,9 @@ void cmd_move(struct cmd_ctx *c)
 	n = clone_as(c, &k, o);
 	if (!n)
 		return;
-	n->access = o->access;
-	store_put(dstdb, n, o->expire);
+	sobj_copy_access(n, o);
+	if (!cmd_put(c, dstdb, n, sobj_expire(o)))
+		return;
 	store_delete(c->db, &k, c->now_ms);
 	resp_int(c->out, 1);
 }
@@ -620,9 +667,8 @@ void cmd_copy(struct cmd_ctx *c)
 		return;
 	}
 	n = clone_as(c, &dst, o);
-	if (!n)
+	if (!n || !cmd_put(c, dstdb, n, sobj_expire(o)))
 		return;
-	store_put(dstdb, n, o->expire);
 	resp_int(c->out, 1);
 }
 
@@ -636,7 +682,7 @@ void cmd_copy(struct cmd_ctx *c)
  */
 static bool value_ll(const struct sobj *o, long long *v)
 {
-	struct resp_arg a = {.ptr = sobj_val(o), .len = o->vlen};
+	struct resp_arg a = {.ptr = sobj_val(o), .len = sobj_vlen(o)};
 
 	return cmd_parse_ll(&a, v);
 }
@@ -661,7 +707,7 @@ void cmd_object_encoding(struct cmd_ctx *c)
 	else if (value_ll(o, &v))
 		resp_bulk_str(c->out, "int");
 	else
-		resp_bulk_str(c->out, o->vlen <= 44 ? "embstr" : "raw");
+		resp_bulk_str(c->out, sobj_vlen(o) <= 44 ? "embstr" : "raw");
 }
 
 void cmd_object_refcount(struct cmd_ctx *c)

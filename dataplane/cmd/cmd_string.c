@@ -31,17 +31,17 @@
 
 static inline bool is_string(const struct sobj *o)
 {
-	return o->type == SOBJ_STRING;
+	return sobj_type(o) == SOBJ_STRING;
 }
 
 static inline struct resp_arg val_arg(const struct sobj *o)
 {
-	return (struct resp_arg){.ptr = sobj_val(o), .len = o->vlen};
+	return (struct resp_arg){.ptr = sobj_val(o), .len = sobj_vlen(o)};
 }
 
 static inline void reply_val(struct resp_out *out, const struct sobj *o)
 {
-	resp_bulk(out, sobj_val(o), o->vlen);
+	resp_bulk(out, sobj_val(o), sobj_vlen(o));
 }
 
 /*
@@ -64,13 +64,15 @@ static bool check_len(struct cmd_ctx *c, unsigned long long size,
 
 /*
  * A new object for key k holding val[0..len) (or len bytes to fill when val
- * is NULL), stamped as accessed now as Redis's createObject does; NULL
- * after replying the OOM error.
+ * is NULL), with room for an expiry when it will get one, stamped as
+ * accessed now as Redis's createObject does; NULL after replying the OOM
+ * error.
  */
 static struct sobj *new_obj(struct cmd_ctx *c, const struct skey *k,
-			    const void *val, size_t len)
+			    const void *val, size_t len, int64_t expire)
 {
-	struct sobj *o = sobj_new_string(k, val, len);
+	struct sobj *o =
+	    sobj_new_string(k, val, len, expire != STORE_NO_EXPIRE);
 
 	if (!o) {
 		resp_error(c->out, cmd_err_oom);
@@ -85,12 +87,9 @@ static struct sobj *new_obj(struct cmd_ctx *c, const struct skey *k,
 static bool put_value(struct cmd_ctx *c, const struct skey *k, const void *val,
 		      size_t len, int64_t expire)
 {
-	struct sobj *o = new_obj(c, k, val, len);
+	struct sobj *o = new_obj(c, k, val, len, expire);
 
-	if (!o)
-		return false;
-	store_put(c->db, o, expire);
-	return true;
+	return o && cmd_put(c, c->db, o, expire);
 }
 
 /* ---- GET ------------------------------------------------------------ */
@@ -233,9 +232,13 @@ static void set_generic(struct cmd_ctx *c, unsigned flags,
 		old = cmd_write(c, c->db, &k);
 	}
 	skip = ((flags & SO_NX) && old) || ((flags & SO_XX) && !old);
+	if ((flags & SO_KEEPTTL) && old)
+		when = sobj_expire(old);
+	/* Publish before any reply so that running out of memory is the only
+	 * reply; old stays readable until the end of the turn. */
 	if (!skip) {
-		n = new_obj(c, &k, val->ptr, val->len);
-		if (!n)
+		n = new_obj(c, &k, val->ptr, val->len, when);
+		if (!n || !cmd_put(c, c->db, n, when))
 			return;
 	}
 	if (flags & SO_GET) {
@@ -251,9 +254,6 @@ static void set_generic(struct cmd_ctx *c, unsigned flags,
 			resp_null(c->out);
 		return;
 	}
-	if ((flags & SO_KEEPTTL) && old)
-		when = old->expire;
-	store_put(c->db, n, when);
 	if (nx_reply)
 		resp_int(c->out, 1);
 	else if (!(flags & SO_GET))
@@ -324,13 +324,19 @@ void cmd_getex(struct cmd_ctx *c)
 	/* Redis validates the time only once it knows the key exists. */
 	if (expire && !expire_ms(c, expire, flags, "getex", &when))
 		return;
-	reply_val(c->out, o);
-	if ((flags & (SO_EXAT | SO_PXAT)) && when <= c->now_ms)
+	/* Change first (adding an expiry may need memory), then reply from
+	 * o, which stays readable until the end of the turn. */
+	if ((flags & (SO_EXAT | SO_PXAT)) && when <= c->now_ms) {
 		store_delete(c->db, &k, c->now_ms);
-	else if (expire)
-		store_set_expire(o, when);
-	else if ((flags & SO_PERSIST) && o->expire != STORE_NO_EXPIRE)
-		store_set_expire(o, STORE_NO_EXPIRE);
+	} else if (expire || ((flags & SO_PERSIST) &&
+			      sobj_expire(o) != STORE_NO_EXPIRE)) {
+		if (!store_set_expire(c->db, o,
+				      expire ? when : STORE_NO_EXPIRE)) {
+			resp_error(c->out, cmd_err_oom);
+			return;
+		}
+	}
+	reply_val(c->out, o);
 }
 
 void cmd_getdel(struct cmd_ctx *c)
@@ -357,15 +363,14 @@ void cmd_getset(struct cmd_ctx *c)
 		resp_error(c->out, cmd_err_wrongtype);
 		return;
 	}
-	/* Allocate before replying so a failure is the only reply. */
-	n = new_obj(c, &k, v->ptr, v->len);
-	if (!n)
+	/* Publish before replying so a failure is the only reply. */
+	n = new_obj(c, &k, v->ptr, v->len, STORE_NO_EXPIRE);
+	if (!n || !cmd_put(c, c->db, n, STORE_NO_EXPIRE))
 		return;
 	if (old)
 		reply_val(c->out, old);
 	else
 		resp_null(c->out);
-	store_put(c->db, n, STORE_NO_EXPIRE);
 }
 
 /* ---- MGET, MSET, MSETNX --------------------------------------------- */
@@ -462,7 +467,7 @@ static void incr_by(struct cmd_ctx *c, long long incr)
 		return;
 	}
 	if (put_value(c, &k, buf, (size_t)resp_ll2str(buf, v),
-		      o ? o->expire : STORE_NO_EXPIRE))
+		      o ? sobj_expire(o) : STORE_NO_EXPIRE))
 		resp_int(c->out, v);
 }
 
@@ -535,7 +540,7 @@ void cmd_incrbyfloat(struct cmd_ctx *c)
 {
 	long double v = 0, incr;
 	char buf[LD_BUF];
-	struct sobj *o, *n;
+	struct sobj *o;
 	struct skey k;
 	size_t len;
 
@@ -564,11 +569,8 @@ void cmd_incrbyfloat(struct cmd_ctx *c)
 		return;
 	}
 	len = ld_to_human(buf, sizeof(buf), v);
-	n = new_obj(c, &k, buf, len);
-	if (!n)
-		return;
-	store_put(c->db, n, o ? o->expire : STORE_NO_EXPIRE);
-	resp_bulk(c->out, buf, len);
+	if (put_value(c, &k, buf, len, o ? sobj_expire(o) : STORE_NO_EXPIRE))
+		resp_bulk(c->out, buf, len);
 }
 
 /* ---- APPEND, STRLEN, GETRANGE, SETRANGE ----------------------------- */
@@ -578,7 +580,8 @@ void cmd_append(struct cmd_ctx *c)
 	const struct resp_arg *add = &c->argv[2];
 	struct sobj *o, *n;
 	struct skey k;
-	size_t total;
+	size_t total, olen;
+	int64_t e;
 
 	cmd_key(&k, &c->argv[1]);
 	o = cmd_write(c, c->db, &k);
@@ -591,16 +594,18 @@ void cmd_append(struct cmd_ctx *c)
 		resp_error(c->out, cmd_err_wrongtype);
 		return;
 	}
-	if (!check_len(c, o->vlen, add->len))
+	olen = sobj_vlen(o);
+	if (!check_len(c, olen, add->len))
 		return;
-	total = o->vlen + add->len;
-	n = new_obj(c, &k, NULL, total);
+	total = olen + add->len;
+	e = sobj_expire(o);
+	n = new_obj(c, &k, NULL, total, e);
 	if (!n)
 		return;
-	memcpy(sobj_val_w(n), sobj_val(o), o->vlen);
-	memcpy(sobj_val_w(n) + o->vlen, add->ptr, add->len);
-	store_put(c->db, n, o->expire);
-	resp_int(c->out, (long long)total);
+	memcpy(sobj_val_w(n), sobj_val(o), olen);
+	memcpy(sobj_val_w(n) + olen, add->ptr, add->len);
+	if (cmd_put(c, c->db, n, e))
+		resp_int(c->out, (long long)total);
 }
 
 void cmd_strlen(struct cmd_ctx *c)
@@ -615,7 +620,7 @@ void cmd_strlen(struct cmd_ctx *c)
 	else if (!is_string(o))
 		resp_error(c->out, cmd_err_wrongtype);
 	else
-		resp_int(c->out, o->vlen);
+		resp_int(c->out, sobj_vlen(o));
 }
 
 /* getrangeCommand: negative indexes count from the end, both ends are
@@ -637,7 +642,7 @@ void cmd_getrange(struct cmd_ctx *c)
 		resp_error(c->out, cmd_err_wrongtype);
 		return;
 	}
-	len = o ? (long long)o->vlen : 0;
+	len = o ? (long long)sobj_vlen(o) : 0;
 	if (!o || len == 0 || (start < 0 && end < 0 && start > end)) {
 		resp_bulk(c->out, "", 0);
 		return;
@@ -664,15 +669,15 @@ void cmd_substr(struct cmd_ctx *c)
 	cmd_getrange(c);
 }
 
-/* Key k as old[0..olen), zeros up to off, then v: SETRANGE's value;
- * NULL after the OOM reply. */
+/* Key k as old[0..olen), zeros up to off, then v: SETRANGE's value, to
+ * be published with expiry e; NULL after the OOM reply. */
 static struct sobj *splice(struct cmd_ctx *c, const struct skey *k,
 			   const struct sobj *old, size_t off,
-			   const struct resp_arg *v)
+			   const struct resp_arg *v, int64_t e)
 {
-	size_t olen = old ? old->vlen : 0;
+	size_t olen = old ? sobj_vlen(old) : 0;
 	size_t len = off + v->len > olen ? off + v->len : olen;
-	struct sobj *n = new_obj(c, k, NULL, len);
+	struct sobj *n = new_obj(c, k, NULL, len, e);
 	char *p;
 
 	if (!n)
@@ -692,6 +697,7 @@ void cmd_setrange(struct cmd_ctx *c)
 	long long off;
 	struct sobj *o, *n;
 	struct skey k;
+	int64_t e;
 
 	if (!cmd_parse_ll(&c->argv[2], &off)) {
 		resp_error(c->out, cmd_err_notint);
@@ -709,14 +715,13 @@ void cmd_setrange(struct cmd_ctx *c)
 	}
 	/* Setting nothing answers the current length and creates nothing. */
 	if (v->len == 0) {
-		resp_int(c->out, o ? (long long)o->vlen : 0);
+		resp_int(c->out, o ? (long long)sobj_vlen(o) : 0);
 		return;
 	}
 	if (!check_len(c, (unsigned long long)off, v->len))
 		return;
-	n = splice(c, &k, o, (size_t)off, v);
-	if (!n)
-		return;
-	store_put(c->db, n, o ? o->expire : STORE_NO_EXPIRE);
-	resp_int(c->out, (long long)n->vlen);
+	e = o ? sobj_expire(o) : STORE_NO_EXPIRE;
+	n = splice(c, &k, o, (size_t)off, v, e);
+	if (n && (n = cmd_put(c, c->db, n, e)) != NULL)
+		resp_int(c->out, (long long)sobj_vlen(n));
 }

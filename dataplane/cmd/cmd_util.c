@@ -140,6 +140,16 @@ struct sobj *cmd_peek(struct cmd_ctx *c, unsigned db, const struct skey *k)
 	return store_find(db, k, c->now_ms);
 }
 
+struct sobj *cmd_put(struct cmd_ctx *c, unsigned db, struct sobj *o,
+		     int64_t expire_ms)
+{
+	struct sobj *n = store_put(db, o, expire_ms);
+
+	if (!n)
+		resp_error(c->out, cmd_err_oom);
+	return n;
+}
+
 /* Redis names a subcommand "parent|sub" in this error (its fullname). */
 void cmd_reply_arity(struct resp_out *o, const struct cmd_def *d)
 {

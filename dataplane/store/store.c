@@ -8,27 +8,35 @@
  * so every key has exactly one thread that may change it.  That single rule
  * is what keeps the rest simple: the shard tables are liburcu's lock-free
  * hash (cds_lfht), but in practice only one thread ever writes each one, so
- * its cmpxchg loops never contend; the per-slot lists, the expiry heap and
- * the counters need no atomics beyond relaxed stores that let other cores
- * read them untorn.  Readers on any core need nothing at all: with the QSBR
- * flavour an RCU read-side section is "being online", which a polling worker
- * always is between two rcu_quiescent_state() calls.
+ * its cmpxchg loops never contend; the expiry heap and the counters need no
+ * atomics beyond relaxed stores that let other cores read them untorn.  Readers
+ * on any core need nothing at all: with the QSBR flavour an RCU read-side
+ * section is "being online", which a polling worker always is between two
+ * rcu_quiescent_state() calls.
  *
  * Objects are immutable once published.  A write builds a new object (key
  * and value in one mimalloc allocation) and swaps it in with
  * cds_lfht_add_replace(); a reader that already holds the old one keeps a
- * consistent value until its next quiescent state, after which call_rcu()
- * frees it, from whichever thread (mimalloc handles remote frees).  The only
- * mutable words are `expire` (owner, relaxed) and `access` (anyone, a hint).
+ * consistent value until its next quiescent state, after which it is freed
+ * (sobj_retire: batches through call_rcu).  The only mutable words are the
+ * expiry (owner, relaxed) and the access bits (anyone, a hint).
  *
- * Why a list per slot, on top of the hash tables: SCAN by slot, CLUSTER
- * GETKEYSINSLOT / COUNTKEYSINSLOT, slot migration and per-slot snapshots all
- * want "the keys of slot s" without walking a whole shard.  The lists are
- * RCU lists (urcu/rculist.h) so any core can walk them while the owner
- * links and unlinks; a replaced object takes its predecessor's place with
- * cds_list_replace_rcu(), so a concurrent walk never loses or repeats it.
- * The list heads are mapped zeroed and initialised on first use, so unused
- * databases cost address space, not memory.
+ * Memory per key is the point of the object layout (store.h): a 24-byte
+ * header, no per-object rcu_head (retired objects go in batches), no db
+ * field (callers know it), the 12-byte expiry extension only on objects
+ * that may expire, and one or two keys per bucket.  A 16-byte key with a
+ * 32-byte value is 72 bytes in mimalloc's 80-byte bin plus ~8 bytes of
+ * buckets, where Redis spends about 136.
+ *
+ * Walks need no structure of their own.  cds_lfht keeps every node of a
+ * table on one list sorted by reverse hash (its split order), and a resize
+ * only adds or removes bucket nodes in it, so "the position of a key" is a
+ * 64-bit number that means the same before and after any resize.  Each
+ * table gets 4096 anchors, bare nodes at positions p << 52, inserted when
+ * the table is made; a walk resumes at position R by looking up anchor
+ * R >> 52 (an exact-hash lookup, O(1)) and stepping to R.  SCAN cursors,
+ * RANDOMKEY and eviction sampling all use it (store_walk.c); slot walks
+ * (rare) filter a whole shard, and the store keeps exact per-slot counts.
  *
  * Why a heap for expiry: active expiry must find "everything whose time has
  * passed" without scanning, and must stop after a bounded amount of work.
@@ -46,14 +54,18 @@
  *
  * Table size is the owner's call too (see STORE_HT_FLAGS for why not
  * cds_lfht's automatic resize): the owner counts its keys exactly and asks
- * the background thread to double a table when its keys pass its bucket
- * count, and to halve it when they fall under an eighth of it, so a lookup
- * probes about one node.  cds_lfht_resize() runs concurrently with lookups
- * and updates, so the owner never waits for it.
+ * the background thread to double a table when its keys pass twice its
+ * bucket count, and to halve it when they fall under an eighth of it, so a
+ * lookup probes one or two nodes (16 bytes per bucket: one key per bucket
+ * would cost 16 bytes per key).  cds_lfht_resize() runs concurrently with
+ * lookups and updates, so the owner never waits for it.  A table is made
+ * with the first key of its (shard, db), so empty databases cost nothing.
  *
  * Memory accounting uses mi_usable_size(), so used_bytes is what mimalloc
- * really handed out for objects.  It drops when an object is unpublished,
- * not when the grace period ends: the memory is committed to be freed.
+ * really handed out for objects, plus the tables (buckets as the owner
+ * sized them, anchors) and the expiry heaps.  It drops when an object is
+ * unpublished, not when the grace period ends: the memory is committed to
+ * be freed.
  */
 #include "store_pvt.h"
 
@@ -129,7 +141,10 @@ static inline uint64_t key_hash(const void *buf, size_t len, uint64_t seed)
 		a = rd64(p + n - 16);
 		b = rd64(p + n - 8);
 	}
-	return mum(mum(a ^ k, b ^ s ^ HK2) ^ HK3, (uint64_t)len ^ HK2);
+	/* Bit 63 set: a key's position (reverse hash) is odd, an anchor's is
+	 * not, so key matching never meets an anchor. */
+	return mum(mum(a ^ k, b ^ s ^ HK2) ^ HK3, (uint64_t)len ^ HK2) |
+	       1ULL << 63;
 }
 
 void skey_init(struct skey *k, const void *ptr, size_t len)
@@ -143,16 +158,51 @@ void skey_init(struct skey *k, const void *ptr, size_t len)
 /* cds_lfht match: node is a published sobj, key a struct skey. */
 static int match_key(struct cds_lfht_node *node, const void *key)
 {
-	const struct sobj *o = caa_container_of(node, struct sobj, node);
+	const struct sobj *o = sobj_of_node(node);
 	const struct skey *k = key;
 
-	return o->klen == k->len && memcmp(o->data, k->ptr, k->len) == 0;
+	return sobj_klen(o) == k->len &&
+	       memcmp(sobj_key(o), k->ptr, k->len) == 0;
 }
 
-struct cds_lfht *store_ht_new(void)
+/*
+ * A table with its anchors, private until published.  4096 inserts, one
+ * per bucket, when a (shard, db) gets its first key.
+ * Context: RCU-online thread.
+ */
+static struct store_table *table_new(void)
 {
-	return cds_lfht_new(STORE_HT_INIT, STORE_HT_INIT, 0, STORE_HT_FLAGS,
-			    NULL);
+	struct store_table *t = mi_malloc(sizeof(*t));
+	unsigned p;
+
+	if (!t)
+		return NULL;
+	t->ht =
+	    cds_lfht_new(STORE_HT_INIT, STORE_HT_INIT, 0, STORE_HT_FLAGS, NULL);
+	if (!t->ht) {
+		mi_free(t);
+		return NULL;
+	}
+	for (p = 0; p < STORE_ANCHORS; p++)
+		cds_lfht_add(t->ht, anchor_hash(p), &t->anchor[p]);
+	return t;
+}
+
+/* The table of sd, made on first use.  Context: owner. */
+static struct store_table *table_for_put(struct shard_db *sd)
+{
+	struct store_table *t = sd->tab;
+
+	if (caa_likely(t != NULL))
+		return t;
+	t = table_new();
+	if (!t)
+		return NULL;
+	__atomic_store_n(&sd->ht_size, STORE_HT_INIT, __ATOMIC_SEQ_CST);
+	st_account(sd, (int64_t)(mi_usable_size(t) +
+				 STORE_BUCKET_BYTES * STORE_HT_INIT));
+	rcu_assign_pointer(sd->tab, t);
+	return t;
 }
 
 static uint64_t seed_new(void)
@@ -167,6 +217,7 @@ static uint64_t seed_new(void)
 }
 
 static inline uint32_t access_initial(void);
+static void retire_spare_free(void);
 
 static void lru_clock_note(uint32_t s)
 {
@@ -187,12 +238,8 @@ static int setup_shards(void)
 		sh->db = mi_zalloc_aligned((sz + 63) & ~(size_t)63, 64);
 		if (!sh->db)
 			return -ENOMEM;
-		for (d = 0; d < store_st.ndbs; d++) {
-			sh->db[d].ht = store_ht_new();
-			if (!sh->db[d].ht)
-				return -ENOMEM;
+		for (d = 0; d < store_st.ndbs; d++)
 			sh->db[d].ht_size = STORE_HT_INIT;
-		}
 	}
 	return 0;
 }
@@ -201,7 +248,7 @@ static int setup_slots(void)
 {
 	unsigned d;
 
-	store_st.slots_bytes = SLOT_COUNT * sizeof(struct slot_list);
+	store_st.slots_bytes = SLOT_COUNT * sizeof(uint32_t);
 	for (d = 0; d < store_st.ndbs; d++) {
 		void *p =
 		    mmap(NULL, store_st.slots_bytes, PROT_READ | PROT_WRITE,
@@ -209,7 +256,7 @@ static int setup_slots(void)
 
 		if (p == MAP_FAILED)
 			return -errno;
-		store_st.slots[d] = p;
+		store_st.slot_keys[d] = p;
 	}
 	return 0;
 }
@@ -229,15 +276,15 @@ static void store_free_all(void)
 		if (!sh->db)
 			continue;
 		for (d = 0; d < store_st.ndbs; d++) {
-			if (sh->db[d].ht)
-				reclaim_table(sh->db[d].ht, NULL);
+			if (sh->db[d].tab)
+				reclaim_table(sh->db[d].tab, NULL);
 			mi_free(sh->db[d].heap);
 		}
 		mi_free(sh->db);
 	}
 	for (d = 0; d < 256; d++)
-		if (store_st.slots[d])
-			munmap(store_st.slots[d], store_st.slots_bytes);
+		if (store_st.slot_keys[d])
+			munmap(store_st.slot_keys[d], store_st.slots_bytes);
 	memset(&store_st, 0, sizeof(store_st));
 }
 
@@ -286,6 +333,7 @@ void store_teardown(void)
 	store_free_all();
 	/* Objects deleted before teardown may still wait in call_rcu. */
 	rcu_barrier();
+	retire_spare_free();
 	if (!online)
 		rcu_thread_offline();
 }
@@ -307,15 +355,26 @@ unsigned store_owner(uint16_t slot)
 
 /* ---- objects --------------------------------------------------------- */
 
-struct sobj *sobj_new_string(const struct skey *k, const void *val, size_t vlen)
+struct sobj *sobj_new_string(const struct skey *k, const void *val, size_t vlen,
+			     bool ttl)
 {
+	bool lng = k->len > SOBJ_SHORT_MAX || vlen > SOBJ_SHORT_MAX;
+	unsigned flags = SOBJ_STRING;
 	struct sobj *o;
+	char *p;
 
 	if (vlen > UINT32_MAX || (size_t)k->len + vlen > UINT32_MAX) {
 		errno = E2BIG;
 		return NULL;
 	}
-	o = mi_malloc(offsetof(struct sobj, data) + k->len + vlen);
+	/* A long value always carries the extension: copying it later to
+	 * add one would cost more than the 12 bytes. */
+	if (lng)
+		flags |= SOBJ_F_LONG | SOBJ_F_EXT;
+	if (ttl)
+		flags |= SOBJ_F_EXT;
+	o = mi_malloc(offsetof(struct sobj, data) + sobj_pre(flags) + k->len +
+		      vlen);
 	if (!o) {
 		errno = ENOMEM;
 		return NULL;
@@ -326,18 +385,51 @@ struct sobj *sobj_new_string(const struct skey *k, const void *val, size_t vlen)
 	 */
 	o->node.next = NULL;
 	o->node.reverse_hash = k->hash;
-	o->expire = STORE_NO_EXPIRE;
-	o->heap_idx = HEAP_NONE;
-	o->access = access_initial();
-	o->klen = k->len;
-	o->vlen = (uint32_t)vlen;
+	o->meta = (uint32_t)flags << 24 | access_initial();
 	o->slot = k->slot;
-	o->db = 0;
-	o->type = SOBJ_STRING;
-	memcpy(o->data, k->ptr, k->len);
+	p = o->data;
+	if (lng) {
+		uint32_t kl = k->len, vl = (uint32_t)vlen;
+
+		o->klen8 = 0;
+		o->vlen8 = 0;
+		memcpy(p, &kl, 4);
+		memcpy(p + 4, &vl, 4);
+		p += 8;
+	} else {
+		o->klen8 = (uint8_t)k->len;
+		o->vlen8 = (uint8_t)vlen;
+	}
+	if (flags & SOBJ_F_EXT) {
+		int64_t none = STORE_NO_EXPIRE;
+		uint32_t idx = HEAP_NONE;
+
+		memcpy(p, &none, 8);
+		memcpy(p + 8, &idx, 4);
+		p += 12;
+	}
+	memcpy(p, k->ptr, k->len);
 	if (val && vlen)
-		memcpy(o->data + k->len, val, vlen);
+		memcpy(p + k->len, val, vlen);
 	return o;
+}
+
+/*
+ * o again, with room for an expiry, its type and access bits; hash is its
+ * key hash (not the reverse).  Context: owner, or any for an unpublished o.
+ */
+struct sobj *sobj_copy_ext(const struct sobj *o, uint64_t hash)
+{
+	struct skey k = {.ptr = sobj_key(o),
+			 .len = sobj_klen(o),
+			 .slot = o->slot,
+			 .hash = hash};
+	struct sobj *n = sobj_new_string(&k, sobj_val(o), sobj_vlen(o), true);
+	uint32_t keep = (SOBJ_F_TYPE << 24) | SOBJ_ACCESS_MASK;
+
+	if (n)
+		n->meta = (n->meta & ~keep) | (st_load(&o->meta) & keep);
+	return n;
 }
 
 void sobj_free_unpublished(struct sobj *o)
@@ -345,22 +437,23 @@ void sobj_free_unpublished(struct sobj *o)
 	mi_free(o);
 }
 
-static void sobj_free_rcu(struct rcu_head *head)
-{
-	mi_free(caa_container_of(head, struct sobj, rcu));
-}
-
 /*
  * Retired objects are handed to call_rcu in batches: one call_rcu per
  * object cost ~14% of a pipelined SET under perf (its queue and the wakes
- * of the call_rcu thread).  Calling it later than the unpublish is safe:
- * the grace period then starts later still.
+ * of the call_rcu thread), and it would need a 16-byte rcu_head in every
+ * object.  Calling it later than the unpublish is safe: the grace period
+ * then starts later still.
  *
  * On a worker (store_reclaim_local) the grace period's callback does not
  * free: it hands the batch back to the worker, which frees it on its next
  * turn.  Frees then stay local to the allocating heap, and the call_rcu
  * thread never runs a long free loop on a worker's CPU, which showed as
  * p99 spikes of pipelined SETs.
+ *
+ * When no batch can be allocated, a worker takes its spare, allocated
+ * ahead and refilled on a later turn; a thread without one (or a worker
+ * out of memory twice in a row) waits for a grace period itself and frees
+ * the object: slow, but never unsafe and never a leak.
  */
 #define RETIRE_BATCH 256
 
@@ -377,6 +470,7 @@ struct retire_batch {
 };
 
 static __thread struct retire_batch *retire_cur;
+static __thread struct retire_batch *retire_spare;
 static __thread struct retire_home *retire_home;
 
 static void retire_free(struct retire_batch *b)
@@ -416,6 +510,12 @@ static void retire_drain_ready(struct retire_home *h)
 	}
 }
 
+static void retire_spare_free(void)
+{
+	mi_free(retire_spare);
+	retire_spare = NULL;
+}
+
 void store_retire_flush(void)
 {
 	struct retire_batch *b = retire_cur;
@@ -425,8 +525,11 @@ void store_retire_flush(void)
 		b->home = retire_home;
 		call_rcu(&b->rcu, retire_done_rcu);
 	}
-	if (retire_home)
+	if (retire_home) {
 		retire_drain_ready(retire_home);
+		if (caa_unlikely(!retire_spare))
+			retire_spare = mi_malloc(sizeof(*retire_spare));
+	}
 }
 
 int store_reclaim_local(bool on)
@@ -435,7 +538,10 @@ int store_reclaim_local(bool on)
 		if (retire_home)
 			return 0;
 		retire_home = mi_zalloc(sizeof(*retire_home));
-		return retire_home ? 0 : -ENOMEM;
+		if (!retire_home)
+			return -ENOMEM;
+		retire_spare = mi_malloc(sizeof(*retire_spare));
+		return 0;
 	}
 	if (!retire_home)
 		return 0;
@@ -447,6 +553,7 @@ int store_reclaim_local(bool on)
 	retire_drain_ready(retire_home);
 	mi_free(retire_home);
 	retire_home = NULL;
+	retire_spare_free();
 	return 0;
 }
 
@@ -454,10 +561,15 @@ static void sobj_retire(struct sobj *o)
 {
 	struct retire_batch *b = retire_cur;
 
-	if (!b) {
+	if (caa_unlikely(!b)) {
 		b = mi_malloc(sizeof(*b));
 		if (!b) {
-			call_rcu(&o->rcu, sobj_free_rcu);
+			b = retire_spare;
+			retire_spare = NULL;
+		}
+		if (!b) {
+			synchronize_rcu();
+			mi_free(o);
 			return;
 		}
 		b->n = 0;
@@ -472,13 +584,15 @@ static void sobj_retire(struct sobj *o)
 
 static inline struct sobj *lookup(unsigned db, const struct skey *k)
 {
-	struct cds_lfht *ht = rcu_dereference(sdb_of(db, k->slot)->ht);
+	struct store_table *t = rcu_dereference(sdb_of(db, k->slot)->tab);
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *node;
 
-	cds_lfht_lookup(ht, k->hash, match_key, k, &iter);
+	if (caa_unlikely(!t))
+		return NULL;
+	cds_lfht_lookup(t->ht, k->hash, match_key, k, &iter);
 	node = cds_lfht_iter_get_node(&iter);
-	return node ? caa_container_of(node, struct sobj, node) : NULL;
+	return node ? sobj_of_node(node) : NULL;
 }
 
 struct sobj *store_find(unsigned db, const struct skey *k, int64_t now_ms)
@@ -498,7 +612,7 @@ struct sobj *store_find_w(unsigned db, const struct skey *k, int64_t now_ms)
 	if (o && sobj_expired(o, now_ms)) {
 		struct shard *sh = shard_of_slot(k->slot);
 
-		store_obj_unlink(&sh->db[db], o);
+		store_obj_unlink(db, &sh->db[db], o);
 		st_add(&sh->expired_keys, 1);
 		return NULL;
 	}
@@ -507,26 +621,14 @@ struct sobj *store_find_w(unsigned db, const struct skey *k, int64_t now_ms)
 
 /* ---- writes ---------------------------------------------------------- */
 
-static void slot_link(unsigned db, struct sobj *o)
-{
-	struct slot_list *sl = slot_list_of(db, o->slot);
-
-	if (!sl->head.next) {
-		/* First use of this list: an empty list is a valid state. */
-		sl->head.prev = &sl->head;
-		CMM_STORE_SHARED(sl->head.next, &sl->head);
-	}
-	cds_list_add_rcu(&o->slot_link, &sl->head);
-	st_add(&sl->count, 1);
-}
-
 /*
  * Want a table of `size` buckets and wake the background thread, unless
  * a request is already pending: it reads the latest wanted size when it
  * gets to it.  The store to ht_size and the load of resize_pending pair
  * with the background thread's clear-then-read (all sequentially
  * consistent), so a change is never missed.  If the request cannot be
- * allocated, ht_size is left as it was so the next key retries.
+ * allocated, ht_size is left as it was so the next key retries.  The
+ * buckets are accounted at the size wanted.
  * Context: owner.
  */
 static void table_resize(struct shard_db *sd, unsigned long size)
@@ -534,19 +636,23 @@ static void table_resize(struct shard_db *sd, unsigned long size)
 	unsigned long old = sd->ht_size;
 
 	__atomic_store_n(&sd->ht_size, size, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&sd->resize_pending, __ATOMIC_SEQ_CST))
-		return;
-	__atomic_store_n(&sd->resize_pending, 1, __ATOMIC_SEQ_CST);
-	if (!bg_resize(sd)) {
-		__atomic_store_n(&sd->resize_pending, 0, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&sd->ht_size, old, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&sd->resize_pending, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&sd->resize_pending, 1, __ATOMIC_SEQ_CST);
+		if (!bg_resize(sd)) {
+			__atomic_store_n(&sd->resize_pending, 0,
+					 __ATOMIC_SEQ_CST);
+			__atomic_store_n(&sd->ht_size, old, __ATOMIC_SEQ_CST);
+			return;
+		}
 	}
+	st_account(sd, ((int64_t)size - (int64_t)old) *
+			   (int64_t)STORE_BUCKET_BYTES);
 }
 
-/* At most 1 key per bucket after a key was added.  Context: owner. */
+/* At most 2 keys per bucket after a key was added.  Context: owner. */
 static inline void table_check_grow(struct shard_db *sd)
 {
-	if (sd->keys > sd->ht_size)
+	if (sd->keys > 2 * sd->ht_size)
 		table_resize(sd, sd->ht_size * 2);
 }
 
@@ -558,71 +664,88 @@ static inline void table_check_shrink(struct shard_db *sd)
 }
 
 /*
- * Unpublish o from its table, its slot list and the heap, fix the counters
- * and free it after a grace period.  Context: owner.
+ * Unpublish o (of db) from its table and the heap, fix the counters and
+ * free it after a grace period.  Context: owner.
  */
-void store_obj_unlink(struct shard_db *sd, struct sobj *o)
+void store_obj_unlink(unsigned db, struct shard_db *sd, struct sobj *o)
 {
-	struct slot_list *sl = slot_list_of(o->db, o->slot);
 	int ret;
 
-	ret = cds_lfht_del(sd->ht, &o->node);
+	ret = cds_lfht_del(sd->tab->ht, &o->node);
 	if (ret) /* not in the table: a double delete, keep going */
 		return;
-	cds_list_del_rcu(&o->slot_link);
-	st_add(&sl->count, -1);
-	if (o->heap_idx != HEAP_NONE)
+	st_add(slot_count_of(db, o->slot), -1);
+	if (sobj_heap_idx(o) != HEAP_NONE)
 		heap_remove(sd, o);
-	if (expire_set(o->expire))
+	if (expire_set(sobj_expire(o)))
 		st_add(&sd->expires, -1);
 	st_add(&sd->keys, -1);
-	st_add(&sd->used_bytes, -(uint64_t)mi_usable_size(o));
+	st_account(sd, -(int64_t)mi_usable_size(o));
 	table_check_shrink(sd);
 	sobj_retire(o);
 }
 
-/* o takes old's place in the slot list, the heap and the counters. */
+/* o takes old's place in the heap and the counters. */
 static void put_replace(struct shard_db *sd, struct sobj *old, struct sobj *o)
 {
-	bool had = expire_set(old->expire), has = expire_set(o->expire);
+	bool had = expire_set(sobj_expire(old));
+	bool has = expire_set(sobj_expire(o));
 
-	cds_list_replace_rcu(&old->slot_link, &o->slot_link);
-	if (old->heap_idx != HEAP_NONE && has)
+	if (sobj_heap_idx(old) != HEAP_NONE && has)
 		heap_take_over(sd, old, o);
-	else if (old->heap_idx != HEAP_NONE)
+	else if (sobj_heap_idx(old) != HEAP_NONE)
 		heap_remove(sd, old);
 	else if (has)
 		heap_insert(sd, o);
 	if (had != has)
 		st_add(&sd->expires, has ? 1 : -1);
-	st_add(&sd->used_bytes,
-	       (uint64_t)mi_usable_size(o) - (uint64_t)mi_usable_size(old));
+	st_account(sd,
+		   (int64_t)mi_usable_size(o) - (int64_t)mi_usable_size(old));
 	sobj_retire(old);
 }
 
-void store_put(unsigned db, struct sobj *o, int64_t expire_ms)
+struct sobj *store_put(unsigned db, struct sobj *o, int64_t expire_ms)
 {
 	struct shard_db *sd = sdb_of(db, o->slot);
 	unsigned long hash = o->node.reverse_hash;
-	struct skey k = {.ptr = o->data, .len = o->klen, .slot = o->slot};
 	struct cds_lfht_node *old;
+	struct store_table *t;
+	struct skey k;
 
-	o->db = (uint8_t)db;
-	o->expire = expire_ms;
-	o->heap_idx = HEAP_NONE;
-	old = cds_lfht_add_replace(sd->ht, hash, match_key, &k, &o->node);
-	if (old) {
-		put_replace(sd, caa_container_of(old, struct sobj, node), o);
-		return;
+	if (caa_unlikely(expire_set(expire_ms) && !sobj_has_ext(o))) {
+		struct sobj *n = sobj_copy_ext(o, hash);
+
+		mi_free(o);
+		if (!n)
+			return NULL;
+		o = n;
 	}
-	slot_link(db, o);
+	t = table_for_put(sd);
+	if (caa_unlikely(!t)) {
+		mi_free(o);
+		return NULL;
+	}
+	if (sobj_has_ext(o)) {
+		*sobj_expire_p(o) = expire_ms;
+		sobj_set_heap_idx(o, HEAP_NONE);
+	}
+	k.ptr = sobj_key(o);
+	k.len = sobj_klen(o);
+	k.slot = o->slot;
+	old = cds_lfht_add_replace(t->ht, hash, match_key, &k, &o->node);
+	if (old) {
+		put_replace(sd, sobj_of_node(old), o);
+		return o;
+	}
+	st_add(slot_count_of(db, o->slot), 1);
 	if (expire_set(expire_ms)) {
 		heap_insert(sd, o);
 		st_add(&sd->expires, 1);
 	}
 	st_add(&sd->keys, 1);
-	st_add(&sd->used_bytes, (uint64_t)mi_usable_size(o));
+	st_account(sd, (int64_t)mi_usable_size(o));
 	table_check_grow(sd);
+	return o;
 }
 
 int store_delete(unsigned db, const struct skey *k, int64_t now_ms)
@@ -631,13 +754,13 @@ int store_delete(unsigned db, const struct skey *k, int64_t now_ms)
 
 	if (!o)
 		return 0;
-	store_obj_unlink(sdb_of(db, k->slot), o);
+	store_obj_unlink(db, sdb_of(db, k->slot), o);
 	return 1;
 }
 
-void store_delete_obj(struct sobj *o)
+void store_delete_obj(unsigned db, struct sobj *o)
 {
-	store_obj_unlink(sdb_of(o->db, o->slot), o);
+	store_obj_unlink(db, sdb_of(db, o->slot), o);
 }
 
 /* ---- counters -------------------------------------------------------- */
@@ -664,7 +787,7 @@ uint64_t store_db_expires(unsigned db)
 
 uint32_t store_slot_keys(unsigned db, uint16_t slot)
 {
-	return st_load(&slot_list_of(db, slot & (SLOT_COUNT - 1))->count);
+	return st_load(slot_count_of(db, slot & (SLOT_COUNT - 1)));
 }
 
 void store_shard_stats(unsigned shard, struct store_stats *out)
@@ -684,11 +807,11 @@ void store_shard_stats(unsigned shard, struct store_stats *out)
 /* ---- LRU / LFU hints ------------------------------------------------ */
 
 /*
- * `access` is an LRU clock in seconds, or under an LFU policy Redis's LFU
- * word: minutes of the last decrement in bits 8..23 and a logarithmic
- * access counter in bits 0..7.  The mode is global and changes only with
- * CONFIG SET; a key stamped in the other mode reads oddly until touched,
- * exactly as in Redis.
+ * The access bits are an LRU clock in seconds (24 bits, as Redis's), or
+ * under an LFU policy Redis's LFU word: minutes of the last decrement in
+ * bits 8..23 and a logarithmic access counter in bits 0..7.  The mode is global
+ * and changes only with CONFIG SET; a key stamped in the other mode reads oddly
+ * until touched, exactly as in Redis.
  */
 #define LFU_INIT_VAL 5
 
@@ -758,9 +881,13 @@ static inline uint32_t access_initial(void)
 	return st_load(&store_st.lru_clock);
 }
 
+/*
+ * Any core may store the whole meta word: the flags in it never change
+ * after publish, so writing back the ones read cannot clobber anything.
+ */
 void store_touch(struct sobj *o, int64_t now_ms)
 {
-	uint32_t s, old = st_load(&o->access);
+	uint32_t m = st_load(&o->meta), s, old = m & SOBJ_ACCESS_MASK;
 
 	if (lfu_on()) {
 		unsigned c = lfu_log_incr(lfu_decayed(old, now_ms));
@@ -771,26 +898,34 @@ void store_touch(struct sobj *o, int64_t now_ms)
 	}
 	/* Skip the store when unchanged: hot keys stay shared in caches. */
 	if (old != s)
-		st_store(&o->access, s);
+		st_store(&o->meta, (m & ~SOBJ_ACCESS_MASK) | s);
 }
 
 void store_stamp(struct sobj *o, int64_t now_ms)
 {
+	uint32_t s;
+
 	if (lfu_on())
-		o->access = (lfu_minutes(now_ms) << 8) | LFU_INIT_VAL;
+		s = (lfu_minutes(now_ms) << 8) | LFU_INIT_VAL;
 	else
-		o->access = lru_seconds(now_ms);
+		s = lru_seconds(now_ms);
+	o->meta = (o->meta & ~SOBJ_ACCESS_MASK) | s;
 }
 
 unsigned store_lfu_freq(const struct sobj *o, int64_t now_ms)
 {
-	return lfu_decayed(st_load(&o->access), now_ms);
+	return lfu_decayed(sobj_access(o), now_ms);
 }
 
 uint64_t store_idle_seconds(const struct sobj *o, int64_t now_ms)
 {
-	uint32_t idle = lru_seconds(now_ms) - st_load(&o->access);
+	uint32_t idle =
+	    (lru_seconds(now_ms) - sobj_access(o)) & SOBJ_ACCESS_MASK;
 
-	/* An access stamped by a core whose clock ran ahead is "now". */
-	return idle > INT32_MAX ? 0 : idle;
+	/*
+	 * An access stamped by a core whose clock ran ahead is "now"; the
+	 * price is that idle times past 97 days (half the 24-bit clock)
+	 * read as 0.
+	 */
+	return idle >= 1u << 23 ? 0 : idle;
 }

@@ -4,9 +4,11 @@
  *
  * Every hash slot (slot.h) belongs to one shard, and shard i belongs to
  * worker i.  A shard keeps, for each logical database (SELECT n), a liburcu
- * lock-free hash table (cds_lfht) of objects.  Each database additionally
- * keeps one RCU list per slot so SCAN, KEYS-by-slot and later cluster
- * migration and snapshots can walk one slot at a time.
+ * lock-free hash table (cds_lfht) of objects, created with its first key.
+ * Walks (SCAN, RANDOMKEY, sampling for eviction) follow the table's own
+ * split-ordered list, whose order (by reverse hash) no resize changes; each
+ * table carries 4096 anchor nodes at fixed positions of that order so a
+ * walk can resume anywhere in O(1) lookups.  Per-slot key counts are exact.
  *
  * The rules that make this lock-free:
  *  - Only the owner of a slot mutates it (inserts, replaces, deletes,
@@ -17,7 +19,7 @@
  *    anyone reads; one aligned 64-bit word) and `access` (relaxed stores
  *    from any reader: LRU/LFU hints only).
  *  - Changing a value means building a new object and store_put() it; the
- *    old one is freed after a grace period (call_rcu).
+ *    old one is freed after a grace period (call_rcu, in batches).
  *
  * Expiry: lookups never return a logically expired object.  The owner
  * deletes expired keys lazily (store_find_w) and actively from a per-shard
@@ -32,10 +34,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <urcu-qsbr.h>
 #include <urcu/rculfhash.h>
-#include <urcu/rculist.h>
 
 #include "slot.h"
 
@@ -46,37 +48,134 @@ enum sobj_type {
 	SOBJ_STRING = 0,
 };
 
-/**
- * A key and its value in one allocation.  Readers on any core see it only
- * through RCU; the fields marked "owner" change only on the owning core.
+/*
+ * A key and its value in one allocation, behind a 24-byte header:
+ *
+ *   node      16  cds_lfht_node, in the shard table of its db
+ *   meta       4  bits 0..23 access (LRU seconds, or LFU minutes:16 +
+ *                 counter:8, as Redis's 24-bit lru field); bits 24..31
+ *                 flags (type, SOBJ_F_EXT, SOBJ_F_LONG)
+ *   slot       2
+ *   klen, vlen 1+1 the "short" form, when both are <= 255
+ *
+ * then, in this order: in the "long" form (SOBJ_F_LONG) a 32-bit klen and
+ * vlen; with SOBJ_F_EXT a 12-byte expiry extension (int64 expire, 8-byte
+ * aligned at offset 24 or 32, and uint32 heap index); the key bytes; the
+ * value bytes.  16-byte keys with 32-byte values take 72 bytes.
+ *
+ * Only objects that may expire carry the extension: those built for an
+ * expiry, and every long one (copying a large value to add it would cost
+ * more than the 12 bytes).  EXPIRE on a short object without one swaps in
+ * a copy with it (store_set_expire), as any overwrite does; PERSIST keeps
+ * it, set to "no expiry".  The db is not stored: callers always know it.
+ *
+ * Readers on any core see an object only through RCU.  The flags never
+ * change once published, so any core may store the whole meta word with
+ * new access bits and the flags it read (relaxed: a hint, last one wins).
+ * expire is written by the owner and read by anyone (relaxed, aligned).
  */
+#define SOBJ_F_TYPE 0x03u
+#define SOBJ_F_EXT 0x04u  /* carries the expiry extension */
+#define SOBJ_F_LONG 0x08u /* 32-bit lengths after the header */
+#define SOBJ_ACCESS_MASK 0xffffffu
+#define SOBJ_SHORT_MAX 255u
+
 struct sobj {
-	struct cds_lfht_node node;	/* in the shard table of its db */
-	struct cds_list_head slot_link; /* in its db's list for its slot */
-	struct rcu_head rcu;
-	int64_t expire;	   /* owner writes, anyone reads */
-	uint32_t heap_idx; /* owner: slot in the expiry heap */
-	uint32_t access;   /* LRU clock (s) hint; relaxed */
-	uint32_t klen;
-	uint32_t vlen;
+	struct cds_lfht_node node;
+	uint32_t meta;
 	uint16_t slot;
-	uint8_t db;
-	uint8_t type;
-	char data[]; /* key bytes, then value bytes */
+	uint8_t klen8;
+	uint8_t vlen8;
+	char data[];
 };
+
+static inline unsigned sobj_flags(const struct sobj *o)
+{
+	return __atomic_load_n(&o->meta, __ATOMIC_RELAXED) >> 24;
+}
+
+static inline enum sobj_type sobj_type(const struct sobj *o)
+{
+	return (enum sobj_type)(sobj_flags(o) & SOBJ_F_TYPE);
+}
+
+static inline bool sobj_has_ext(const struct sobj *o)
+{
+	return sobj_flags(o) & SOBJ_F_EXT;
+}
+
+static inline uint32_t sobj_klen(const struct sobj *o)
+{
+	uint32_t n;
+
+	if (!(sobj_flags(o) & SOBJ_F_LONG))
+		return o->klen8;
+	memcpy(&n, o->data, sizeof(n));
+	return n;
+}
+
+static inline uint32_t sobj_vlen(const struct sobj *o)
+{
+	uint32_t n;
+
+	if (!(sobj_flags(o) & SOBJ_F_LONG))
+		return o->vlen8;
+	memcpy(&n, o->data + 4, sizeof(n));
+	return n;
+}
+
+/* Bytes between the header and the key: lengths and extension. */
+static inline size_t sobj_pre(unsigned flags)
+{
+	return (flags & SOBJ_F_LONG ? 8 : 0) + (flags & SOBJ_F_EXT ? 12 : 0);
+}
 
 static inline const char *sobj_key(const struct sobj *o)
 {
-	return o->data;
+	return o->data + sobj_pre(sobj_flags(o));
 }
+
 static inline const char *sobj_val(const struct sobj *o)
 {
-	return o->data + o->klen;
+	return sobj_key(o) + sobj_klen(o);
 }
+
 /** Writable value bytes: only between sobj_new_*() and store_put(). */
 static inline char *sobj_val_w(struct sobj *o)
 {
-	return o->data + o->klen;
+	return (char *)sobj_val(o);
+}
+
+/** Expiry extension; only when sobj_has_ext(o). */
+static inline int64_t *sobj_expire_p(const struct sobj *o)
+{
+	return (int64_t *)(void *)(o->data +
+				   (sobj_flags(o) & SOBJ_F_LONG ? 8 : 0));
+}
+
+static inline uint32_t *sobj_heap_idx_p(const struct sobj *o)
+{
+	return (uint32_t *)(void *)((char *)sobj_expire_p(o) + 8);
+}
+
+/** Unix ms or STORE_NO_EXPIRE.  Context: any thread (relaxed load). */
+static inline int64_t sobj_expire(const struct sobj *o)
+{
+	if (!sobj_has_ext(o))
+		return STORE_NO_EXPIRE;
+	return __atomic_load_n(sobj_expire_p(o), __ATOMIC_RELAXED);
+}
+
+/** The 24-bit access word (LRU or LFU).  Context: any thread. */
+static inline uint32_t sobj_access(const struct sobj *o)
+{
+	return __atomic_load_n(&o->meta, __ATOMIC_RELAXED) & SOBJ_ACCESS_MASK;
+}
+
+/** Carry src's access word over to an unpublished dst (RENAME, MOVE). */
+static inline void sobj_copy_access(struct sobj *dst, const struct sobj *src)
+{
+	dst->meta = (dst->meta & ~SOBJ_ACCESS_MASK) | sobj_access(src);
 }
 
 /** A key with its slot and table hash computed once per request. */
@@ -97,8 +196,10 @@ struct store_conf {
 /** Per shard counters; read by any core with relaxed loads. */
 struct store_stats {
 	uint64_t keys;
-	uint64_t expires;      /* keys with an expiry */
-	uint64_t used_bytes;   /* bytes of objects (usable size) */
+	uint64_t expires; /* keys with an expiry */
+	/* Objects (usable size), table buckets (16 bytes each), anchors and
+	 * expiry heaps. */
+	uint64_t used_bytes;
 	uint64_t expired_keys; /* deleted because their time passed */
 };
 
@@ -119,12 +220,13 @@ unsigned store_owner(uint16_t slot);
 
 /**
  * A fresh string object for key k with value val[0..vlen) (val may be NULL
- * to leave the bytes for the caller to fill through sobj_val_w()).  expire is
- * STORE_NO_EXPIRE.  Returns NULL on allocation failure.
+ * to leave the bytes for the caller to fill through sobj_val_w()).  ttl:
+ * reserve the expiry extension, because it will be published with an
+ * expiry (long objects always get it).  Returns NULL on allocation failure.
  * Context: any thread; the object is private until store_put().
  */
-struct sobj *sobj_new_string(const struct skey *k, const void *val,
-			     size_t vlen);
+struct sobj *sobj_new_string(const struct skey *k, const void *val, size_t vlen,
+			     bool ttl);
 /** Free an object that was never published. */
 void sobj_free_unpublished(struct sobj *o);
 
@@ -143,10 +245,13 @@ struct sobj *store_find_w(unsigned db, const struct skey *k, int64_t now_ms);
 
 /**
  * Publish o in db with the given expiry, replacing any object with the same
- * key (the old one is reclaimed after a grace period).
+ * key (the old one is reclaimed after a grace period).  Returns the object
+ * published: o, or a copy of it when o has no room for the expiry (built
+ * without ttl).  NULL when out of memory (for that copy or the db's first
+ * table): o is freed and nothing changed.
  * Context: owner of o->slot.
  */
-void store_put(unsigned db, struct sobj *o, int64_t expire_ms);
+struct sobj *store_put(unsigned db, struct sobj *o, int64_t expire_ms);
 
 /** Delete a key; returns 1 if it existed (expired keys count as absent).
  * Context: owner. */
@@ -169,12 +274,17 @@ void store_retire_flush(void);
  */
 int store_reclaim_local(bool on);
 
-/** Delete an object found by store_find_w.  Context: owner. */
-void store_delete_obj(struct sobj *o);
+/** Delete an object of db found by store_find_w.  Context: owner. */
+void store_delete_obj(unsigned db, struct sobj *o);
 
-/** Set or clear (STORE_NO_EXPIRE) the expiry of a published object.
- * Context: owner. */
-void store_set_expire(struct sobj *o, int64_t expire_ms);
+/**
+ * Set or clear (STORE_NO_EXPIRE) the expiry of a published object of db.
+ * Returns the object now in the table: o, or a copy with the expiry
+ * extension that replaced it (o is then retired like any overwritten
+ * object); NULL when that copy cannot be allocated (nothing changed).
+ * Context: owner.
+ */
+struct sobj *store_set_expire(unsigned db, struct sobj *o, int64_t expire_ms);
 
 /** Record an access for LRU (OBJECT IDLETIME).  Context: any thread. */
 void store_touch(struct sobj *o, int64_t now_ms);
@@ -215,19 +325,53 @@ uint32_t store_slot_keys(unsigned db, uint16_t slot);
  */
 void store_flush(unsigned db);
 
-/**
- * Call fn for each live key of db in slot.  Returns the number visited.
- * Context: any RCU-online thread.
+/*
+ * Walks.  They run on any RCU-online thread while owners write: a key
+ * present for a whole walk is seen at least once; keys added or deleted
+ * meanwhile may or may not be; a key overwritten meanwhile may be seen in
+ * both versions.  Logically expired keys are skipped.
  */
 typedef void (*store_visit_fn)(const struct sobj *o, void *arg);
+
+/**
+ * Call fn for each live key of db in slot: a filtered walk of the owner's
+ * whole table, O(keys of the shard).  Returns the number visited.
+ * Context: any RCU-online thread.
+ */
 unsigned store_visit_slot(unsigned db, uint16_t slot, int64_t now_ms,
 			  store_visit_fn fn, void *arg);
 /** Call fn for each live key of db in every shard.  Context: as above. */
 void store_visit_all(unsigned db, int64_t now_ms, store_visit_fn fn, void *arg);
 
-/** A random live key of db or NULL when it is empty.  *rng is the caller's
- * xorshift state.  Context: any RCU-online thread. */
+/**
+ * Resumable walk of one shard of db in table order (ascending reverse
+ * hash, the cds_lfht split order: resizes do not change it).  Calls fn for
+ * each live key at position >= *pos and steps over at most about budget
+ * keys (live or not).  It stops only between keys whose positions differ
+ * in bits 6..63, so a caller may keep *pos >> 6 and still make progress.
+ * Returns true when it stopped early, with *pos the position of the first
+ * key not stepped on; false at the end of the shard.  *stepped (may be
+ * NULL) gets the keys stepped on.
+ * Context: any RCU-online thread.
+ */
+bool store_walk_shard(unsigned shard, unsigned db, uint64_t *pos,
+		      uint64_t budget, int64_t now_ms, store_visit_fn fn,
+		      void *arg, uint64_t *stepped);
+
+/** A random live key of db or NULL when it is empty: a shard drawn by
+ * its share of the keys, then the first live key after a random position.
+ * *rng is the caller's xorshift state.  Context: any RCU-online thread. */
 const struct sobj *store_random(unsigned db, int64_t now_ms, uint64_t *rng);
+
+/**
+ * Up to n live keys of db in one shard, consecutive in table order from a
+ * random anchor (wrapping once): in hash order, so unrelated to their age
+ * or use.  Returns how many were stored in out[].  For eviction.
+ * Context: any RCU-online thread; the objects stay valid until the
+ * caller's next quiescent state.
+ */
+unsigned store_sample(unsigned shard, unsigned db, unsigned n,
+		      struct sobj **out, int64_t now_ms, uint64_t *rng);
 
 /** Counters of one shard.  Context: any thread (relaxed). */
 void store_shard_stats(unsigned shard, struct store_stats *out);

@@ -13,13 +13,13 @@
  *    synchronize_rcu() takes the caller offline by itself.
  *
  *  - reclaiming flushed tables.  After a grace period no reader can be
- *    inside an old table or an old slot list; the thread empties each
- *    table (cds_lfht_destroy() refuses a non-empty one), destroys it and
- *    frees the objects.  With CDS_LFHT_AUTO_RESIZE, cds_lfht_destroy() of
- *    liburcu 0.13 waits for the resize worker, which waits for grace
- *    periods, so it must run offline: a call_rcu callback runs online and
- *    would deadlock.  This thread goes offline around it (harmless without
- *    the flag, needed if it ever comes back).
+ *    inside an old table; the thread empties each table
+ *    (cds_lfht_destroy() refuses a non-empty one), freeing the objects as
+ *    it goes, and destroys it.  With CDS_LFHT_AUTO_RESIZE,
+ *    cds_lfht_destroy() of liburcu 0.13 waits for the resize worker, which
+ *    waits for grace periods, so it must run offline: a call_rcu callback
+ *    runs online and would deadlock.  This thread goes offline around it
+ *    (harmless without the flag, needed if it ever comes back).
  *
  * Resizes go first: they are short, and a table left small while keys
  * pour in (FLUSHALL then a bulk load) degrades every operation on it, so
@@ -41,8 +41,8 @@
 struct bg_job {
 	struct bg_job *next;
 	struct shard_db *sd; /* resize: whose table */
-	unsigned n;	     /* reclaim: tables in ht[] */
-	struct cds_lfht *ht[];
+	unsigned n;	     /* reclaim: tables in tab[] */
+	struct store_table *tab[];
 };
 
 struct bg_queue {
@@ -106,13 +106,14 @@ static void bg_finished(struct store_bg *bg, uint64_t n)
  */
 static void bg_do_resize(struct shard_db *sd)
 {
-	struct cds_lfht *ht;
+	struct store_table *t;
 	unsigned long size;
 
 	__atomic_store_n(&sd->resize_pending, 0, __ATOMIC_SEQ_CST);
 	size = __atomic_load_n(&sd->ht_size, __ATOMIC_SEQ_CST);
-	ht = rcu_dereference(sd->ht);
-	cds_lfht_resize(ht, size);
+	t = rcu_dereference(sd->tab);
+	if (t) /* else flushed: the next table starts at its initial size */
+		cds_lfht_resize(t->ht, size);
 }
 
 /* Run every pending resize.  Context: the bg thread, online. */
@@ -135,28 +136,25 @@ static void bg_serve_resizes(struct store_bg *bg)
 
 /*
  * Empty and destroy a table nobody can reach any more (a grace period has
- * passed since it was unpublished).  The objects are first chained through
- * their slot_link, which no reader can follow any more either; the deletes
- * then run in batches with quiescent states between them, so a huge table
- * does not hold up every other grace period, and pending resizes are
- * served between batches when bg is given.  Context: RCU-online thread;
- * goes offline during cds_lfht_destroy().
+ * passed since it was unpublished), freeing each object right after
+ * unlinking it: no other thread can hold it, and the walk has already
+ * stepped past it.  The deletes run in batches with quiescent states
+ * between them, so a huge table does not hold up every other grace period,
+ * and pending resizes are served between batches when bg is given.
+ * Context: RCU-online thread; goes offline during cds_lfht_destroy().
  */
-void reclaim_table(struct cds_lfht *ht, struct store_bg *bg)
+void reclaim_table(struct store_table *t, struct store_bg *bg)
 {
-	struct cds_list_head *chain = NULL, *p;
 	struct cds_lfht_iter iter;
-	struct sobj *o;
+	struct cds_lfht_node *node;
 	unsigned n = 0;
 
-	cds_lfht_for_each_entry(ht, &iter, o, node)
-	{
-		o->slot_link.next = chain;
-		chain = &o->slot_link;
-	}
-	for (p = chain; p; p = p->next) {
-		o = caa_container_of(p, struct sobj, slot_link);
-		cds_lfht_del(ht, &o->node);
+	cds_lfht_first(t->ht, &iter);
+	while ((node = cds_lfht_iter_get_node(&iter)) != NULL) {
+		cds_lfht_next(t->ht, &iter);
+		cds_lfht_del(t->ht, node);
+		if (!store_is_anchor(t, node))
+			mi_free(sobj_of_node(node));
 		if (++n % RECLAIM_BATCH == 0) {
 			rcu_quiescent_state();
 			if (bg)
@@ -164,13 +162,9 @@ void reclaim_table(struct cds_lfht *ht, struct store_bg *bg)
 		}
 	}
 	rcu_thread_offline();
-	cds_lfht_destroy(ht, NULL);
+	cds_lfht_destroy(t->ht, NULL);
 	rcu_thread_online();
-	while (chain) {
-		p = chain;
-		chain = chain->next;
-		mi_free(caa_container_of(p, struct sobj, slot_link));
-	}
+	mi_free(t);
 }
 
 static void bg_do_reclaim(struct store_bg *bg, struct bg_job *job)
@@ -179,7 +173,7 @@ static void bg_do_reclaim(struct store_bg *bg, struct bg_job *job)
 
 	synchronize_rcu();
 	for (i = 0; i < job->n; i++)
-		reclaim_table(job->ht[i], bg);
+		reclaim_table(job->tab[i], bg);
 	free(job);
 	bg_finished(bg, 1);
 }
@@ -270,7 +264,7 @@ static void bg_queue(struct bg_queue *q, struct bg_job *job)
 
 static struct bg_job *bg_job_new(unsigned n)
 {
-	struct bg_job *job = malloc(sizeof(*job) + n * sizeof(job->ht[0]));
+	struct bg_job *job = malloc(sizeof(*job) + n * sizeof(job->tab[0]));
 
 	if (job) {
 		job->next = NULL;
@@ -285,9 +279,9 @@ struct bg_job *bg_reclaim_new(unsigned max_tables)
 	return bg_job_new(max_tables);
 }
 
-void bg_reclaim_add(struct bg_job *job, struct cds_lfht *ht)
+void bg_reclaim_add(struct bg_job *job, struct store_table *t)
 {
-	job->ht[job->n++] = ht;
+	job->tab[job->n++] = t;
 }
 
 void bg_reclaim_queue(struct bg_job *job)

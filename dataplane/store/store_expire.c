@@ -2,11 +2,12 @@
 /*
  * store_expire: the per-(shard, db) expiry heap and active expiry.
  *
- * A binary min-heap of objects ordered by `expire`; each object keeps its
- * index in heap_idx (HEAP_NONE when not in the heap) so it can be moved or
- * removed in O(log n) when its expiry changes, it is deleted, or a new
- * version replaces it.  Only the owner touches the heap; other cores only
- * ever read `expire` itself, with relaxed loads.
+ * A binary min-heap of objects ordered by expiry; each object keeps its
+ * index in its expiry extension (HEAP_NONE when not in the heap) so it can
+ * be moved or removed in O(log n) when its expiry changes, it is deleted,
+ * or a new version replaces it.  Only objects with the extension are ever
+ * in a heap.  Only the owner touches the heap; other cores only ever read
+ * the expiry itself, with relaxed loads.  The array counts in used_bytes.
  *
  * If the heap cannot grow (out of memory) the object keeps its expiry
  * without a heap entry: lookups still treat it as expired on time and the
@@ -16,23 +17,24 @@
 
 static inline int64_t heap_key(const struct shard_db *sd, uint32_t i)
 {
-	return sd->heap[i]->expire;
+	return sobj_exp_own(sd->heap[i]);
 }
 
 static inline void heap_set(struct shard_db *sd, uint32_t i, struct sobj *o)
 {
 	sd->heap[i] = o;
-	o->heap_idx = i;
+	sobj_set_heap_idx(o, i);
 }
 
 static void heap_up(struct shard_db *sd, uint32_t i)
 {
 	struct sobj *o = sd->heap[i];
+	int64_t e = sobj_exp_own(o);
 
 	while (i > 0) {
 		uint32_t parent = (i - 1) / 2;
 
-		if (heap_key(sd, parent) <= o->expire)
+		if (heap_key(sd, parent) <= e)
 			break;
 		heap_set(sd, i, sd->heap[parent]);
 		i = parent;
@@ -43,6 +45,7 @@ static void heap_up(struct shard_db *sd, uint32_t i)
 static void heap_down(struct shard_db *sd, uint32_t i)
 {
 	struct sobj *o = sd->heap[i];
+	int64_t e = sobj_exp_own(o);
 	uint32_t n = sd->heap_len;
 
 	for (;;) {
@@ -52,7 +55,7 @@ static void heap_down(struct shard_db *sd, uint32_t i)
 			break;
 		if (c + 1 < n && heap_key(sd, c + 1) < heap_key(sd, c))
 			c++;
-		if (o->expire <= heap_key(sd, c))
+		if (e <= heap_key(sd, c))
 			break;
 		heap_set(sd, i, sd->heap[c]);
 		i = c;
@@ -76,9 +79,12 @@ static bool heap_grow(struct shard_db *sd)
 
 	if (sd->heap_cap >= UINT32_MAX / 2)
 		return false;
+	size_t before = sd->heap ? mi_usable_size(sd->heap) : 0;
+
 	h = mi_realloc(sd->heap, (size_t)cap * sizeof(*h));
 	if (!h)
 		return false;
+	st_account(sd, (int64_t)mi_usable_size(h) - (int64_t)before);
 	sd->heap = h;
 	sd->heap_cap = cap;
 	return true;
@@ -87,19 +93,19 @@ static bool heap_grow(struct shard_db *sd)
 void heap_insert(struct shard_db *sd, struct sobj *o)
 {
 	if (sd->heap_len == sd->heap_cap && !heap_grow(sd)) {
-		o->heap_idx = HEAP_NONE;
+		sobj_set_heap_idx(o, HEAP_NONE);
 		return;
 	}
-	heap_set(sd, sd->heap_len++, o);
-	heap_up(sd, o->heap_idx);
+	heap_set(sd, sd->heap_len, o);
+	heap_up(sd, sd->heap_len++);
 }
 
 void heap_remove(struct shard_db *sd, struct sobj *o)
 {
-	uint32_t i = o->heap_idx;
+	uint32_t i = sobj_heap_idx(o);
 	struct sobj *last = sd->heap[--sd->heap_len];
 
-	o->heap_idx = HEAP_NONE;
+	sobj_set_heap_idx(o, HEAP_NONE);
 	if (i == sd->heap_len)
 		return;
 	heap_set(sd, i, last);
@@ -109,14 +115,15 @@ void heap_remove(struct shard_db *sd, struct sobj *o)
 /* o, with an expiry, replaces old, which is in the heap. */
 void heap_take_over(struct shard_db *sd, struct sobj *old, struct sobj *o)
 {
-	uint32_t i = old->heap_idx;
+	uint32_t i = sobj_heap_idx(old);
 
-	old->heap_idx = HEAP_NONE;
+	sobj_set_heap_idx(old, HEAP_NONE);
 	heap_set(sd, i, o);
 	heap_fix(sd, i);
 }
 
-/* Forget every entry (their objects are being flushed) and the array. */
+/* Forget every entry (their objects are being flushed) and the array;
+ * the caller resets used_bytes. */
 void heap_reset(struct shard_db *sd)
 {
 	mi_free(sd->heap);
@@ -125,15 +132,28 @@ void heap_reset(struct shard_db *sd)
 	sd->heap_cap = 0;
 }
 
-void store_set_expire(struct sobj *o, int64_t expire_ms)
+/*
+ * An object without the extension gets a copy with it, published like any
+ * overwrite (readers on other cores see the old or the new one, both
+ * whole).  PERSIST keeps the extension, set to no expiry.
+ */
+struct sobj *store_set_expire(unsigned db, struct sobj *o, int64_t expire_ms)
 {
-	struct shard_db *sd = sdb_of(o->db, o->slot);
-	bool had = expire_set(o->expire), has = expire_set(expire_ms);
+	struct shard_db *sd = sdb_of(db, o->slot);
+	bool had, has = expire_set(expire_ms);
+	struct sobj *n;
 
-	st_store(&o->expire, expire_ms);
-	if (o->heap_idx != HEAP_NONE) {
+	if (!sobj_has_ext(o)) {
+		if (!has)
+			return o;
+		n = sobj_copy_ext(o, store_bitrev64(o->node.reverse_hash));
+		return n ? store_put(db, n, expire_ms) : NULL;
+	}
+	had = expire_set(sobj_exp_own(o));
+	st_store(sobj_expire_p(o), expire_ms);
+	if (sobj_heap_idx(o) != HEAP_NONE) {
 		if (has)
-			heap_fix(sd, o->heap_idx);
+			heap_fix(sd, sobj_heap_idx(o));
 		else
 			heap_remove(sd, o);
 	} else if (has) {
@@ -141,6 +161,7 @@ void store_set_expire(struct sobj *o, int64_t expire_ms)
 	}
 	if (had != has)
 		st_add(&sd->expires, has ? 1 : -1);
+	return o;
 }
 
 unsigned store_active_expire(unsigned shard, int64_t now_ms, unsigned max_keys)
@@ -159,7 +180,7 @@ unsigned store_active_expire(unsigned shard, int64_t now_ms, unsigned max_keys)
 
 		while (n < max_keys && sd->heap_len &&
 		       heap_key(sd, 0) <= now_ms) {
-			store_obj_unlink(sd, sd->heap[0]);
+			store_obj_unlink(d, sd, sd->heap[0]);
 			n++;
 		}
 		if (n == max_keys) {

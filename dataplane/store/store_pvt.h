@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #define mi_malloc(n) malloc(n)
+#define mi_zalloc(n) calloc(1, (n))
 #define mi_realloc(p, n) realloc((p), (n))
 #define mi_free(p) free(p)
 #define mi_usable_size(p) malloc_usable_size(p)
@@ -56,8 +57,22 @@ static inline void *store_zalloc_aligned(size_t n, size_t align)
 
 #define HEAP_NONE UINT32_MAX
 
-/* Initial and minimum bucket count of each shard table (power of two). */
-#define STORE_HT_INIT 256
+/*
+ * Anchors per table: bare nodes at reverse hashes p << 52, p = 0..4095,
+ * from which walks resume (see store_walk.c).
+ */
+#define STORE_ANCHOR_BITS 12
+#define STORE_ANCHORS (1u << STORE_ANCHOR_BITS)
+#define STORE_ANCHOR_SHIFT (64 - STORE_ANCHOR_BITS)
+
+/*
+ * Initial and minimum bucket count of each shard table (power of two): as
+ * many as anchors, so a bucket chain holds at most one anchor.
+ */
+#define STORE_HT_INIT STORE_ANCHORS
+
+/* Bytes of one cds_lfht bucket (a dummy node), for accounting. */
+#define STORE_BUCKET_BYTES sizeof(struct cds_lfht_node)
 
 /*
  * cds_lfht flags of the shard tables.  Not CDS_LFHT_AUTO_RESIZE: the store
@@ -76,10 +91,22 @@ static inline void *store_zalloc_aligned(size_t n, size_t align)
  */
 #define STORE_HT_FLAGS 0
 
+/**
+ * A shard table and its anchors.  Anchors are told from objects by address
+ * (store_is_anchor); key hashes have bit 63 set so no key shares a reverse
+ * hash with an anchor, and key matching never sees one.
+ */
+struct store_table {
+	struct cds_lfht *ht;
+	struct cds_lfht_node anchor[STORE_ANCHORS];
+};
+
 /** One db of one shard. */
 struct shard_db {
-	struct cds_lfht *ht;   /* owner swaps (flush); any: rcu_dereference */
-	struct sobj **heap;    /* owner: min-heap on sobj.expire */
+	/* NULL until the first key; owner publishes and swaps it (flush),
+	 * any: rcu_dereference. */
+	struct store_table *tab;
+	struct sobj **heap;    /* owner: min-heap on expiry */
 	uint32_t heap_len;     /* owner */
 	uint32_t heap_cap;     /* owner */
 	unsigned long ht_size; /* owner: buckets wanted; bg reads (SC) */
@@ -95,16 +122,6 @@ struct shard {
 	unsigned expire_db;    /* owner: where active expiry resumes */
 } __attribute__((aligned(64)));
 
-/**
- * The keys of one slot in one db.  The array of them is mapped zeroed and
- * a list is initialised by its owner on first use, so 16 (or 256) dbs cost
- * no memory until they hold keys; readers treat head.next == NULL as empty.
- */
-struct slot_list {
-	struct cds_list_head head; /* owner: *_rcu ops; any: traverse */
-	uint32_t count;		   /* owner writes, any reads */
-};
-
 struct store_bg;
 
 struct store_state {
@@ -112,7 +129,9 @@ struct store_state {
 	unsigned ndbs;
 	uint64_t seed; /* key hash seed, fixed at setup */
 	uint8_t owner[SLOT_COUNT];
-	struct slot_list *slots[256]; /* per db, SLOT_COUNT entries */
+	/* Keys per slot, per db: SLOT_COUNT counters mapped zeroed, so unused
+	 * dbs cost address space only.  Owner writes, any reads (relaxed). */
+	uint32_t *slot_keys[256];
 	size_t slots_bytes;
 	struct store_bg *bg;
 	struct shard shard[STORE_MAX_SHARDS];
@@ -133,9 +152,37 @@ static inline struct shard_db *sdb_of(unsigned db, uint16_t slot)
 	return &shard_of_slot(slot)->db[db];
 }
 
-static inline struct slot_list *slot_list_of(unsigned db, uint16_t slot)
+static inline uint32_t *slot_count_of(unsigned db, uint16_t slot)
 {
-	return &store_st.slots[db][slot];
+	return &store_st.slot_keys[db][slot];
+}
+
+static inline bool store_is_anchor(const struct store_table *t,
+				   const struct cds_lfht_node *n)
+{
+	return (uintptr_t)n - (uintptr_t)t->anchor < sizeof(t->anchor);
+}
+
+static inline struct sobj *sobj_of_node(struct cds_lfht_node *n)
+{
+	return caa_container_of(n, struct sobj, node);
+}
+
+static inline uint64_t store_bitrev64(uint64_t x)
+{
+	x = ((x >> 1) & 0x5555555555555555ULL) |
+	    ((x & 0x5555555555555555ULL) << 1);
+	x = ((x >> 2) & 0x3333333333333333ULL) |
+	    ((x & 0x3333333333333333ULL) << 2);
+	x = ((x >> 4) & 0x0f0f0f0f0f0f0f0fULL) |
+	    ((x & 0x0f0f0f0f0f0f0f0fULL) << 4);
+	return __builtin_bswap64(x);
+}
+
+/* The hash whose reverse (the table position) is anchor p's. */
+static inline unsigned long anchor_hash(unsigned p)
+{
+	return store_bitrev64((uint64_t)p << STORE_ANCHOR_SHIFT);
 }
 
 static inline bool expire_set(int64_t expire)
@@ -146,27 +193,41 @@ static inline bool expire_set(int64_t expire)
 /** Whether o is logically gone at now_ms.  Context: any thread. */
 static inline bool sobj_expired(const struct sobj *o, int64_t now_ms)
 {
-	int64_t e = st_load(&o->expire);
+	int64_t e = sobj_expire(o);
 
 	return expire_set(e) && e <= now_ms;
 }
 
+/* Redis's LRU clock: seconds, 24 bits (wraps every 194 days). */
 static inline uint32_t lru_seconds(int64_t now_ms)
 {
-	return (uint32_t)((uint64_t)now_ms / 1000);
+	return (uint32_t)((uint64_t)now_ms / 1000) & SOBJ_ACCESS_MASK;
 }
 
-/* First element of a slot list or NULL when it is empty.  Context: any. */
-static inline struct cds_list_head *slot_list_first(struct slot_list *sl)
+/* Owner-side view of the expiry extension (o must have one). */
+static inline int64_t sobj_exp_own(const struct sobj *o)
 {
-	struct cds_list_head *p = rcu_dereference(sl->head.next);
+	return *sobj_expire_p(o);
+}
 
-	return p == &sl->head ? NULL : p;
+static inline uint32_t sobj_heap_idx(const struct sobj *o)
+{
+	return sobj_has_ext(o) ? *sobj_heap_idx_p(o) : HEAP_NONE;
+}
+
+static inline void sobj_set_heap_idx(struct sobj *o, uint32_t i)
+{
+	*sobj_heap_idx_p(o) = i;
+}
+
+static inline void st_account(struct shard_db *sd, int64_t delta)
+{
+	st_add(&sd->used_bytes, (uint64_t)delta);
 }
 
 /* store.c */
-struct cds_lfht *store_ht_new(void);
-void store_obj_unlink(struct shard_db *sd, struct sobj *o);
+void store_obj_unlink(unsigned db, struct shard_db *sd, struct sobj *o);
+struct sobj *sobj_copy_ext(const struct sobj *o, uint64_t hash);
 
 /* store_expire.c: the expiry heap.  Context: owner of the shard. */
 void heap_insert(struct shard_db *sd, struct sobj *o);
@@ -177,9 +238,9 @@ void heap_reset(struct shard_db *sd);
 /* store_bg.c: the background thread (table resizes, flush reclaim). */
 int bg_start(void);
 void bg_stop(void);
-void reclaim_table(struct cds_lfht *ht, struct store_bg *bg);
+void reclaim_table(struct store_table *t, struct store_bg *bg);
 struct bg_job *bg_reclaim_new(unsigned max_tables);
-void bg_reclaim_add(struct bg_job *job, struct cds_lfht *ht);
+void bg_reclaim_add(struct bg_job *job, struct store_table *t);
 void bg_reclaim_queue(struct bg_job *job);
 bool bg_resize(struct shard_db *sd);
 /**

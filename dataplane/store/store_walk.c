@@ -1,54 +1,34 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * store_walk: read-only traversals, safe on any RCU-online thread while the
- * owners keep writing.  A walk sees once every key that stayed in place for
- * its whole duration; keys added or deleted meanwhile may or may not be
- * seen.  A key overwritten meanwhile is seen once, old or new value, by a
- * slot walk (the new object takes the old one's place in the slot list);
- * a whole-table walk may see both versions (cds_lfht links the new node
- * right after the old one).  Logically expired keys are skipped.
+ * owners keep writing (see store.h for what a walk sees).
+ *
+ * They follow a table's split-ordered list: every node, in ascending
+ * reverse hash (its "position").  A resize inserts or removes bucket nodes
+ * only, which cds_lfht_next() skips, so positions and their order hold
+ * across resizes.  To start at position R, look up the anchor of R >> 52
+ * (an exact-hash lookup of a node that is always there, so O(1) and exact)
+ * and step forward; each anchor is followed by about keys/4096 keys.
+ * Anchors are skipped by address.  A key replaced meanwhile is linked
+ * next to its old version, so a walk may meet both.
  */
 #include "store_pvt.h"
 
-static inline struct sobj *sobj_of_link(struct cds_list_head *p)
+static int match_ptr(struct cds_lfht_node *node, const void *key)
 {
-	return caa_container_of(p, struct sobj, slot_link);
+	return node == key;
 }
 
-unsigned store_visit_slot(unsigned db, uint16_t slot, int64_t now_ms,
-			  store_visit_fn fn, void *arg)
+/* it at anchor p of t (or at the end, were it ever missing). */
+static void seek_anchor(struct store_table *t, unsigned p,
+			struct cds_lfht_iter *it)
 {
-	struct slot_list *sl = slot_list_of(db, slot & (SLOT_COUNT - 1));
-	struct cds_list_head *p = slot_list_first(sl);
-	unsigned n = 0;
-
-	for (; p && p != &sl->head; p = rcu_dereference(p->next)) {
-		const struct sobj *o = sobj_of_link(p);
-
-		if (sobj_expired(o, now_ms))
-			continue;
-		fn(o, arg);
-		n++;
-	}
-	return n;
+	cds_lfht_lookup(t->ht, anchor_hash(p), match_ptr, &t->anchor[p], it);
 }
 
-void store_visit_all(unsigned db, int64_t now_ms, store_visit_fn fn, void *arg)
+static inline struct store_table *table_of(unsigned shard, unsigned db)
 {
-	unsigned i;
-
-	for (i = 0; i < store_st.nshards; i++) {
-		struct shard_db *sd = &store_st.shard[i].db[db];
-		struct cds_lfht *ht = rcu_dereference(sd->ht);
-		struct cds_lfht_iter iter;
-		struct sobj *o;
-
-		cds_lfht_for_each_entry(ht, &iter, o, node)
-		{
-			if (!sobj_expired(o, now_ms))
-				fn(o, arg);
-		}
-	}
+	return rcu_dereference(store_st.shard[shard].db[db].tab);
 }
 
 static inline uint64_t xorshift64(uint64_t *state)
@@ -62,63 +42,189 @@ static inline uint64_t xorshift64(uint64_t *state)
 	return x;
 }
 
-/*
- * A random live key of one slot: start at a random position and take the
- * first live key from there, wrapping once.  The count is a hint (the
- * owner may be changing the list), so the walk is bounded by it, not by
- * reaching a given element.
- */
-static const struct sobj *random_in_slot(unsigned db, uint16_t slot,
-					 int64_t now_ms, uint64_t *rng)
+/* Visit every live key of t with fn, those of one slot when slot >= 0. */
+static unsigned walk_table(struct store_table *t, int slot, int64_t now_ms,
+			   store_visit_fn fn, void *arg)
 {
-	struct slot_list *sl = slot_list_of(db, slot);
-	uint32_t count = st_load(&sl->count);
-	struct cds_list_head *first, *p;
-	uint32_t skip, i;
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *node;
+	unsigned n = 0;
+
+	cds_lfht_first(t->ht, &it);
+	for (; (node = cds_lfht_iter_get_node(&it)) != NULL;
+	     cds_lfht_next(t->ht, &it)) {
+		const struct sobj *o;
+
+		if (store_is_anchor(t, node))
+			continue;
+		o = sobj_of_node(node);
+		if ((slot >= 0 && o->slot != slot) || sobj_expired(o, now_ms))
+			continue;
+		fn(o, arg);
+		n++;
+	}
+	return n;
+}
+
+unsigned store_visit_slot(unsigned db, uint16_t slot, int64_t now_ms,
+			  store_visit_fn fn, void *arg)
+{
+	struct store_table *t;
+
+	slot &= SLOT_COUNT - 1;
+	if (!store_slot_keys(db, slot))
+		return 0;
+	t = table_of(store_owner(slot), db);
+	return t ? walk_table(t, slot, now_ms, fn, arg) : 0;
+}
+
+void store_visit_all(unsigned db, int64_t now_ms, store_visit_fn fn, void *arg)
+{
+	unsigned i;
+
+	for (i = 0; i < store_st.nshards; i++) {
+		struct store_table *t = table_of(i, db);
+
+		if (t)
+			walk_table(t, -1, now_ms, fn, arg);
+	}
+}
+
+/*
+ * The stop rule (only between keys whose positions differ above bit 5)
+ * makes a resume at (*pos >> 6) << 6 land after the last key stepped on,
+ * so a SCAN cursor that keeps 58 bits never loops, however keys cluster.
+ */
+bool store_walk_shard(unsigned shard, unsigned db, uint64_t *pos,
+		      uint64_t budget, int64_t now_ms, store_visit_fn fn,
+		      void *arg, uint64_t *stepped)
+{
+	struct store_table *t = table_of(shard, db);
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *node;
+	uint64_t n = 0, last = 0, from = *pos;
+	bool more = false;
+
+	if (t)
+		seek_anchor(t, (unsigned)(from >> STORE_ANCHOR_SHIFT), &it);
+	for (; t && (node = cds_lfht_iter_get_node(&it)) != NULL;
+	     cds_lfht_next(t->ht, &it)) {
+		uint64_t rh = node->reverse_hash;
+		const struct sobj *o;
+
+		if (store_is_anchor(t, node) || rh < from)
+			continue;
+		if (n >= budget && (rh >> 6) != (last >> 6)) {
+			*pos = rh;
+			more = true;
+			break;
+		}
+		last = rh;
+		n++;
+		o = sobj_of_node(node);
+		if (!sobj_expired(o, now_ms))
+			fn(o, arg);
+	}
+	if (stepped)
+		*stepped = n;
+	return more;
+}
+
+/*
+ * The first live key at or after a random position of one shard, wrapping
+ * once.  A key's chance is the gap before it, not exactly uniform (neither
+ * is Redis's), but every key has one.  Costs about keys/8192 steps.
+ */
+static const struct sobj *random_in_shard(unsigned shard, unsigned db,
+					  int64_t now_ms, uint64_t *rng)
+{
+	struct store_table *t = table_of(shard, db);
+	uint64_t pos = xorshift64(rng);
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *node;
 	bool wrapped = false;
 
-	if (!count)
+	if (!t)
 		return NULL;
-	first = slot_list_first(sl);
-	if (!first)
-		return NULL;
-	skip = (uint32_t)(xorshift64(rng) % count);
-	p = first;
-	for (i = 0; i < skip + count + 1; i++) {
-		if (p == &sl->head) {
+	seek_anchor(t, (unsigned)(pos >> STORE_ANCHOR_SHIFT), &it);
+	for (;;) {
+		node = cds_lfht_iter_get_node(&it);
+		if (!node) {
 			if (wrapped)
 				return NULL;
 			wrapped = true;
-			p = first;
+			cds_lfht_first(t->ht, &it);
+			continue;
 		}
-		if (i >= skip && !sobj_expired(sobj_of_link(p), now_ms))
-			return sobj_of_link(p);
-		p = rcu_dereference(p->next);
+		if (wrapped && node->reverse_hash >= pos)
+			return NULL; /* a full turn: nothing live */
+		if (!store_is_anchor(t, node) &&
+		    (wrapped || node->reverse_hash >= pos) &&
+		    !sobj_expired(sobj_of_node(node), now_ms))
+			return sobj_of_node(node);
+		cds_lfht_next(t->ht, &it);
 	}
-	return NULL;
 }
 
 const struct sobj *store_random(unsigned db, int64_t now_ms, uint64_t *rng)
 {
+	uint64_t keys[STORE_MAX_SHARDS], total = 0, r;
+	unsigned i, s, n = store_st.nshards;
 	const struct sobj *o;
-	unsigned i, start;
 
-	if (!store_dbsize(db))
-		return NULL;
-	/* Most slots hold keys in a populated db: a few draws will do. */
-	for (i = 0; i < 16; i++) {
-		uint16_t slot = (uint16_t)(xorshift64(rng) % SLOT_COUNT);
-
-		o = random_in_slot(db, slot, now_ms, rng);
-		if (o)
-			return o;
+	for (i = 0; i < n; i++) {
+		keys[i] = st_load(&store_st.shard[i].db[db].keys);
+		total += keys[i];
 	}
-	/* Sparse db: walk the slots from a random one. */
-	start = (unsigned)(xorshift64(rng) % SLOT_COUNT);
-	for (i = 0; i < SLOT_COUNT; i++) {
-		o = random_in_slot(db, (start + i) % SLOT_COUNT, now_ms, rng);
+	if (!total)
+		return NULL;
+	r = xorshift64(rng) % total;
+	for (s = 0; s + 1 < n && r >= keys[s]; s++)
+		r -= keys[s];
+	for (i = 0; i < n; i++) {
+		o = random_in_shard((s + i) % n, db, now_ms, rng);
 		if (o)
 			return o;
 	}
 	return NULL;
+}
+
+/* Steps over dead keys a sample may take per key asked for. */
+#define SAMPLE_STEPS_PER_KEY 16
+
+unsigned store_sample(unsigned shard, unsigned db, unsigned n,
+		      struct sobj **out, int64_t now_ms, uint64_t *rng)
+{
+	struct store_table *t = table_of(shard, db);
+	unsigned p = (unsigned)(xorshift64(rng) % STORE_ANCHORS), got = 0;
+	uint64_t start = (uint64_t)p << STORE_ANCHOR_SHIFT, steps = 0;
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *node;
+	bool wrapped = false;
+
+	if (!t || !n)
+		return 0;
+	seek_anchor(t, p, &it);
+	while (got < n) {
+		node = cds_lfht_iter_get_node(&it);
+		if (!node) {
+			if (wrapped)
+				break;
+			wrapped = true;
+			cds_lfht_first(t->ht, &it);
+			continue;
+		}
+		if (wrapped && node->reverse_hash >= start)
+			break;
+		if (!store_is_anchor(t, node)) {
+			struct sobj *o = sobj_of_node(node);
+
+			if (!sobj_expired(o, now_ms))
+				out[got++] = o;
+			else if (++steps > (uint64_t)n * SAMPLE_STEPS_PER_KEY)
+				break;
+		}
+		cds_lfht_next(t->ht, &it);
+	}
+	return got;
 }

@@ -917,13 +917,49 @@ static long parse_scan_reply(unsigned long *cursor, char keys[][32], long max)
 	return n;
 }
 
+/*
+ * SCAN every key from cursor 0 with COUNT count, checking each call:
+ * at most count keys stepped on (and so returned, without MATCH), cursors
+ * strictly increasing, the shard in the top 6 bits never behind the keys
+ * returned.  Returns the keys returned, seen[] counts them per index.
+ */
+static long scan_all(long count, int *seen, int nkeys)
+{
+	static char keys[2000][32];
+	unsigned long cursor = 0, prev;
+	char cmd[64];
+	long n, total = 0, calls = 0;
+
+	do {
+		prev = cursor;
+		snprintf(cmd, sizeof(cmd), "SCAN %lu COUNT %ld", cursor, count);
+		run(cmd);
+		n = parse_scan_reply(&cursor, keys, 2000);
+		assert_true(n <= count);
+		assert_true(cursor == 0 || cursor > prev);
+		for (long i = 0; i < n; i++) {
+			int id = atoi(keys[i] + 4);
+			unsigned sh =
+			    store_owner(slot_of(keys[i], strlen(keys[i])));
+
+			assert_true(id >= 0 && id < nkeys);
+			assert_true(sh >= prev >> 58);
+			assert_true(cursor == 0 || sh <= cursor >> 58);
+			seen[id]++;
+		}
+		total += n;
+		assert_true(++calls < 100000);
+	} while (cursor != 0);
+	return total;
+}
+
 static void test_scan(void **state)
 {
 	static char keys[200][32];
-	char cmd[128], name[32];
-	unsigned long cursor = 0, prev;
-	int seen[60] = {0};
-	long n, total = 0;
+	unsigned long cursor = 0;
+	int seen[60];
+	char cmd[128];
+	long n;
 
 	(void)state;
 	EXPECT("SCAN 0", "*2\r\n$1\r\n0\r\n*0\r\n");
@@ -931,30 +967,19 @@ static void test_scan(void **state)
 		snprintf(cmd, sizeof(cmd), "SET key:%d v", i);
 		EXPECT(cmd, "+OK\r\n");
 	}
-	/* COUNT 7: whole slots in order until at least 7 keys */
-	do {
-		prev = cursor;
-		snprintf(cmd, sizeof(cmd), "SCAN %lu COUNT 7", cursor);
-		run(cmd);
-		n = parse_scan_reply(&cursor, keys, 200);
-		assert_true(n >= 7 || cursor == 0);
-		for (long i = 0; i < n; i++) {
-			int id = atoi(keys[i] + 4);
-			uint16_t s = slot_of(keys[i], strlen(keys[i]));
-
-			assert_true(s >= prev && (cursor == 0 || s < cursor));
-			seen[id]++;
-		}
-		total += n;
-	} while (cursor != 0);
-	assert_int_equal(total, 60);
-	for (int i = 0; i < 60; i++)
-		assert_int_equal(seen[i], 1);
-	/* default COUNT 10 */
+	/* no writes meanwhile: every key exactly once, whatever COUNT */
+	for (long count = 1; count <= 61; count += 6) {
+		memset(seen, 0, sizeof(seen));
+		assert_int_equal(scan_all(count, seen, 60), 60);
+		for (int i = 0; i < 60; i++)
+			assert_int_equal(seen[i], 1);
+	}
+	/* default COUNT 10: ten keys stepped on, a cursor to go on with */
 	run("SCAN 0");
 	n = parse_scan_reply(&cursor, keys, 200);
-	assert_true(n >= 10 && cursor != 0);
-	/* MATCH and TYPE filter, the cursor still advances */
+	assert_int_equal(n, 10);
+	assert_true(cursor != 0);
+	/* MATCH and TYPE filter what was stepped on */
 	run("SCAN 0 MATCH key:1? COUNT 1000");
 	n = parse_scan_reply(&cursor, keys, 200);
 	assert_int_equal(n, 10);
@@ -967,27 +992,101 @@ static void test_scan(void **state)
 	assert_int_equal(st.keyspace_hits, 11);
 	run("SCAN 0 TYPE STRING COUNT 1000");
 	assert_int_equal(parse_scan_reply(&cursor, keys, 200), 60);
-	EXPECT("SCAN 0 TYPE list", "*2\r\n$1\r\n0\r\n*0\r\n");
+	EXPECT("SCAN 0 TYPE list COUNT 100", "*2\r\n$1\r\n0\r\n*0\r\n");
 	EXPECT("SCAN 0 TYPE foo COUNT 100", "*2\r\n$1\r\n0\r\n*0\r\n");
-	/* a hash tag keeps keys in one slot: they come back together */
+	/* expired keys are stepped over, never returned */
 	EXPECT("FLUSHALL", "+OK\r\n");
 	EXPECT("MSET {t}1 a {t}2 b {t}3 c", "+OK\r\n");
-	snprintf(name, sizeof(name), "%u", slot_of("{t}", 3) + 1);
-	run("SCAN 0 COUNT 1");
-	assert_int_equal(parse_scan_reply(&cursor, keys, 200), 3);
-	assert_int_equal(cursor, slot_of("{t}", 3) + 1);
-	snprintf(cmd, sizeof(cmd), "SCAN %s", name);
-	EXPECT(cmd, "*2\r\n$1\r\n0\r\n*0\r\n");
-	/* cursors past the last slot are finished */
-	EXPECT("SCAN 16384", "*2\r\n$1\r\n0\r\n*0\r\n");
+	EXPECT("PEXPIRE {t}2 10", ":1\r\n");
+	now += 10;
+	run("SCAN 0 COUNT 100");
+	assert_int_equal(parse_scan_reply(&cursor, keys, 200), 2);
+	assert_int_equal(cursor, 0);
+	/* a shard index past the last shard is finished */
+	EXPECT("SCAN 288230376151711744", "*2\r\n$1\r\n0\r\n*0\r\n");
 	EXPECT("SCAN -1", "*2\r\n$1\r\n0\r\n*0\r\n");
 	EXPECT("SCAN 18446744073709551615", "*2\r\n$1\r\n0\r\n*0\r\n");
 	run("SCAN \"\" COUNT 100");
-	assert_int_equal(parse_scan_reply(&cursor, keys, 200), 3);
+	assert_int_equal(parse_scan_reply(&cursor, keys, 200), 2);
 	assert_int_equal(cursor, 0);
-	EXPECT("SCAN +0 MATCH {t}2", "*2\r\n$1\r\n0\r\n*1\r\n$4\r\n{t}2\r\n");
+	EXPECT("SCAN +0 MATCH {t}3", "*2\r\n$1\r\n0\r\n*1\r\n$4\r\n{t}3\r\n");
 	EXPECT("SCAN 0 MATCH a* MATCH {t}3",
 	       "*2\r\n$1\r\n0\r\n*1\r\n$4\r\n{t}3\r\n");
+}
+
+static int setup_4shards(void **state)
+{
+	struct store_conf conf = {.nshards = 4, .ndbs = 16};
+
+	setup(state);
+	store_teardown();
+	return store_setup(&conf);
+}
+
+/* Cursors carry the shard in their top bits and cross shard boundaries,
+ * empty shards included, without losing or repeating a key. */
+static void test_scan_shards(void **state)
+{
+	static char keys[2000][32];
+	static int seen[2000], made[2000];
+	unsigned long cursor;
+	struct store_stats ss;
+	char cmd[64];
+	int i, nmade = 0;
+	long n;
+
+	(void)state;
+	/* keys of shards 0 and 3 only: 1 and 2 stay empty */
+	for (i = 0; nmade < 400; i++) {
+		unsigned sh;
+
+		snprintf(cmd, sizeof(cmd), "key:%d", i);
+		sh = store_owner(slot_of(cmd, strlen(cmd)));
+		if (sh != 0 && sh != 3)
+			continue;
+		snprintf(cmd, sizeof(cmd), "SET key:%d v", i);
+		EXPECT(cmd, "+OK\r\n");
+		made[i] = 1;
+		nmade++;
+	}
+	assert_true(i < 2000);
+	store_shard_stats(0, &ss);
+	assert_true(ss.keys > 0 && ss.keys < 400);
+	/* exactly shard 0's keys: the cursor points at the start of shard 1 */
+	snprintf(cmd, sizeof(cmd), "SCAN 0 COUNT %llu",
+		 (unsigned long long)ss.keys);
+	run(cmd);
+	n = parse_scan_reply(&cursor, keys, 2000);
+	assert_int_equal(n, ss.keys);
+	assert_int_equal(cursor, 1UL << 58);
+	/* from there: shard 3's keys, over the empty shards, then done */
+	snprintf(cmd, sizeof(cmd), "SCAN %lu COUNT 1000", cursor);
+	run(cmd);
+	n = parse_scan_reply(&cursor, keys, 2000);
+	assert_int_equal(n, 400 - (long)ss.keys);
+	assert_int_equal(cursor, 0);
+	for (long count = 1; count <= 401; count += 40) {
+		memset(seen, 0, sizeof(seen));
+		assert_int_equal(scan_all(count, seen, 2000), 400);
+		for (i = 0; i < 2000; i++)
+			assert_int_equal(seen[i], made[i]);
+	}
+	/* RANDOMKEY draws from both populated shards */
+	{
+		int in[4] = {0};
+
+		for (i = 0; i < 200; i++) {
+			unsigned long c;
+
+			run("RANDOMKEY");
+			assert_true(out.buf[0] == '$');
+			c = strtoul(out.buf + 1, NULL, 10);
+			in[store_owner(
+			    slot_of(strchr(out.buf, '\n') + 1, c))]++;
+		}
+		assert_true(in[0] > 0 && in[3] > 0);
+		assert_int_equal(in[1] + in[2], 0);
+	}
 }
 
 static void test_scan_errors(void **state)
@@ -1281,6 +1380,8 @@ int main(void)
 	    T(test_expire),
 	    T(test_ttl_persist),
 	    T(test_scan),
+	    cmocka_unit_test_setup_teardown(test_scan_shards, setup_4shards,
+					    teardown),
 	    T(test_scan_errors),
 	    T(test_keys_randomkey),
 	    T(test_rename),
