@@ -4,6 +4,7 @@
 import os
 import re
 import shutil
+import socket
 import subprocess
 import time
 
@@ -124,3 +125,41 @@ def stack_conns(server, conn=None):
         return None
     states = [line.split()[0] for line in p.stdout.splitlines() if line.strip()]
     return sum(1 for st in states if st not in ("LISTEN", "TIME-WAIT"))
+
+
+def set_get_conns(server, n, prefix):
+    """n connections open at once, each sends SET+GET of its own key; every reply is
+    checked. A reset names the keepalive and RST counters, to tell a legitimate keepalive
+    timeout under loss from a stack bug."""
+    socks = [socket.create_connection((server.host, server.port), timeout=OP_TIMEOUT)
+             for _ in range(n)]
+    try:
+        for i, s in enumerate(socks):
+            try:
+                s.sendall(b"SET %s:%d %d\r\nGET %s:%d\r\n" % (prefix, i, i, prefix, i))
+            except ConnectionResetError as e:
+                inf = info(server)
+                raise AssertionError("connection %d reset: %s" % (i, {
+                    k: v for k, v in inf.items()
+                    if k.startswith(("tcp_keepalive", "tcp_rst", "tcp_drop"))})) from e
+        for i, s in enumerate(socks):
+            want = b"+OK\r\n$%d\r\n%d\r\n" % (len(str(i)), i)
+            got = b""
+            while len(got) < len(want):
+                chunk = s.recv(4096)
+                assert chunk, "connection %d closed" % i
+                got += chunk
+            assert got == want, (i, got)
+    finally:
+        for s in socks:
+            s.close()
+
+
+def bench_rows(stdout):
+    """redis-benchmark --csv output as {"SET": rps, ...}."""
+    rows = {}
+    for line in stdout.splitlines():
+        cols = [c.strip('"') for c in line.split(",")]
+        if len(cols) > 1 and cols[0] != "test":
+            rows[cols[0].split()[0]] = float(cols[1])
+    return rows

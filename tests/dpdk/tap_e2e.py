@@ -32,7 +32,7 @@ import pytest
 
 import remote
 import server as srvmod
-from e2e import OP_TIMEOUT, cli, info, num, queues, wait_for
+from e2e import OP_TIMEOUT, bench_rows, cli, info, num, queues, set_get_conns, wait_for
 
 pytestmark = pytest.mark.skipif(remote.MODE != "tap",
                                 reason="net_tap tests run through run.sh tap")
@@ -151,30 +151,11 @@ def test_big_values_sha256(tsrv):
         r.connection_pool.disconnect()
 
 
-def _conns(server, n):
-    socks = [socket.create_connection((server.host, server.port), timeout=OP_TIMEOUT)
-             for _ in range(n)]
-    try:
-        for i, s in enumerate(socks):
-            s.sendall(b"SET tap:c%d %d\r\nGET tap:c%d\r\n" % (i, i, i))
-        for i, s in enumerate(socks):
-            want = b"+OK\r\n$%d\r\n%d\r\n" % (len(str(i)), i)
-            got = b""
-            while len(got) < len(want):
-                chunk = s.recv(4096)
-                assert chunk, "connection %d closed" % i
-                got += chunk
-            assert got == want, (i, got)
-    finally:
-        for s in socks:
-            s.close()
-
-
 def test_200_connections_both_queues(tsrv):
     inf0 = info(tsrv)
     before = queues(inf0)
     steer0 = num(inf0["net_rx_steered_out"])
-    _conns(tsrv, 200)
+    set_get_conns(tsrv, 200, b"tap:c")
     with tsrv.raw(timeout=OP_TIMEOUT) as c:
         def rings_drained():
             q = queues(info(tsrv, conn=c))
@@ -212,11 +193,7 @@ def test_redis_benchmark(tsrv):
          "-r", "10000", "-d", "64", "-t", "set,get", "--csv"],
         capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, (p.stdout, p.stderr)
-    rows = {}
-    for line in p.stdout.splitlines():
-        cols = [c.strip('"') for c in line.split(",")]
-        if len(cols) > 1 and cols[0] != "test":
-            rows[cols[0].split()[0]] = float(cols[1])
+    rows = bench_rows(p.stdout)
     assert set(rows) >= {"SET", "GET"} and all(v > 0 for v in rows.values()), p.stdout
     assert not re.search(r"error|closed|refused|reset", p.stdout + p.stderr, re.I), \
         (p.stdout, p.stderr)

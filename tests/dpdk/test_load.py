@@ -24,7 +24,7 @@ import time
 import pytest
 
 import resp
-from e2e import OP_TIMEOUT, info, num, queue_sum, stack_conns, wait_for
+from e2e import OP_TIMEOUT, bench_rows, info, num, queue_sum, stack_conns, wait_for
 
 BENCH_REQUESTS = int(os.environ.get("E2E_BENCH_REQUESTS", "100000"))
 BENCH_CLIENTS = int(os.environ.get("E2E_BENCH_CLIENTS", "50"))
@@ -104,11 +104,7 @@ def test_redis_benchmark(srv, r):
          "-n", str(BENCH_REQUESTS), "-r", "10000", "-d", "64", "-t", "set,get,incr,mset",
          "--csv"], capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, (p.stdout, p.stderr)
-    rows = {}
-    for line in p.stdout.splitlines():
-        cols = [c.strip('"') for c in line.split(",")]
-        if len(cols) > 1 and cols[0] != "test":
-            rows[cols[0].split()[0]] = float(cols[1])
+    rows = bench_rows(p.stdout)
     assert set(rows) >= {"SET", "GET", "INCR", "MSET"}, p.stdout
     assert all(v > 0 for v in rows.values()), rows
     assert not re.search(r"error|closed|refused|reset", p.stdout + p.stderr, re.I), \
