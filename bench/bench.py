@@ -318,6 +318,19 @@ def run_veth_outer():
     sys.exit(rc)
 
 
+def save_table(lines, prefix):
+    """Print the table and keep it as bench/results/<prefix>-<time>.txt (BENCH_SAVE=0: don't)."""
+    table = "\n".join(lines)
+    print(table)
+    if env("BENCH_SAVE", "1") == "1":
+        rdir = os.path.join(ROOT, "bench", "results")
+        os.makedirs(rdir, exist_ok=True)
+        path = os.path.join(rdir, time.strftime(prefix + "-%Y%m%d-%H%M%S.txt"))
+        with open(path, "w") as f:
+            f.write(table + "\n")
+        log("saved to %s" % path)
+
+
 def main():
     global HOST
     net = env("BENCH_NET", "loopback")
@@ -442,16 +455,7 @@ def main():
             lines.append(fmt_row([name, "%s/%s" % (a, b), ratio(cs["ops"], rs["ops"]),
                                   ratio(cs["p50"], rs["p50"]), ratio(cs["p99"], rs["p99"]),
                                   ratio(cc, rc)], widths))
-    table = "\n".join(lines)
-    print(table)
-    if env("BENCH_SAVE", "1") == "1":
-        rdir = os.path.join(ROOT, "bench", "results")
-        os.makedirs(rdir, exist_ok=True)
-        path = os.path.join(rdir, time.strftime("bench-%s%%Y%%m%%d-%%H%%M%%S.txt" % (
-            "veth-" if net == "veth" else "")))
-        with open(path, "w") as f:
-            f.write(table + "\n")
-        log("saved to %s" % path)
+    save_table(lines, "bench-veth" if net == "veth" else "bench")
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -143,6 +143,16 @@ static int apply_lfu(const struct cfg *c, char *err, size_t len)
 	return 0;
 }
 
+static int apply_evict(const struct cfg *c, char *err, size_t len)
+{
+	(void)err;
+	(void)len;
+	/* enum store_policy follows enum cfg_policy's order. */
+	store_evict_conf((enum store_policy)c->maxmemory_policy,
+			 (unsigned)c->maxmemory_samples);
+	return 0;
+}
+
 static int apply_loglevel(const struct cfg *c, char *err, size_t len)
 {
 	(void)err;
@@ -154,10 +164,13 @@ static int apply_loglevel(const struct cfg *c, char *err, size_t len)
 static int register_hooks(const struct cfg *cfg)
 {
 	if (cfg_on_change("maxmemory-policy", apply_lfu) ||
+	    cfg_on_change("maxmemory-policy", apply_evict) ||
+	    cfg_on_change("maxmemory-samples", apply_evict) ||
 	    cfg_on_change("lfu-log-factor", apply_lfu) ||
 	    cfg_on_change("lfu-decay-time", apply_lfu) ||
 	    cfg_on_change("loglevel", apply_loglevel))
 		return -EINVAL;
+	apply_evict(cfg, NULL, 0);
 	return apply_lfu(cfg, NULL, 0);
 }
 
@@ -184,7 +197,7 @@ static int run(const struct cfg *cfg)
 	struct worker_conf wc = {0};
 	struct store_conf sc;
 	sigset_t mask;
-	int *fds = NULL, nb = 0, rc, sfd;
+	int *fds = NULL, nb = 0, rc, sfd, helpers;
 
 	if (nworkers > STORE_MAX_SHARDS)
 		nworkers = STORE_MAX_SHARDS;
@@ -192,6 +205,11 @@ static int run(const struct cfg *cfg)
 		return 1;
 	sc.nshards = nworkers;
 	sc.ndbs = (unsigned)cfg->databases;
+	/* The EAL placed the DPDK threads itself. */
+	if (!use_dpdk && (helpers = worker_isolate_helpers(nworkers)) > 0)
+		log_verbose("Background threads run on %d CPU(s) apart from "
+			    "the workers'",
+			    helpers);
 	if ((rc = store_setup(&sc)) || (rc = cmd_setup()) ||
 	    (rc = register_hooks(cfg))) {
 		log_warning("start-up failed: %s", strerror(-rc));

@@ -54,8 +54,12 @@
 
 #define CONN_IBUF_INIT 16384
 #define CONN_ARGV_INLINE 16
-#define CONN_MAX_INFLIGHT 4096
+#define CONN_MAX_INFLIGHT 1024
+#define CONN_OOM_ERROR "OOM command not allowed when used memory > 'maxmemory'."
 #define CONN_OBUF_KEEP (64 * 1024)
+/* Unparsed input a paused connection holds before its transport stops
+ * reading (conn_rx_hold). */
+#define CONN_RX_HOLD (256 * 1024)
 
 struct rslot {
 	struct rslot *next;
@@ -88,7 +92,8 @@ struct conn {
 	bool obuf_kill; /* over its limit: close, send nothing more */
 	bool closed;	/* transport gone; free when nothing in flight */
 	bool in_dirty;
-	bool paused; /* stopped parsing: too much in flight */
+	bool paused;  /* stopped parsing: too much in flight */
+	bool rx_held; /* the transport stopped reading (conn_rx_hold) */
 	bool in_paused;
 	bool rx_stopped; /* protocol error: ignore further input */
 	struct conn *next_dirty;
@@ -102,6 +107,9 @@ struct conn {
 	int parked_argc;
 	size_t parked_used;
 	uint16_t inflight[STORE_MAX_SHARDS];
+	/* Memory: the struct as allocated, and what w->st.mem_clients holds
+	 * for c (conn_mem_sync). */
+	size_t mem_self, mem_acct;
 };
 
 static uint64_t conn_next_id = 1;
@@ -110,6 +118,46 @@ static unsigned conn_total;
 unsigned conn_count(void)
 {
 	return __atomic_load_n(&conn_total, __ATOMIC_RELAXED);
+}
+
+/*
+ * Client memory, as Redis's getClientMemoryUsage counts it: the struct,
+ * the query buffer, the argv array, the reply buffer and the reply slots,
+ * each at its capacity.  Buffers grow inside resp_write and shrink in
+ * several places, so rather than hooking each, the owner re-adds the sum
+ * at the few points that follow any change (end of a parse, a remote
+ * reply, a send) and moves its core's gauge by the difference: a few
+ * loads per batch, and INFO reads one word per core.
+ */
+static size_t conn_mem(const struct conn *c)
+{
+	return c->mem_self + c->icap +
+	       (size_t)c->argv_big_cap * sizeof(struct resp_arg) + c->out.cap +
+	       c->oslot_mem;
+}
+
+/* Context: owner; a closed connection keeps its last figure until
+ * conn_release takes it back. */
+static inline void conn_mem_sync(struct conn *c)
+{
+	size_t now = conn_mem(c);
+
+	if (now != c->mem_acct && !c->closed) {
+		stats_gauge_add(&c->w->st.mem_clients,
+				(int64_t)now - (int64_t)c->mem_acct);
+		c->mem_acct = now;
+	}
+}
+
+uint64_t conn_mem_bytes(void)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < worker_count(); i++)
+		sum +=
+		    __atomic_load_n(&worker_stats(worker_get(i))->mem_clients,
+				    __ATOMIC_RELAXED);
+	return sum;
 }
 
 struct client *conn_client(struct conn *c)
@@ -343,6 +391,8 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer,
 	conn_obuf_load(c, cfg);
 	cds_list_add_rcu(&c->link, &w->clients);
 	w->st.total_connections++;
+	c->mem_self = mi_usable_size(c);
+	conn_mem_sync(c);
 	return c;
 }
 
@@ -368,6 +418,8 @@ static void conn_release(struct conn *c)
 	mi_free(c->argv_big);
 	c->ib = NULL;
 	c->argv_big = NULL;
+	stats_gauge_add(&c->w->st.mem_clients, -(int64_t)c->mem_acct);
+	c->mem_acct = 0;
 	/* CLIENT LIST on other cores may still be reading it. */
 	call_rcu(&c->rcu, conn_free_rcu);
 }
@@ -430,6 +482,7 @@ void conn_tx_done(struct conn *c, size_t n)
 		memmove(c->out.buf, c->out.buf + c->opos, c->out.len);
 		c->opos = 0;
 	}
+	conn_mem_sync(c);
 }
 
 bool conn_tx_close(const struct conn *c)
@@ -659,9 +712,7 @@ static void conn_send_remote(struct conn *c, const struct cmd_def *d, int argc,
 	if (!s) {
 		if (m)
 			xcore_msg_free(m);
-		conn_reply_error(
-		    c,
-		    "OOM command not allowed when used memory > 'maxmemory'.");
+		conn_reply_error(c, CONN_OOM_ERROR);
 		return;
 	}
 	m->type = XM_EXEC;
@@ -747,6 +798,7 @@ void conn_remote_done(struct worker *w, struct xmsg *m)
 	c->oslots += s->out.len;
 	if (c->qhead == s)
 		conn_drain_slots(c);
+	conn_mem_sync(c);
 	conn_obuf_check(c, oom);
 	/* Over its limit: closed from conn_resume_paused, a safe point. */
 	if (c->obuf_kill ||
@@ -891,6 +943,11 @@ static bool conn_dispatch(struct conn *c, int argc, const struct resp_arg *argv)
 			return true;
 		}
 		c->cl.authed = true;
+	}
+	if ((d->flags & CMD_DENYOOM) && caa_unlikely(worker_mem_oom())) {
+		c->w->st.cmd[d->id].rejected_calls++;
+		conn_reply_error(c, CONN_OOM_ERROR);
+		return true;
 	}
 	c->cl.last_cmd = d;
 	return conn_route(c, d, argc, argv);
@@ -1071,6 +1128,7 @@ static void conn_parse(struct conn *c)
 	conn_obuf_load(c, cfg_cur());
 	if (!c->obuf_kill)
 		conn_parse_batch(c);
+	conn_mem_sync(c);
 	conn_obuf_close(c);
 }
 
@@ -1081,9 +1139,20 @@ void conn_rx_done(struct conn *c, size_t n)
 	c->w->st.net_input_bytes += n;
 	if (c->rx_stopped) {
 		c->ipos = c->ilen = 0;
+		conn_mem_sync(c); /* conn_rx_space may have grown ib */
 		return;
 	}
+	conn_mem_sync(c); /* so INFO in this batch sees it */
 	conn_parse(c);
+}
+
+bool conn_rx_hold(struct conn *c)
+{
+	if (!c->paused || c->ilen - c->ipos < CONN_RX_HOLD ||
+	    !c->w->tp->rx_resume)
+		return false;
+	c->rx_held = true;
+	return true;
 }
 
 size_t conn_rx_pending(const struct conn *c)
@@ -1105,6 +1174,10 @@ void conn_resume_paused(struct worker *w)
 			conn_maybe_release(c);
 		else if (c->paused || c->obuf_kill)
 			conn_parse(c);
+		if (c->rx_held && !c->paused && !c->closed) {
+			c->rx_held = false;
+			w->tp->rx_resume(w, c);
+		}
 		c = next;
 	}
 }
@@ -1165,6 +1238,23 @@ static void conn_cron_obuf(struct conn *c, const struct cfg *cfg)
 		c->w->tp->close(c->w, c);
 }
 
+/*
+ * As Redis's clientsCronResizeQueryBuffer: a client idle for 2 s with
+ * nothing buffered gives its query buffer back (a 16 KB one, or whatever
+ * a big request grew it to); the next read allocates a fresh one.  The
+ * transports copy into it synchronously, so nothing else points there.
+ */
+static void conn_cron_qbuf(struct conn *c, int64_t now_ms)
+{
+	if (!c->ib || c->ipos != c->ilen || c->paused || c->parked_argv ||
+	    now_ms - c->cl.last_ms < 2000)
+		return;
+	mi_free(c->ib);
+	c->ib = NULL;
+	c->icap = c->ilen = c->ipos = 0;
+	conn_mem_sync(c);
+}
+
 void conn_cron(struct worker *w)
 {
 	const struct cfg *cfg = cfg_cur();
@@ -1178,6 +1268,8 @@ void conn_cron(struct worker *w)
 			w->tp->close(w, c);
 		else
 			conn_cron_obuf(c, cfg);
+		if (!c->closed)
+			conn_cron_qbuf(c, w->now_ms);
 	}
 }
 

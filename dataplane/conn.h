@@ -73,6 +73,15 @@ void conn_rx_done(struct conn *c, size_t n);
  * mid-request): a transport with flow control advertises its window minus
  * this. */
 size_t conn_rx_pending(const struct conn *c);
+/**
+ * Whether the transport should stop reading c: it is paused (waiting for
+ * its commands on other cores) and holds CONN_RX_HOLD bytes it has not
+ * parsed.  A transport that stops calls tp->rx_resume() when conn asks
+ * (once c parses again), so a fast pipelining client is held back by
+ * TCP's flow control instead of growing its query buffer.
+ * Context: owner, after conn_rx_done().
+ */
+bool conn_rx_hold(struct conn *c);
 
 /** Output waiting to be sent, and how much of it went out. */
 const char *conn_tx_data(struct conn *c, size_t *len);
@@ -117,6 +126,15 @@ void conn_clock_setup(void);
 
 /** Total clients connected now (all workers).  Context: any thread. */
 unsigned conn_count(void);
+/**
+ * Bytes every normal client holds, all workers: the connection struct,
+ * query buffer, argv array, reply buffer and reply slots at their
+ * capacities, plus the transport's per-connection state (INFO
+ * mem_clients_normal; counted against maxmemory).  A relaxed sum of the
+ * cores' gauges, updated by each owner after a parse, a send or a remote
+ * reply.  Context: any thread.
+ */
+uint64_t conn_mem_bytes(void);
 
 /**
  * Visit every client of every worker (CLIENT LIST, INFO clients).

@@ -7,6 +7,7 @@
 #ifndef CACHALOT_STATS_H
 #define CACHALOT_STATS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define STATS_ERR_KINDS 32
@@ -43,10 +44,23 @@ struct wstats {
 	uint64_t max_loop_gap_us;
 	struct errstat err[STATS_ERR_KINDS];
 	struct cmdstat *cmd; /* cmd_count() entries */
+	/* Gauges after cmd, which CONFIG RESETSTAT leaves alone: bytes as
+	 * allocated of every client of this core (conn's buffers and the
+	 * transport's per-connection state) and of the transport's fixed
+	 * per-core buffers.  The owner stores (relaxed), anyone reads. */
+	uint64_t mem_clients;
+	uint64_t mem_transport;
 } __attribute__((aligned(64)));
 
 /** Count an error reply: text is the error without '-' (its first word
  * names the kind, as INFO errorstats shows it).  Context: owning core. */
 void stats_error(struct wstats *s, const char *text, size_t len);
+
+/** Move a gauge (mem_clients, mem_transport) by delta bytes, which may be
+ * negative.  Context: the core that owns the wstats. */
+static inline void stats_gauge_add(uint64_t *g, int64_t delta)
+{
+	__atomic_store_n(g, *g + (uint64_t)delta, __ATOMIC_RELAXED);
+}
 
 #endif

@@ -22,6 +22,15 @@
  * short, large enough that a million expiring keys go within seconds. */
 #define WORKER_EXPIRE_BATCH 200
 #define WORKER_MAX_SLEEP_MS 100
+/*
+ * Eviction per turn: keys per store_evict() call, and the time after which
+ * the rest waits for the next turn: a fixed part, so that a large excess
+ * (maxmemory lowered) goes in steps while requests keep being served, plus
+ * twice the time the turn took so far, so that eviction keeps pace with
+ * however many writes a turn brought.
+ */
+#define WORKER_EVICT_CHUNK 64
+#define WORKER_EVICT_BUDGET_US 1000
 
 static struct worker **workers;
 static unsigned nworkers;
@@ -37,6 +46,14 @@ int64_t worker_clock_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t worker_clock_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int64_t worker_clock_us(void)
@@ -135,13 +152,39 @@ int worker_setup(const struct worker_conf *conf)
 	return xcore_setup(workers, n);
 }
 
+/* The CPUs the process was given (taskset), captured before the main
+ * thread narrowed its own set (worker_isolate_helpers). */
+static cpu_set_t worker_cpus;
+static bool worker_cpus_set;
+
+int worker_isolate_helpers(unsigned n)
+{
+	cpu_set_t rest;
+	unsigned seen = 0;
+
+	if (sched_getaffinity(0, sizeof(worker_cpus), &worker_cpus) != 0)
+		return 0;
+	worker_cpus_set = true;
+	if ((unsigned)CPU_COUNT(&worker_cpus) <= n)
+		return 0;
+	CPU_ZERO(&rest);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &worker_cpus) && seen++ >= n)
+			CPU_SET(cpu, &rest);
+	if (sched_setaffinity(0, sizeof(rest), &rest) != 0)
+		return 0;
+	return CPU_COUNT(&rest);
+}
+
 /* The i-th CPU this process may run on, so `taskset` is respected. */
 static int worker_cpu_for(unsigned i)
 {
 	cpu_set_t set;
 	unsigned seen = 0;
 
-	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+	if (worker_cpus_set)
+		set = worker_cpus;
+	else if (sched_getaffinity(0, sizeof(set), &set) != 0)
 		return -1;
 	unsigned total = (unsigned)CPU_COUNT(&set);
 	if (total == 0)
@@ -156,6 +199,25 @@ static int worker_cpu_for(unsigned i)
 	return -1;
 }
 
+/*
+ * A burst leaves freed pages in this thread's mimalloc heap (cross-core
+ * messages and reply buffers of a deep pipeline); once the worker has
+ * served nothing for a cron period, hand them back to the kernel.  Idle
+ * only: the walk over the heap is not free.
+ */
+static void worker_trim(struct worker *w)
+{
+	uint64_t seen = w->st.total_commands + w->st.xcore_msgs_sent;
+
+	if (seen != w->trim_seen) {
+		w->trim_seen = seen;
+		w->trimmed = false;
+	} else if (!w->trimmed) {
+		mi_collect(false);
+		w->trimmed = true;
+	}
+}
+
 static void worker_cron(struct worker *w)
 {
 	const struct cfg *cfg = cfg_cur();
@@ -164,6 +226,7 @@ static void worker_cron(struct worker *w)
 	conn_cron(w);
 	if (w->id == 0)
 		cmd_cron(w->now_ms);
+	worker_trim(w);
 	w->next_cron_ms = w->now_ms + 1000 / hz;
 }
 
@@ -174,7 +237,7 @@ static int worker_timeout(struct worker *w)
 	int64_t until = w->next_cron_ms;
 	int64_t next_exp = store_next_expire(w->id);
 
-	if (w->paused || xcore_busy(w))
+	if (w->paused || w->evicting || xcore_busy(w))
 		return 0;
 	if (next_exp != STORE_NO_EXPIRE && next_exp < until)
 		until = next_exp;
@@ -213,11 +276,108 @@ static void worker_expire(struct worker *w)
 	store_active_expire(w->id, w->now_ms, WORKER_EXPIRE_BATCH);
 }
 
+/*
+ * maxmemory.  Every worker, each turn, sums the shards' bytes (one word
+ * each) and what the connections hold; when that passes maxmemory it
+ * evicts its own shard's share of the excess (its share of the store's
+ * bytes), within a time budget so that a large excess (CONFIG SET
+ * maxmemory halved) goes over several turns while requests keep being
+ * served.  Writes are refused (OOM) only when nothing can be evicted: the
+ * policy is noeviction, or a volatile policy finds no key with a TTL.
+ */
+enum { MEM_OK, MEM_EVICTING, MEM_OOM };
+static int mem_state;
+
+bool worker_mem_oom(void)
+{
+	return __atomic_load_n(&mem_state, __ATOMIC_RELAXED) == MEM_OOM;
+}
+
+static void mem_state_set(int s)
+{
+	if (__atomic_load_n(&mem_state, __ATOMIC_RELAXED) != s)
+		__atomic_store_n(&mem_state, s, __ATOMIC_RELAXED);
+}
+
+static void worker_evict(struct worker *w, int64_t turn_start_us)
+{
+	const struct cfg *cfg = cfg_cur();
+	uint64_t limit = (uint64_t)cfg->maxmemory, used, store = 0, mine, need;
+	int64_t deadline;
+	int n = 0;
+
+	w->evicting = false;
+	if (!limit) {
+		mem_state_set(MEM_OK);
+		return;
+	}
+	for (unsigned i = 0; i < nworkers; i++)
+		store += store_shard_used(i);
+	used = store + conn_mem_bytes();
+	if (used <= limit) {
+		mem_state_set(MEM_OK);
+		return;
+	}
+	if (cfg->maxmemory_policy == CFG_POLICY_NOEVICTION) {
+		mem_state_set(MEM_OOM);
+		return;
+	}
+	if (!store) { /* all of it is the clients': nothing to evict */
+		mem_state_set(MEM_OOM);
+		return;
+	}
+	mine = store_shard_used(w->id);
+	if (!mine) /* the other shards give back the excess */
+		return;
+	need = (uint64_t)((unsigned __int128)(used - limit) * mine / store) + 1;
+	deadline = worker_clock_mono_us();
+	deadline += WORKER_EVICT_BUDGET_US + 2 * (deadline - turn_start_us);
+	while (need) {
+		uint64_t freed;
+
+		n = store_evict(w->id, need, WORKER_EVICT_CHUNK, w->now_ms,
+				&freed);
+		if (n <= 0)
+			break;
+		need -= freed < need ? freed : need;
+		if (need && worker_clock_mono_us() >= deadline) {
+			w->evicting = true;
+			break;
+		}
+	}
+	mem_state_set(n < 0 ? MEM_OOM : MEM_EVICTING);
+}
+
+/* The longest busy stretch of the loop (a turn, waits excluded). */
+static void worker_note_gap(struct worker *w, int64_t t0)
+{
+	uint64_t gap = (uint64_t)(worker_clock_mono_us() - t0);
+
+	if (gap > w->st.max_loop_gap_us)
+		w->st.max_loop_gap_us = gap;
+}
+
+uint64_t worker_max_loop_gap_us(void)
+{
+	uint64_t m = 0;
+
+	for (unsigned i = 0; i < nworkers; i++) {
+		uint64_t g = __atomic_load_n(&workers[i]->st.max_loop_gap_us,
+					     __ATOMIC_RELAXED);
+		if (g > m)
+			m = g;
+	}
+	return m;
+}
+
 static void worker_loop(struct worker *w)
 {
 	while (!__atomic_load_n(&stop_flag, __ATOMIC_RELAXED)) {
+		int64_t t0;
+
 		rcu_quiescent_state();
 		worker_wait(w);
+		t0 = worker_clock_mono_us();
 		w->now_ms = worker_clock_ms();
 		w->st.loop_turns++;
 		w->tp->dispatch(w);
@@ -226,9 +386,11 @@ static void worker_loop(struct worker *w)
 		w->tp->flush(w);
 		xcore_flush(w);
 		worker_expire(w);
+		worker_evict(w, t0);
 		if (w->now_ms >= w->next_cron_ms)
 			worker_cron(w);
 		store_retire_flush();
+		worker_note_gap(w, t0);
 	}
 }
 

@@ -31,6 +31,16 @@ struct worker_conf {
 	bool pin;	 /* pin worker i to the i-th allowed CPU */
 };
 
+/**
+ * Keep the threads that are not workers (the store's background and purge
+ * threads, call_rcu's, the main thread) off the CPUs the first n workers
+ * will be pinned to, when the process has CPUs to spare: the main thread
+ * narrows its own set, and threads created from it inherit it.  Call it
+ * before any of them is created.  Returns how many CPUs they got (0: no
+ * change).  Context: main thread, at start-up.
+ */
+int worker_isolate_helpers(unsigned n);
+
 /** Create the workers (not started).  Returns 0 or -errno.  Context: main. */
 int worker_setup(const struct worker_conf *conf);
 /** Start the threads; returns once all are serving or one failed
@@ -61,5 +71,14 @@ void worker_wake(struct worker *w);
 /** Unix time in ms / us from the clock. */
 int64_t worker_clock_ms(void);
 int64_t worker_clock_us(void);
+/** Monotonic microseconds, for durations. */
+int64_t worker_clock_mono_us(void);
+
+/** True while writes that grow memory must be refused with -OOM.
+ * Context: any thread. */
+bool worker_mem_oom(void);
+/** The longest turn of any worker's loop since start or CONFIG RESETSTAT,
+ * in us (time spent waiting for events excluded).  Context: any thread. */
+uint64_t worker_max_loop_gap_us(void);
 
 #endif

@@ -60,6 +60,9 @@ struct worker {
 	struct conn *paused;	      /* waiting for in-flight commands */
 	int64_t next_cron_ms;
 	int64_t next_expire_ms;
+	bool evicting;	    /* over maxmemory after this turn's budget */
+	uint64_t trim_seen; /* work counters at the last cron (worker_trim) */
+	bool trimmed;
 	int start_rc; /* 0, or -errno if setup failed */
 	bool started;
 } __attribute__((aligned(64)));

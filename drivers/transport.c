@@ -1,8 +1,35 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* What every transport shares: the words a refused client gets. */
+/* What every transport shares: the words a refused client gets, and the
+ * memory they hold. */
 #include <errno.h>
+#include <stdint.h>
 
+#include "stats.h"
 #include "transport.h"
+#include "worker.h"
+
+static uint64_t mempool_bytes;
+
+uint64_t transport_mem_bytes(void)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < worker_count(); i++)
+		sum +=
+		    __atomic_load_n(&worker_stats(worker_get(i))->mem_transport,
+				    __ATOMIC_RELAXED);
+	return sum;
+}
+
+uint64_t transport_mempool_bytes(void)
+{
+	return __atomic_load_n(&mempool_bytes, __ATOMIC_RELAXED);
+}
+
+void transport_mempool_add(int64_t bytes)
+{
+	__atomic_add_fetch(&mempool_bytes, (uint64_t)bytes, __ATOMIC_RELAXED);
+}
 
 const char *transport_reject_text(int err, size_t *len)
 {

@@ -36,6 +36,9 @@ struct transport_ops {
 	void (*flush)(struct worker *w);
 	/** Close a connection's socket (server side). */
 	void (*close)(struct worker *w, struct conn *c);
+	/** Read again from a connection whose conn_rx_hold() said stop
+	 * (optional: a transport that never stops reading leaves it NULL). */
+	void (*rx_resume)(struct worker *w, struct conn *c);
 	void (*detach)(struct worker *w);
 	/** Optional (NULL for the kernel transports): INFO's "# Network"
 	 * section, one "name:value" line per emit() call.  Reads the other
@@ -57,5 +60,20 @@ const struct transport_ops *kernel_transport(int mode, const char **why);
 
 /** Open a SO_REUSEPORT listener.  Returns the fd or -errno. */
 int kernel_listen(const char *addr, int port, int backlog);
+
+/*
+ * Memory the transports hold outside the store and the clients (INFO
+ * mem_transport_buffers, mem_dpdk_mempools).  Per-connection state is a
+ * client's and goes to wstats.mem_clients; fixed per-core buffers (the
+ * io_uring ring and its receive buffers) go to wstats.mem_transport; the
+ * DPDK packet pools, made once for all cores, are kept here.
+ */
+/** Bytes of every worker's fixed transport buffers.  Context: any. */
+uint64_t transport_mem_bytes(void);
+/** Bytes of the DPDK mempools and rings (0 in kernel mode). */
+uint64_t transport_mempool_bytes(void);
+/** The DPDK port made (bytes > 0) or freed (< 0) pools.  Context: the
+ * thread that opens or closes the port. */
+void transport_mempool_add(int64_t bytes);
 
 #endif

@@ -117,6 +117,13 @@ void cmd_cron(int64_t now_ms);
 /** Server start time for INFO/LASTSAVE.  Context: start-up. */
 void cmd_set_start_time(int64_t ms);
 
+/**
+ * INFO's used_memory: the shards' data (objects, tables, expiry heaps) and
+ * every client's buffers (conn_mem_bytes), the figure maxmemory limits.
+ * One relaxed load per shard and per worker.  Context: any thread.
+ */
+uint64_t cmd_used_memory(void);
+
 /* ---- helpers for handlers (cmd_util.c) ---------------------------- */
 
 extern const char *const cmd_err_syntax; /* "ERR syntax error" */

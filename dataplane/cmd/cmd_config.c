@@ -84,16 +84,22 @@ void cmd_config_set(struct cmd_ctx *c)
 	resp_ok(c->out);
 }
 
-static uint64_t expired_base;
+/* The store's counters are never zeroed: RESETSTAT moves a base. */
+static uint64_t expired_base, evicted_base;
 
 uint64_t cmd_expired_base(void)
 {
 	return __atomic_load_n(&expired_base, __ATOMIC_RELAXED);
 }
 
+uint64_t cmd_evicted_base(void)
+{
+	return __atomic_load_n(&evicted_base, __ATOMIC_RELAXED);
+}
+
 void cmd_config_resetstat(struct cmd_ctx *c)
 {
-	uint64_t expired = 0;
+	uint64_t expired = 0, evicted = 0;
 
 	/* Counters belong to their cores; zeroing them from here can lose an
 	 * increment that races with it, which is fine for statistics. */
@@ -106,8 +112,10 @@ void cmd_config_resetstat(struct cmd_ctx *c)
 		memset(cmd, 0, cmd_count() * sizeof(*cmd));
 		store_shard_stats(i, &ss);
 		expired += ss.expired_keys;
+		evicted += ss.evicted_keys;
 	}
 	__atomic_store_n(&expired_base, expired, __ATOMIC_RELAXED);
+	__atomic_store_n(&evicted_base, evicted, __ATOMIC_RELAXED);
 	resp_ok(c->out);
 }
 

@@ -44,6 +44,7 @@ void cmd_set_start_time(int64_t ms)
 	    (uint64_t)ms ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
 
 	start_ms = ms;
+	cmd_mem_start();
 	for (int i = 0; i < 40; i++) {
 		x ^= x << 13;
 		x ^= x >> 7;
@@ -144,20 +145,8 @@ static void sum_stats(struct totals *t)
 		t->st.expires += ss.expires;
 		t->st.used_bytes += ss.used_bytes;
 		t->st.expired_keys += ss.expired_keys;
+		t->st.evicted_keys += ss.evicted_keys;
 	}
-}
-
-static long rss_bytes(void)
-{
-	FILE *f = fopen("/proc/self/statm", "r");
-	long pages = 0, rss = 0;
-
-	if (!f)
-		return 0;
-	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-		rss = 0;
-	fclose(f);
-	return rss * sysconf(_SC_PAGESIZE);
 }
 
 static void info_server(struct info_buf *b, const struct cmd_ctx *c)
@@ -217,51 +206,93 @@ static void info_clients(struct info_buf *b)
 	add(b, "clients_in_timeout_table:0");
 }
 
-static void info_memory(struct info_buf *b, const struct totals *t)
+/* Redis 7.0's fields in its order, then cachalot's own; cmd_memory.c
+ * says what each figure is here. */
+static void info_memory(struct info_buf *b)
 {
-	static uint64_t peak;
 	const struct cfg *cfg = cfg_cur();
-	uint64_t rss = (uint64_t)rss_bytes();
-	uint64_t overhead = (uint64_t)conn_count() * (16384 + 1024);
-	uint64_t used = t->st.used_bytes + overhead;
 	uint64_t total =
 	    (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
-	char h1[32], h2[32], h3[32], h4[32], h5[32];
+	uint64_t net;
+	struct cmd_mem m;
+	char h[32];
 
-	if (used > __atomic_load_n(&peak, __ATOMIC_RELAXED))
-		__atomic_store_n(&peak, used, __ATOMIC_RELAXED);
-	human(h1, sizeof(h1), (double)used);
-	human(h2, sizeof(h2), (double)rss);
-	human(h3, sizeof(h3), (double)peak);
-	human(h4, sizeof(h4), (double)total);
-	human(h5, sizeof(h5), (double)cfg->maxmemory);
+	cmd_mem_collect(&m);
+	net = m.used > m.startup ? m.used - m.startup : 1;
 	section(b, "Memory");
-	add(b, "used_memory:%llu", (unsigned long long)used);
-	add(b, "used_memory_human:%s", h1);
-	add(b, "used_memory_rss:%llu", (unsigned long long)rss);
-	add(b, "used_memory_rss_human:%s", h2);
-	add(b, "used_memory_peak:%llu", (unsigned long long)peak);
-	add(b, "used_memory_peak_human:%s", h3);
+	human(h, sizeof(h), (double)m.used);
+	add(b, "used_memory:%llu", (unsigned long long)m.used);
+	add(b, "used_memory_human:%s", h);
+	human(h, sizeof(h), (double)m.rss);
+	add(b, "used_memory_rss:%llu", (unsigned long long)m.rss);
+	add(b, "used_memory_rss_human:%s", h);
+	human(h, sizeof(h), (double)m.peak);
+	add(b, "used_memory_peak:%llu", (unsigned long long)m.peak);
+	add(b, "used_memory_peak_human:%s", h);
 	add(b, "used_memory_peak_perc:%.2f%%",
-	    peak ? 100.0 * (double)used / (double)peak : 100.0);
-	add(b, "used_memory_overhead:%llu", (unsigned long long)overhead);
-	add(b, "used_memory_startup:0");
-	add(b, "used_memory_dataset:%llu",
-	    (unsigned long long)t->st.used_bytes);
+	    m.peak ? 100.0 * (double)m.used / (double)m.peak : 100.0);
+	add(b, "used_memory_overhead:%llu", (unsigned long long)m.overhead);
+	add(b, "used_memory_startup:%llu", (unsigned long long)m.startup);
+	add(b, "used_memory_dataset:%llu", (unsigned long long)m.dataset);
 	add(b, "used_memory_dataset_perc:%.2f%%",
-	    used ? 100.0 * (double)t->st.used_bytes / (double)used : 0.0);
+	    100.0 * (double)m.dataset / (double)net);
+	add(b, "allocator_allocated:%llu", (unsigned long long)m.used);
+	add(b, "allocator_active:%llu", (unsigned long long)m.committed);
+	add(b, "allocator_resident:%llu", (unsigned long long)m.resident);
+	human(h, sizeof(h), (double)total);
 	add(b, "total_system_memory:%llu", (unsigned long long)total);
-	add(b, "total_system_memory_human:%s", h4);
+	add(b, "total_system_memory_human:%s", h);
+	/* No scripting engine yet: the Lua and functions fields are 0. */
 	add(b, "used_memory_lua:0");
+	add(b, "used_memory_vm_eval:0");
+	add(b, "used_memory_lua_human:0B");
+	add(b, "used_memory_scripts_eval:0");
+	add(b, "number_of_cached_scripts:0");
+	add(b, "number_of_functions:0");
+	add(b, "number_of_libraries:0");
+	add(b, "used_memory_vm_functions:0");
+	add(b, "used_memory_vm_total:0");
+	add(b, "used_memory_vm_total_human:0B");
+	add(b, "used_memory_functions:0");
+	add(b, "used_memory_scripts:0");
+	add(b, "used_memory_scripts_human:0B");
+	human(h, sizeof(h), (double)cfg->maxmemory);
 	add(b, "maxmemory:%lld", cfg->maxmemory);
-	add(b, "maxmemory_human:%s", h5);
+	add(b, "maxmemory_human:%s", h);
 	add(b, "maxmemory_policy:%s", policy_name((int)cfg->maxmemory_policy));
+	add(b, "allocator_frag_ratio:%.2f",
+	    m.used ? (double)m.committed / (double)m.used : 0.0);
+	add(b, "allocator_frag_bytes:%lld",
+	    (long long)m.committed - (long long)m.used);
+	add(b, "allocator_rss_ratio:%.2f",
+	    m.committed ? (double)m.resident / (double)m.committed : 0.0);
+	add(b, "allocator_rss_bytes:%lld",
+	    (long long)m.resident - (long long)m.committed);
+	add(b, "rss_overhead_ratio:%.2f",
+	    m.resident ? (double)m.rss / (double)m.resident : 0.0);
+	add(b, "rss_overhead_bytes:%lld",
+	    (long long)m.rss - (long long)m.resident);
 	add(b, "mem_fragmentation_ratio:%.2f",
-	    used ? (double)rss / (double)used : 0.0);
+	    m.used ? (double)m.rss / (double)m.used : 0.0);
+	add(b, "mem_fragmentation_bytes:%lld",
+	    (long long)m.rss - (long long)m.used);
+	add(b, "mem_not_counted_for_evict:0");
+	add(b, "mem_replication_backlog:0");
+	add(b, "mem_total_replication_buffers:0");
+	add(b, "mem_clients_slaves:0");
+	add(b, "mem_clients_normal:%llu", (unsigned long long)m.clients);
+	add(b, "mem_cluster_links:0");
+	add(b, "mem_aof_buffer:0");
 	add(b, "mem_allocator:mimalloc-%d.%d.%d", MI_MALLOC_VERSION / 100,
 	    (MI_MALLOC_VERSION / 10) % 10, MI_MALLOC_VERSION % 10);
+	add(b, "active_defrag_running:0");
 	add(b, "lazyfree_pending_objects:0");
 	add(b, "lazyfreed_objects:0");
+	/* cachalot: the store's tables and expiry heaps (part of
+	 * used_memory), and fixed buffers outside it. */
+	add(b, "mem_store_tables:%llu", (unsigned long long)m.tables);
+	add(b, "mem_transport_buffers:%llu", (unsigned long long)m.transport);
+	add(b, "mem_dpdk_mempools:%llu", (unsigned long long)m.mempools);
 }
 
 static void info_persistence(struct info_buf *b, const struct totals *t)
@@ -330,7 +361,8 @@ static void info_stats(struct info_buf *b, const struct totals *t)
 	add(b, "expired_stale_perc:0.00");
 	add(b, "expired_time_cap_reached_count:0");
 	add(b, "expire_cycle_cpu_milliseconds:0");
-	add(b, "evicted_keys:0");
+	add(b, "evicted_keys:%llu",
+	    (unsigned long long)(t->st.evicted_keys - cmd_evicted_base()));
 	add(b, "evicted_clients:0");
 	add(b, "total_eviction_exceeded_time:0");
 	add(b, "current_eviction_exceeded_time:0");
@@ -367,6 +399,9 @@ static void info_stats(struct info_buf *b, const struct totals *t)
 	    conn_obuf_disconnections());
 	add(b, "reply_buffer_shrinks:0");
 	add(b, "reply_buffer_expands:0");
+	/* cachalot: the longest turn of a worker loop, for latency audits. */
+	add(b, "cachalot_max_loop_gap_us:%llu",
+	    (unsigned long long)worker_max_loop_gap_us());
 }
 
 static void info_replication(struct info_buf *b)
@@ -544,7 +579,7 @@ void cmd_info(struct cmd_ctx *c)
 	if (mask & SEC_CLIENTS)
 		info_clients(&b);
 	if (mask & SEC_MEMORY)
-		info_memory(&b, &t);
+		info_memory(&b);
 	if (mask & SEC_PERSISTENCE)
 		info_persistence(&b, &t);
 	if (mask & SEC_STATS)
@@ -585,6 +620,7 @@ void cmd_cron(int64_t now_ms)
 
 	if (now_ms - ops_last_ms < 100)
 		return;
+	cmd_mem_peak_update();
 	for (unsigned i = 0; i < worker_count(); i++)
 		total += rd(&worker_stats(worker_get(i))->total_commands);
 	if (ops_last_ms && total >= ops_last_count)

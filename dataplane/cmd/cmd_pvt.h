@@ -24,7 +24,48 @@ void cmd_set_start_time(int64_t ms);
 
 /** expired_keys at the last CONFIG RESETSTAT (INFO subtracts it). */
 uint64_t cmd_expired_base(void);
+uint64_t cmd_evicted_base(void);
 
 uint64_t cmd_info_ops_per_sec(void);
+
+/*
+ * Where the memory goes (cmd_memory.c), for INFO memory and MEMORY
+ * STATS / DOCTOR.  used is what maxmemory limits (cmd_used_memory); the
+ * rest splits it, or shows what lies outside it (rss, transport, pools).
+ */
+struct cmd_mem {
+	uint64_t used;	    /* store + clients */
+	uint64_t peak;	    /* highest used seen (INFO, MEMORY, cron) */
+	uint64_t startup;   /* used when the server started */
+	uint64_t store;	    /* the shards' used_bytes */
+	uint64_t tables;    /* of store: tables and expiry heaps */
+	uint64_t clients;   /* conn_mem_bytes() */
+	uint64_t overhead;  /* startup + clients + tables */
+	uint64_t dataset;   /* used - overhead */
+	uint64_t keys;	    /* all dbs */
+	uint64_t rss;	    /* the process's resident set */
+	uint64_t committed; /* mimalloc's committed memory */
+	uint64_t resident;  /* of it, at most rss */
+	uint64_t transport; /* the transports' fixed buffers */
+	uint64_t mempools;  /* DPDK packet pools */
+	unsigned nclients;
+};
+
+/** Take the figures (and fold used into the peak).  Context: any
+ * RCU-online thread; relaxed reads, one /proc read for rss. */
+void cmd_mem_collect(struct cmd_mem *m);
+/** overhead and dataset from the other fields. */
+void cmd_mem_derive(struct cmd_mem *m);
+/** MEMORY DOCTOR's text for m (maxmemory, policy: the configuration).
+ * Returns snprintf's result.  Pure: no global state. */
+int cmd_mem_doctor(const struct cmd_mem *m, uint64_t maxmemory, int policy,
+		   char *buf, size_t size);
+/** Record used_memory_startup (and the first peak).  Context: start-up,
+ * after store_setup. */
+void cmd_mem_start(void);
+/** Fold the current used memory into the peak.  Context: any thread. */
+void cmd_mem_peak_update(void);
+/** MEMORY USAGE of o: as allocated, with its bucket and heap slot. */
+size_t cmd_mem_usage(const struct sobj *o);
 
 #endif

@@ -15,6 +15,7 @@
 #include "cmd_string.def"
 #include "cmd_keys.def"
 #include "cmd_server.def"
+#include "cmd_memory.def"
 #undef CMD
 #undef SUB
 
@@ -37,6 +38,7 @@ static struct cmd_def cmd_tops[] = {
 #include "cmd_string.def"
 #include "cmd_keys.def"
 #include "cmd_server.def"
+#include "cmd_memory.def"
 };
 #undef CMD
 #undef SUB
@@ -52,6 +54,7 @@ static struct cmd_sub_def cmd_subs[] = {
 #include "cmd_string.def"
 #include "cmd_keys.def"
 #include "cmd_server.def"
+#include "cmd_memory.def"
 };
 #undef CMD
 #undef SUB

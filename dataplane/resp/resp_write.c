@@ -26,7 +26,7 @@
 
 #include "resp.h"
 
-#define OUT_MIN_CAP 512
+#define OUT_MIN_CAP 64
 /* "$" or ":" + "-9223372036854775808" + "\r\n" */
 #define HDR_MAX 23
 /* "%.17g" needs at most 24 bytes ("-2.2250738585072014e-308"). */

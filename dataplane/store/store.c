@@ -15,7 +15,7 @@
  * rcu_quiescent_state() calls.
  *
  * Objects are immutable once published.  A write builds a new object (key
- * and value in one mimalloc allocation) and swaps it in with
+ * and value in one allocation) and swaps it in with
  * cds_lfht_add_replace(); a reader that already holds the old one keeps a
  * consistent value until its next quiescent state, after which it is freed
  * (sobj_retire: batches through call_rcu).  The only mutable words are the
@@ -25,8 +25,8 @@
  * header, no per-object rcu_head (retired objects go in batches), no db
  * field (callers know it), the 12-byte expiry extension only on objects
  * that may expire, and one or two keys per bucket.  A 16-byte key with a
- * 32-byte value is 72 bytes in mimalloc's 80-byte bin plus ~8 bytes of
- * buckets, where Redis spends about 136.
+ * 32-byte value is 72 bytes in a 72-byte slab class (store_slab.c) plus
+ * ~8 bytes of buckets, where Redis spends about 136.
  *
  * Walks need no structure of their own.  cds_lfht keeps every node of a
  * table on one list sorted by reverse hash (its split order), and a resize
@@ -61,11 +61,11 @@
  * lookups and updates, so the owner never waits for it.  A table is made
  * with the first key of its (shard, db), so empty databases cost nothing.
  *
- * Memory accounting uses mi_usable_size(), so used_bytes is what mimalloc
- * really handed out for objects, plus the tables (buckets as the owner
- * sized them, anchors) and the expiry heaps.  It drops when an object is
- * unpublished, not when the grace period ends: the memory is committed to
- * be freed.
+ * Memory accounting uses sobj_alloc_size(), so used_bytes is what the
+ * allocator really handed out for objects (store_slab.c), plus the tables
+ * (buckets as the owner sized them, anchors) and the expiry heaps.  It drops
+ * when an object is unpublished, not when the grace period ends: the memory is
+ * committed to be freed.
  */
 #include "store_pvt.h"
 
@@ -238,8 +238,10 @@ static int setup_shards(void)
 		sh->db = mi_zalloc_aligned((sz + 63) & ~(size_t)63, 64);
 		if (!sh->db)
 			return -ENOMEM;
-		for (d = 0; d < store_st.ndbs; d++)
+		for (d = 0; d < store_st.ndbs; d++) {
 			sh->db[d].ht_size = STORE_HT_INIT;
+			sh->db[d].shard_used = &sh->used_bytes;
+		}
 	}
 	return 0;
 }
@@ -281,6 +283,7 @@ static void store_free_all(void)
 			mi_free(sh->db[d].heap);
 		}
 		mi_free(sh->db);
+		evict_free(sh);
 	}
 	for (d = 0; d < 256; d++)
 		if (store_st.slot_keys[d])
@@ -308,6 +311,13 @@ int store_setup(const struct store_conf *conf)
 		ret = setup_shards();
 	if (!ret)
 		ret = bg_start();
+	if (!ret) {
+		/* Threads made now inherit this thread's CPUs; made later from
+		 * a worker they would share its CPU (see
+		 * worker_isolate_helpers). */
+		slab_setup();
+		(void)get_default_call_rcu_data();
+	}
 	if (ret) {
 		bool online = rcu_read_ongoing();
 
@@ -334,6 +344,7 @@ void store_teardown(void)
 	/* Objects deleted before teardown may still wait in call_rcu. */
 	rcu_barrier();
 	retire_spare_free();
+	slab_release_all();
 	if (!online)
 		rcu_thread_offline();
 }
@@ -373,8 +384,8 @@ struct sobj *sobj_new_string(const struct skey *k, const void *val, size_t vlen,
 		flags |= SOBJ_F_LONG | SOBJ_F_EXT;
 	if (ttl)
 		flags |= SOBJ_F_EXT;
-	o = mi_malloc(offsetof(struct sobj, data) + sobj_pre(flags) + k->len +
-		      vlen);
+	o = sobj_alloc(offsetof(struct sobj, data) + sobj_pre(flags) + k->len +
+		       vlen);
 	if (!o) {
 		errno = ENOMEM;
 		return NULL;
@@ -434,7 +445,7 @@ struct sobj *sobj_copy_ext(const struct sobj *o, uint64_t hash)
 
 void sobj_free_unpublished(struct sobj *o)
 {
-	mi_free(o);
+	sobj_free(o);
 }
 
 /*
@@ -476,7 +487,7 @@ static __thread struct retire_home *retire_home;
 static void retire_free(struct retire_batch *b)
 {
 	for (unsigned i = 0; i < b->n; i++)
-		mi_free(b->objs[i]);
+		sobj_free(b->objs[i]);
 	mi_free(b);
 }
 
@@ -530,6 +541,7 @@ void store_retire_flush(void)
 		if (caa_unlikely(!retire_spare))
 			retire_spare = mi_malloc(sizeof(*retire_spare));
 	}
+	slab_collect();
 }
 
 int store_reclaim_local(bool on)
@@ -569,7 +581,7 @@ static void sobj_retire(struct sobj *o)
 		}
 		if (!b) {
 			synchronize_rcu();
-			mi_free(o);
+			sobj_free(o);
 			return;
 		}
 		b->n = 0;
@@ -612,6 +624,7 @@ struct sobj *store_find_w(unsigned db, const struct skey *k, int64_t now_ms)
 	if (o && sobj_expired(o, now_ms)) {
 		struct shard *sh = shard_of_slot(k->slot);
 
+		store_notify(db, o, STORE_EV_EXPIRED);
 		store_obj_unlink(db, &sh->db[db], o);
 		st_add(&sh->expired_keys, 1);
 		return NULL;
@@ -680,7 +693,7 @@ void store_obj_unlink(unsigned db, struct shard_db *sd, struct sobj *o)
 	if (expire_set(sobj_expire(o)))
 		st_add(&sd->expires, -1);
 	st_add(&sd->keys, -1);
-	st_account(sd, -(int64_t)mi_usable_size(o));
+	st_account(sd, -(int64_t)sobj_alloc_size(o));
 	table_check_shrink(sd);
 	sobj_retire(o);
 }
@@ -700,7 +713,7 @@ static void put_replace(struct shard_db *sd, struct sobj *old, struct sobj *o)
 	if (had != has)
 		st_add(&sd->expires, has ? 1 : -1);
 	st_account(sd,
-		   (int64_t)mi_usable_size(o) - (int64_t)mi_usable_size(old));
+		   (int64_t)sobj_alloc_size(o) - (int64_t)sobj_alloc_size(old));
 	sobj_retire(old);
 }
 
@@ -715,14 +728,14 @@ struct sobj *store_put(unsigned db, struct sobj *o, int64_t expire_ms)
 	if (caa_unlikely(expire_set(expire_ms) && !sobj_has_ext(o))) {
 		struct sobj *n = sobj_copy_ext(o, hash);
 
-		mi_free(o);
+		sobj_free(o);
 		if (!n)
 			return NULL;
 		o = n;
 	}
 	t = table_for_put(sd);
 	if (caa_unlikely(!t)) {
-		mi_free(o);
+		sobj_free(o);
 		return NULL;
 	}
 	if (sobj_has_ext(o)) {
@@ -743,7 +756,7 @@ struct sobj *store_put(unsigned db, struct sobj *o, int64_t expire_ms)
 		st_add(&sd->expires, 1);
 	}
 	st_add(&sd->keys, 1);
-	st_account(sd, (int64_t)mi_usable_size(o));
+	st_account(sd, (int64_t)sobj_alloc_size(o));
 	table_check_grow(sd);
 	return o;
 }
@@ -790,9 +803,31 @@ uint32_t store_slot_keys(unsigned db, uint16_t slot)
 	return st_load(slot_count_of(db, slot & (SLOT_COUNT - 1)));
 }
 
+/* The part of sd's used_bytes that is not objects, as table_for_put,
+ * table_resize and heap_grow account it; racy reads of owner fields. */
+static void sdb_overhead(const struct shard_db *sd, uint64_t *main,
+			 uint64_t *expires)
+{
+	uint32_t cap = st_load(&sd->heap_cap);
+
+	if (__atomic_load_n(&sd->tab, __ATOMIC_RELAXED))
+		*main += mi_good_size(sizeof(struct store_table)) +
+			 st_load(&sd->ht_size) * STORE_BUCKET_BYTES;
+	if (cap)
+		*expires += mi_good_size((size_t)cap * sizeof(struct sobj *));
+}
+
+void store_db_overhead(unsigned db, uint64_t *main, uint64_t *expires)
+{
+	*main = *expires = 0;
+	for (unsigned i = 0; i < store_st.nshards; i++)
+		sdb_overhead(&store_st.shard[i].db[db], main, expires);
+}
+
 void store_shard_stats(unsigned shard, struct store_stats *out)
 {
 	const struct shard *sh = &store_st.shard[shard];
+	uint64_t main = 0, expires = 0;
 	unsigned d;
 
 	memset(out, 0, sizeof(*out));
@@ -800,8 +835,29 @@ void store_shard_stats(unsigned shard, struct store_stats *out)
 		out->keys += st_load(&sh->db[d].keys);
 		out->expires += st_load(&sh->db[d].expires);
 		out->used_bytes += st_load(&sh->db[d].used_bytes);
+		sdb_overhead(&sh->db[d], &main, &expires);
 	}
+	out->table_bytes = main + expires;
 	out->expired_keys = st_load(&sh->expired_keys);
+	out->evicted_keys = st_load(&sh->evicted_keys);
+}
+
+uint64_t store_shard_used(unsigned shard)
+{
+	return st_load(&store_st.shard[shard].used_bytes);
+}
+
+static store_notify_fn notify_hook;
+
+void store_set_notify_hook(store_notify_fn fn)
+{
+	notify_hook = fn;
+}
+
+void store_notify(unsigned db, const struct sobj *o, enum store_event ev)
+{
+	if (caa_unlikely(notify_hook != NULL))
+		notify_hook(db, o, ev);
 }
 
 /* ---- LRU / LFU hints ------------------------------------------------ */

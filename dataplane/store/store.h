@@ -201,6 +201,9 @@ struct store_stats {
 	 * expiry heaps. */
 	uint64_t used_bytes;
 	uint64_t expired_keys; /* deleted because their time passed */
+	uint64_t evicted_keys; /* deleted to stay under maxmemory */
+	/* Of used_bytes, the tables (buckets, anchors) and expiry heaps. */
+	uint64_t table_bytes;
 };
 
 /**
@@ -229,6 +232,12 @@ struct sobj *sobj_new_string(const struct skey *k, const void *val, size_t vlen,
 			     bool ttl);
 /** Free an object that was never published. */
 void sobj_free_unpublished(struct sobj *o);
+/**
+ * Bytes the allocator gave o: what the store accounts for it (used_memory,
+ * MEMORY USAGE).  The same for an object's whole life.  Context: any
+ * thread that may read o.
+ */
+size_t sobj_alloc_size(const struct sobj *o);
 
 /**
  * Look a key up.  Returns NULL when absent or expired at now_ms.  Does not
@@ -375,5 +384,58 @@ unsigned store_sample(unsigned shard, unsigned db, unsigned n,
 
 /** Counters of one shard.  Context: any thread (relaxed). */
 void store_shard_stats(unsigned shard, struct store_stats *out);
+
+/** Bytes db's tables (buckets and anchors: *main) and expiry heaps
+ * (*expires) take, over all shards (MEMORY STATS).  Context: any thread
+ * (relaxed reads; a table being resized may be off by its step). */
+void store_db_overhead(unsigned db, uint64_t *main, uint64_t *expires);
+
+/** Bytes the shard's data uses (store_stats.used_bytes, one relaxed load).
+ * Context: any thread. */
+uint64_t store_shard_used(unsigned shard);
+
+/*
+ * Keyspace events the store itself causes.  The hook (NULL: none) runs on
+ * the owner just before the key goes, with the object still readable; it
+ * must not touch the store.  For `notify-keyspace-events` once pub/sub
+ * exists.
+ */
+enum store_event {
+	STORE_EV_EXPIRED,
+	STORE_EV_EVICTED,
+};
+typedef void (*store_notify_fn)(unsigned db, const struct sobj *o,
+				enum store_event ev);
+/** Context: start-up, before workers run. */
+void store_set_notify_hook(store_notify_fn fn);
+
+/*
+ * Eviction (store_evict.c).  The policies of `maxmemory-policy`, in the
+ * order of enum cfg_policy.
+ */
+enum store_policy {
+	STORE_EVICT_NONE = 0,
+	STORE_EVICT_ALLKEYS_LRU,
+	STORE_EVICT_ALLKEYS_LFU,
+	STORE_EVICT_ALLKEYS_RANDOM,
+	STORE_EVICT_VOLATILE_LRU,
+	STORE_EVICT_VOLATILE_LFU,
+	STORE_EVICT_VOLATILE_RANDOM,
+	STORE_EVICT_VOLATILE_TTL,
+};
+
+/** Policy and `maxmemory-samples` (1..64).  Context: any thread; owners
+ * see it on their next eviction. */
+void store_evict_conf(enum store_policy policy, unsigned samples);
+
+/**
+ * Evict keys of the shard, as its policy chooses, until `bytes` are freed
+ * or `max_keys` keys are gone.  Returns the keys evicted, or -1 when the
+ * policy finds nothing to evict (noeviction, or a volatile policy and no
+ * key with an expiry).  *freed (may be NULL) gets the bytes freed.
+ * Context: owner of the shard.
+ */
+int store_evict(unsigned shard, uint64_t bytes, unsigned max_keys,
+		int64_t now_ms, uint64_t *freed);
 
 #endif

@@ -180,6 +180,7 @@ unsigned store_active_expire(unsigned shard, int64_t now_ms, unsigned max_keys)
 
 		while (n < max_keys && sd->heap_len &&
 		       heap_key(sd, 0) <= now_ms) {
+			store_notify(d, sd->heap[0], STORE_EV_EXPIRED);
 			store_obj_unlink(d, sd, sd->heap[0]);
 			n++;
 		}

@@ -58,7 +58,7 @@ static void flush_db(unsigned db, struct bg_job *job)
 		heap_reset(sd);
 		st_store(&sd->keys, 0);
 		st_store(&sd->expires, 0);
-		st_store(&sd->used_bytes, 0);
+		st_account(sd, -(int64_t)sd->used_bytes);
 	}
 	if (any)
 		flush_slots(db);

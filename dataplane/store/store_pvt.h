@@ -22,6 +22,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <mimalloc.h>
@@ -114,12 +115,18 @@ struct shard_db {
 	uint64_t keys;	       /* owner writes, any reads (relaxed) */
 	uint64_t expires;      /* same */
 	uint64_t used_bytes;   /* same */
+	uint64_t *shard_used;  /* fixed: &shard.used_bytes of its shard */
 };
+
+struct store_evict_state;
 
 struct shard {
 	struct shard_db *db;   /* ndbs entries, fixed after setup */
+	uint64_t used_bytes;   /* owner writes, any reads: sum of the dbs' */
 	uint64_t expired_keys; /* owner writes, any reads (relaxed) */
+	uint64_t evicted_keys; /* same */
 	unsigned expire_db;    /* owner: where active expiry resumes */
+	struct store_evict_state *ev; /* owner: eviction pool and cursors */
 } __attribute__((aligned(64)));
 
 struct store_bg;
@@ -220,10 +227,16 @@ static inline void sobj_set_heap_idx(struct sobj *o, uint32_t i)
 	*sobj_heap_idx_p(o) = i;
 }
 
+/* The shard's total moves with its dbs': maxmemory reads one word per
+ * shard. */
 static inline void st_account(struct shard_db *sd, int64_t delta)
 {
 	st_add(&sd->used_bytes, (uint64_t)delta);
+	st_add(sd->shard_used, (uint64_t)delta);
 }
+
+/* Keyspace events (store_set_notify_hook); o is still readable. */
+void store_notify(unsigned db, const struct sobj *o, enum store_event ev);
 
 /* store.c */
 void store_obj_unlink(unsigned db, struct shard_db *sd, struct sobj *o);
@@ -234,6 +247,85 @@ void heap_insert(struct shard_db *sd, struct sobj *o);
 void heap_remove(struct shard_db *sd, struct sobj *o);
 void heap_take_over(struct shard_db *sd, struct sobj *old, struct sobj *o);
 void heap_reset(struct shard_db *sd);
+
+/* store_walk.c: cds_lfht match by node address (key: the node). */
+int walk_match_ptr(struct cds_lfht_node *node, const void *key);
+
+/* store_walk.c: a resumable sampling walk of one table, for eviction. */
+struct walk_cursor {
+	uint64_t pos;		    /* position of the next node to take */
+	struct cds_lfht_node *hint; /* that node when last seen, or NULL */
+	/* While gen equals the caller's current generation, `it` stands on
+	 * that node: the caller has stayed in one read-side section since. */
+	uint64_t gen;
+	struct cds_lfht_iter it;
+};
+/**
+ * Up to n live keys of t in table order from the cursor, wrapping once,
+ * stepping over at most 16 expired keys per key asked for (anchors do not
+ * count: a sparse table may cost a sweep of its 4096); the cursor moves
+ * past them.  gen: the caller's read-side section; a caller that passed
+ * a quiescent state since its last call must pass a new one.
+ * Context: owner (or any RCU-online thread) of t.
+ */
+unsigned walk_cursor_sample(struct store_table *t, struct walk_cursor *c,
+			    uint64_t gen, unsigned n, struct sobj **out,
+			    int64_t now_ms);
+
+/* store_evict.c */
+void evict_free(struct shard *sh);
+
+/*
+ * store_slab.c: objects of up to SLAB_MAX bytes come from per-thread
+ * slabs in classes 8 bytes apart, larger ones from mi_malloc; which one
+ * is told by sobj_bytes().  See store_slab.c for the threading rules.
+ */
+#define SLAB_MAX 512
+
+static inline size_t slab_round(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+/** Bytes an object needs: header, lengths, extension, key, value. */
+static inline size_t sobj_bytes(const struct sobj *o)
+{
+	return offsetof(struct sobj, data) + sobj_pre(sobj_flags(o)) +
+	       sobj_klen(o) + sobj_vlen(o);
+}
+
+/** Room for an object of `bytes` (sobj_bytes of what will be built);
+ * NULL and errno ENOMEM.  Context: any thread. */
+struct sobj *sobj_alloc(size_t bytes);
+/** Free an object from sobj_alloc (its lengths and flags set).
+ * Context: any thread. */
+void sobj_free(struct sobj *o);
+/** size: a multiple of 8, at most SLAB_MAX.  Context: any thread. */
+void *slab_alloc(size_t size);
+void slab_free(void *p);
+/**
+ * Take back what other threads freed into this thread's slabs and give a
+ * few empty slabs back to the kernel.  Context: once per loop turn
+ * (store_retire_flush), on the allocating thread.
+ */
+void slab_collect(void);
+/** Start the purge thread.  Context: store_setup(). */
+void slab_setup(void);
+/** Unmap every slab, whatever is still allocated.  Context: teardown,
+ * no thread using the store. */
+void slab_release_all(void);
+
+struct slab_stats {
+	uint64_t slabs_used;	/* holding objects (or current for a class) */
+	uint64_t slabs_empty;	/* empty, resident */
+	uint64_t slabs_purged;	/* empty, given back to the kernel */
+	uint64_t slabs_purging; /* handed to the purge thread */
+	uint64_t caches;	/* threads' caches, parked ones included */
+	uint64_t mapped;	/* bytes of address space */
+	uint64_t slab_bytes;	/* bytes per slab */
+};
+/** Context: any thread (relaxed counters; for tests and INFO). */
+void slab_stats(struct slab_stats *out);
 
 /* store_bg.c: the background thread (table resizes, flush reclaim). */
 int bg_start(void);

@@ -14,7 +14,7 @@
  */
 #include "store_pvt.h"
 
-static int match_ptr(struct cds_lfht_node *node, const void *key)
+int walk_match_ptr(struct cds_lfht_node *node, const void *key)
 {
 	return node == key;
 }
@@ -23,7 +23,8 @@ static int match_ptr(struct cds_lfht_node *node, const void *key)
 static void seek_anchor(struct store_table *t, unsigned p,
 			struct cds_lfht_iter *it)
 {
-	cds_lfht_lookup(t->ht, anchor_hash(p), match_ptr, &t->anchor[p], it);
+	cds_lfht_lookup(t->ht, anchor_hash(p), walk_match_ptr, &t->anchor[p],
+			it);
 }
 
 static inline struct store_table *table_of(unsigned shard, unsigned db)
@@ -226,5 +227,76 @@ unsigned store_sample(unsigned shard, unsigned db, unsigned n,
 		}
 		cds_lfht_next(t->ht, &it);
 	}
+	return got;
+}
+
+/*
+ * Eviction samples keys in table order from where the last sample
+ * stopped, so over time every key is looked at equally often (sampling
+ * from a random anchor would favour the keys just after the 4096 anchors
+ * and never see the others).  Within one read-side section the cursor
+ * keeps its iterator: removals meanwhile are only concurrent removals to
+ * cds_lfht, and the node it stands on stays readable.  Later it resumes
+ * in O(1) through the node it stopped at (an exact lookup by address: a
+ * stale pointer is only compared, never read) and, when that key has
+ * gone, from the anchor before its position.
+ */
+static void cursor_seek(struct store_table *t, struct walk_cursor *c,
+			uint64_t gen)
+{
+	struct cds_lfht_iter *it = &c->it;
+	struct cds_lfht_node *node;
+
+	if (c->gen == gen)
+		return;
+	c->gen = gen;
+	if (c->hint) {
+		cds_lfht_lookup(t->ht, store_bitrev64(c->pos), walk_match_ptr,
+				c->hint, it);
+		if (cds_lfht_iter_get_node(it))
+			return;
+	}
+	seek_anchor(t, (unsigned)(c->pos >> STORE_ANCHOR_SHIFT), it);
+	while ((node = cds_lfht_iter_get_node(it)) != NULL &&
+	       node->reverse_hash < c->pos)
+		cds_lfht_next(t->ht, it);
+}
+
+unsigned walk_cursor_sample(struct store_table *t, struct walk_cursor *c,
+			    uint64_t gen, unsigned n, struct sobj **out,
+			    int64_t now_ms)
+{
+	struct cds_lfht_iter *it = &c->it;
+	struct cds_lfht_node *node;
+	uint64_t steps = 0, max_steps = (uint64_t)n * SAMPLE_STEPS_PER_KEY;
+	bool wrapped = false;
+	unsigned got = 0;
+
+	cursor_seek(t, c, gen);
+	while (got < n && steps < max_steps) {
+		node = cds_lfht_iter_get_node(it);
+		if (!node) {
+			if (wrapped)
+				break;
+			wrapped = true;
+			cds_lfht_first(t->ht, it);
+			continue;
+		}
+		if (!store_is_anchor(t, node)) {
+			struct sobj *o = sobj_of_node(node);
+
+			/* deleted since the iterator stepped on it */
+			if (cds_lfht_is_node_deleted(node))
+				;
+			else if (!sobj_expired(o, now_ms))
+				out[got++] = o;
+			else
+				steps++;
+		}
+		cds_lfht_next(t->ht, it);
+	}
+	node = cds_lfht_iter_get_node(it);
+	c->pos = node ? node->reverse_hash : 0;
+	c->hint = node;
 	return got;
 }

@@ -62,6 +62,7 @@ struct nic_port {
 	bool started;
 	struct rte_mempool *pool[NIC_MAX_QUEUES];
 	struct rte_ring *steer[NIC_MAX_QUEUES];
+	uint64_t pool_bytes; /* pools and rings, given to transport.h */
 	/* The CPUs of the EAL lcore worker q runs on. */
 	cpu_set_t cpus[NIC_MAX_QUEUES];
 };

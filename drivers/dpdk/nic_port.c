@@ -27,6 +27,7 @@
 #include "log.h"
 #include "net/net.h"
 #include "nic.h"
+#include "transport.h"
 
 #define NIC_LINK_WAIT_MS 3000
 
@@ -183,9 +184,31 @@ static int nic_size_pools(struct nic_port *p, const struct nic_conf *conf,
 	return 0;
 }
 
+static void nic_pool_chunk(struct rte_mempool *mp, void *arg,
+			   struct rte_mempool_memhdr *memhdr, unsigned idx)
+{
+	(void)mp;
+	(void)idx;
+	*(uint64_t *)arg += memhdr->len;
+}
+
+/* What a queue's pool and steering ring take from the EAL's memory: the
+ * pool's object chunks and its ring (INFO mem_dpdk_mempools). */
+static uint64_t nic_pool_bytes(struct rte_mempool *mp, unsigned steer_size)
+{
+	uint64_t n = 0;
+	ssize_t ring = rte_ring_get_memsize(steer_size);
+
+	rte_mempool_mem_iter(mp, nic_pool_chunk, &n);
+	n += sizeof(*mp) + (uint64_t)mp->size * sizeof(void *);
+	return n + (ring > 0 ? (uint64_t)ring : 0);
+}
+
 static int nic_make_pools(struct nic_port *p, int socket, char *err,
 			  size_t errlen)
 {
+	uint64_t bytes;
+
 	for (unsigned q = 0; q < p->nqueues; q++) {
 		char name[RTE_MEMPOOL_NAMESIZE];
 
@@ -212,6 +235,9 @@ static int nic_make_pools(struct nic_port *p, int socket, char *err,
 				 q, rte_strerror(rte_errno));
 			return -ENOMEM;
 		}
+		bytes = nic_pool_bytes(p->pool[q], NIC_STEER_RING);
+		p->pool_bytes += bytes;
+		transport_mempool_add((int64_t)bytes);
 	}
 	return 0;
 }
@@ -518,5 +544,7 @@ void nic_port_close(struct nic_port *p)
 		rte_mempool_free(p->pool[q]);
 		p->pool[q] = NULL;
 	}
+	transport_mempool_add(-(int64_t)p->pool_bytes);
+	p->pool_bytes = 0;
 	p->port_id = RTE_MAX_ETHPORTS;
 }

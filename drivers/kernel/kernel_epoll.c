@@ -31,6 +31,7 @@ struct ep_conn {
 	struct conn *c; /* NULL once closed */
 	int fd;
 	bool want_out;
+	bool rx_hold; /* conn_rx_hold: no EPOLLIN until ep_rx_resume */
 	struct ep_conn *next_dead;
 };
 
@@ -64,6 +65,7 @@ static int ep_attach(struct worker *w)
 	if (epoll_ctl(ep->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev))
 		goto fail;
 	w->tpd = ep;
+	stats_gauge_add(&w->st.mem_transport, (int64_t)sizeof(*ep));
 	return 0;
 fail:
 	rc = -errno;
@@ -126,6 +128,7 @@ static void ep_accept(struct worker *w, int lfd)
 			close(fd);
 			continue;
 		}
+		stats_gauge_add(&w->st.mem_clients, (int64_t)mi_usable_size(e));
 		e->c = c;
 		e->fd = fd;
 		e->want_out = false;
@@ -137,6 +140,17 @@ static void ep_accept(struct worker *w, int lfd)
 			continue;
 		}
 	}
+}
+
+static void ep_update(struct worker *w, struct ep_conn *e)
+{
+	struct ep_worker *ep = w->tpd;
+	struct epoll_event ev = {
+	    .events = (e->rx_hold ? 0 : EPOLLIN) | (e->want_out ? EPOLLOUT : 0),
+	    .data.ptr = e,
+	};
+
+	epoll_ctl(ep->epfd, EPOLL_CTL_MOD, e->fd, &ev);
 }
 
 static void ep_read(struct worker *w, struct ep_conn *e)
@@ -154,6 +168,12 @@ static void ep_read(struct worker *w, struct ep_conn *e)
 	w->st.io_reads++;
 	if (n > 0) {
 		conn_rx_done(c, (size_t)n);
+		/* Input waits for commands on other cores: stop reading, so
+		 * the socket's window holds the client back. */
+		if (e->c && !e->rx_hold && conn_rx_hold(c)) {
+			e->rx_hold = true;
+			ep_update(w, e);
+		}
 		return;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -192,16 +212,20 @@ static void ep_dispatch(struct worker *w)
 
 static void ep_set_out(struct worker *w, struct ep_conn *e, bool on)
 {
-	struct ep_worker *ep = w->tpd;
-	struct epoll_event ev = {
-	    .events = EPOLLIN | (on ? EPOLLOUT : 0),
-	    .data.ptr = e,
-	};
-
 	if (e->want_out == on)
 		return;
 	e->want_out = on;
-	epoll_ctl(ep->epfd, EPOLL_CTL_MOD, e->fd, &ev);
+	ep_update(w, e);
+}
+
+static void ep_rx_resume(struct worker *w, struct conn *c)
+{
+	struct ep_conn *e = conn_tp(c);
+
+	if (!e || !e->rx_hold)
+		return;
+	e->rx_hold = false;
+	ep_update(w, e);
 }
 
 static void ep_send(struct worker *w, struct conn *c)
@@ -248,6 +272,8 @@ static void ep_flush(struct worker *w)
 	while (ep->dead) {
 		struct ep_conn *e = ep->dead;
 		ep->dead = e->next_dead;
+		stats_gauge_add(&w->st.mem_clients,
+				-(int64_t)mi_usable_size(e));
 		mi_free(e);
 	}
 }
@@ -262,6 +288,7 @@ static void ep_detach(struct worker *w)
 	close(ep->epfd);
 	free(ep);
 	w->tpd = NULL;
+	__atomic_store_n(&w->st.mem_transport, 0, __ATOMIC_RELAXED);
 }
 
 const struct transport_ops kernel_epoll_ops = {
@@ -271,5 +298,6 @@ const struct transport_ops kernel_epoll_ops = {
     .dispatch = ep_dispatch,
     .flush = ep_flush,
     .close = ep_close,
+    .rx_resume = ep_rx_resume,
     .detach = ep_detach,
 };

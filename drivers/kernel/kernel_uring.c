@@ -74,11 +74,19 @@
 #include "worker_pvt.h"
 
 #define UR_SQ_ENTRIES 4096 /* CQ: twice that */
-/* Receive buffers, 16 MB per worker either way: incremental (Linux 6.12)
- * or one whole buffer per receive. */
-#define UR_NBUF_INC 128
-#define UR_BUFSZ_INC (128 * 1024)
-#define UR_NBUF 4096
+/*
+ * Receive buffers, 2 MB per worker either way (one huge page, touched at
+ * attach so it shows in RSS from the start): incremental (Linux 6.12),
+ * where receives pack into the head buffer and a 32 KB buffer returns as
+ * soon as it is full and delivered, or one whole buffer per receive.  The
+ * kernel walks the whole ring whatever the load, so every byte of it ends
+ * up resident: it was 16 MB per worker (~16 B/key of RSS growth while 1M
+ * keys were loaded).  A turn that receives more than the ring gets
+ * -ENOBUFS and re-arms; a large bulk arrives in 32 KB pieces.
+ */
+#define UR_NBUF_INC 64
+#define UR_BUFSZ_INC (32 * 1024)
+#define UR_NBUF 512
 #define UR_BUFSZ 4096
 #define UR_BGID 0
 #define UR_PBUF_RING_INC 2	    /* IOU_PBUF_RING_INC (6.12) */
@@ -108,6 +116,7 @@ struct ur_conn {
 	int slot;	/* registered file index, or -1 */
 	uint8_t refs;	/* operations the kernel still holds */
 	bool rx_armed;	/* the multishot RECV is live */
+	bool rx_hold;	/* conn holds enough input: not re-armed */
 	uint8_t tx_op;	/* UR_SEND or UR_POLLOUT live, or 0 */
 	bool tx_direct; /* the SEND reads conn's own buffer */
 	char *tx;	/* copy of small outputs */
@@ -133,6 +142,7 @@ struct ur_worker {
 	bool wake_armed; /* the kernel may write wake_val */
 	bool stopping;
 	uint64_t wake_val;
+	struct wstats *st; /* the worker's: memory gauges */
 };
 
 /* Whether a SEND with MSG_DONTWAIT completes during submission (-EAGAIN
@@ -186,6 +196,7 @@ static char *ur_map_huge(size_t len)
 		munmap(p, (size_t)(a - p));
 	munmap(a + len, (size_t)(p + huge - a));
 	madvise(a, len, MADV_HUGEPAGE);
+	memset(a, 0, len);
 	return a;
 }
 
@@ -510,17 +521,22 @@ static int ur_arm_pollout(struct ur_worker *u, struct ur_conn *e)
 
 /* Ask the kernel to end op of e.  Without an SQE, shut the socket down:
  * that ends its operations too. */
-static void ur_cancel(struct ur_worker *u, struct ur_conn *e, enum ur_op op)
+static bool ur_try_cancel(struct ur_worker *u, struct ur_conn *e, enum ur_op op)
 {
 	struct io_uring_sqe *sqe = ur_sqe(u);
 
-	if (!sqe) {
-		shutdown(e->fd, SHUT_RDWR);
-		return;
-	}
+	if (!sqe)
+		return false;
 	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)e | op, 0);
 	io_uring_sqe_set_data64(sqe, UR_IGNORE);
 	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	return true;
+}
+
+static void ur_cancel(struct ur_worker *u, struct ur_conn *e, enum ur_op op)
+{
+	if (!ur_try_cancel(u, e, op))
+		shutdown(e->fd, SHUT_RDWR);
 }
 
 /* ---- registered files ----------------------------------------------- */
@@ -577,6 +593,8 @@ static void ur_slots_release(struct ur_worker *u)
 
 static void ur_free(struct ur_worker *u, struct ur_conn *e)
 {
+	stats_gauge_add(&u->st->mem_clients,
+			-(int64_t)(mi_usable_size(e) + e->tx_cap));
 	mi_free(e->tx);
 	mi_free(e);
 	u->nconn--;
@@ -608,6 +626,25 @@ static int ur_attach_bufs(struct ur_worker *u)
 			    &u->bufs);
 }
 
+/* The ring (SQEs, CQEs, SQ index array), the receive buffers and their
+ * ring, and the registered file table's index arrays. */
+static uint64_t ur_mem_fixed(const struct ur_worker *u)
+{
+	uint64_t n = mi_usable_size(u);
+
+	n += (uint64_t)u->ring.sq.ring_entries *
+	     (sizeof(struct io_uring_sqe) + sizeof(unsigned));
+	n += (uint64_t)u->ring.cq.ring_entries * sizeof(struct io_uring_cqe);
+	n += (uint64_t)u->nbuf * (u->bufsz + sizeof(struct io_uring_buf));
+	if (u->buf_off)
+		n += mi_usable_size(u->buf_off);
+	if (u->free_slots)
+		n += mi_usable_size(u->free_slots);
+	if (u->pend_slots)
+		n += mi_usable_size(u->pend_slots);
+	return n;
+}
+
 static int ur_attach(struct worker *w)
 {
 	struct ur_worker *u = mi_zalloc_aligned(sizeof(*u), 64);
@@ -627,9 +664,11 @@ static int ur_attach(struct worker *w)
 		return rc;
 	}
 	w->tpd = u;
+	u->st = &w->st;
 	/* Spares io_uring_enter its fget of the ring; optional. */
 	io_uring_register_ring_fd(&u->ring);
 	ur_files_init(u);
+	stats_gauge_add(&w->st.mem_transport, (int64_t)ur_mem_fixed(u));
 	for (int i = 0; i < w->nlisten; i++)
 		ur_arm_accept(w, i);
 	ur_arm_wake(w);
@@ -666,6 +705,7 @@ static void ur_detach(struct worker *w)
 	}
 	io_uring_queue_exit(&u->ring);
 	w->tpd = NULL;
+	__atomic_store_n(&w->st.mem_transport, 0, __ATOMIC_RELAXED);
 	if (u->nconn || u->wake_armed) {
 		/* Never seen; but the kernel might still write into these. */
 		log_msg(
@@ -760,6 +800,7 @@ static void ur_new_conn(struct worker *w, int fd)
 		close(fd);
 		return;
 	}
+	stats_gauge_add(&w->st.mem_clients, (int64_t)mi_usable_size(e));
 	e->c = c;
 	e->fd = fd;
 	ur_slot_get(u, e);
@@ -843,6 +884,12 @@ static void ur_recv_done(struct worker *w, struct ur_conn *e, int res,
 			w->st.io_reads++;
 			ur_deliver(w, e, p, (size_t)res);
 		}
+		/* Input waits for commands on other cores: stop reading, so
+		 * the socket's window holds the client back (a cancelled
+		 * RECV may still deliver what it already took). */
+		if (e->c && !e->rx_hold && conn_rx_hold(e->c) &&
+		    (!more || ur_try_cancel(u, e, UR_RECV)))
+			e->rx_hold = true;
 		if (u->buf_off && (flags & UR_CQE_F_BUF_MORE)) {
 			/* the kernel fills the rest of it later */
 			u->buf_off[bid] += res > 0 ? (uint32_t)res : 0;
@@ -855,8 +902,14 @@ static void ur_recv_done(struct worker *w, struct ur_conn *e, int res,
 	if (!more && e->c) {
 		/* -ENOBUFS: the pool ran dry this turn; it is full again
 		 * before the new RECV reaches the kernel. */
-		if (res > 0 || res == -ENOBUFS || res == -EAGAIN ||
-		    res == -EINTR) {
+		bool again = res > 0 || res == -ENOBUFS || res == -EAGAIN ||
+			     res == -EINTR || res == -ECANCELED;
+
+		/* -ECANCELED with a conn: the hold's cancel (a close clears
+		 * e->c first), maybe overtaken by ur_rx_resume. */
+		if (again && e->rx_hold) {
+			/* ur_rx_resume arms it again */
+		} else if (again) {
 			if (ur_arm_recv(u, e))
 				ur_close(w, e->c);
 		} else {
@@ -873,6 +926,9 @@ static void ur_tx_idle(struct worker *w, struct ur_conn *e, struct conn *c)
 	size_t len;
 
 	if (e->tx_cap > UR_TX_KEEP) {
+		struct ur_worker *u = w->tpd;
+
+		stats_gauge_add(&u->st->mem_clients, -(int64_t)e->tx_cap);
 		mi_free(e->tx);
 		e->tx = NULL;
 		e->tx_cap = 0;
@@ -991,7 +1047,7 @@ static void ur_dispatch(struct worker *w)
 
 /* ---- send and close ------------------------------------------------- */
 
-static int ur_tx_reserve(struct ur_conn *e, size_t n)
+static int ur_tx_reserve(struct ur_worker *u, struct ur_conn *e, size_t n)
 {
 	size_t cap = (n + 4095) & ~(size_t)4095;
 	char *t;
@@ -1002,6 +1058,7 @@ static int ur_tx_reserve(struct ur_conn *e, size_t n)
 	if (!t)
 		return -ENOMEM;
 	mi_free(e->tx);
+	stats_gauge_add(&u->st->mem_clients, (int64_t)cap - (int64_t)e->tx_cap);
 	e->tx = t;
 	e->tx_cap = (uint32_t)cap;
 	return 0;
@@ -1035,7 +1092,7 @@ static void ur_send(struct worker *w, struct conn *c)
 		u->direct_queued = true;
 		return;
 	}
-	if (ur_tx_reserve(e, len)) {
+	if (ur_tx_reserve(u, e, len)) {
 		ur_close(w, c);
 		return;
 	}
@@ -1067,7 +1124,7 @@ static void ur_direct_rescue(struct ur_worker *u)
 		if ((ud & UR_OP_MASK) != UR_SEND || !e->tx_direct ||
 		    (uintptr_t)sqe->addr == (uintptr_t)e->tx)
 			continue;
-		if (ur_tx_reserve(e, sqe->len) == 0) {
+		if (ur_tx_reserve(u, e, sqe->len) == 0) {
 			memcpy(e->tx, (const void *)(uintptr_t)sqe->addr,
 			       sqe->len);
 			sqe->addr = (uint64_t)(uintptr_t)e->tx;
@@ -1106,6 +1163,18 @@ static void ur_flush(struct worker *w)
 	}
 }
 
+static void ur_rx_resume(struct worker *w, struct conn *c)
+{
+	struct ur_worker *u = w->tpd;
+	struct ur_conn *e = conn_tp(c);
+
+	if (!e || !e->rx_hold)
+		return;
+	e->rx_hold = false;
+	if (!e->rx_armed && ur_arm_recv(u, e))
+		ur_close(w, c);
+}
+
 static void ur_close(struct worker *w, struct conn *c)
 {
 	struct ur_worker *u = w->tpd;
@@ -1137,5 +1206,6 @@ const struct transport_ops kernel_uring_ops = {
     .dispatch = ur_dispatch,
     .flush = ur_flush,
     .close = ur_close,
+    .rx_resume = ur_rx_resume,
     .detach = ur_detach,
 };

@@ -1118,9 +1118,7 @@ static void test_layout(void **state)
 	assert_int_equal(key_off(o), 24);
 	assert_int_equal(sobj_val(o) - sobj_key(o), 16);
 	assert_true(sobj_expire(o) == STORE_NO_EXPIRE);
-#ifndef STORE_SYSTEM_MALLOC
-	assert_int_equal(mi_usable_size(o), 80); /* mimalloc's 80-byte bin */
-#endif
+	assert_int_equal(sobj_alloc_size(o), 72); /* the 72-byte slab class */
 	sobj_free_unpublished(o);
 
 	/* with an expiry: 12 more bytes, expire 8-byte aligned */
