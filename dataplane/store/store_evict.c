@@ -30,6 +30,9 @@
 
 #define EVPOOL_SIZE 16
 #define EVICT_SAMPLES_MAX 64
+/* Cursors per db taking turns (walk_cursor_sample): their cache misses
+ * overlap. */
+#define EVICT_CURSORS 4
 
 struct evict_entry {
 	struct sobj *o;
@@ -46,7 +49,7 @@ struct store_evict_state {
 	unsigned next_db; /* random policies take dbs in turn */
 	uint64_t rng;
 	uint64_t gen; /* store_evict() calls: one read-side section each */
-	struct walk_cursor cur[]; /* per db */
+	struct walk_cursor cur[]; /* EVICT_CURSORS per db */
 };
 
 static struct {
@@ -81,12 +84,20 @@ static struct store_evict_state *ev_of(struct shard *sh, unsigned shard)
 
 	if (caa_likely(ev != NULL))
 		return ev;
-	ev = mi_zalloc(sizeof(*ev) + store_st.ndbs * sizeof(ev->cur[0]));
+	ev = mi_zalloc(sizeof(*ev) +
+		       store_st.ndbs * EVICT_CURSORS * sizeof(ev->cur[0]));
 	if (!ev)
 		return NULL;
 	ev->rng = store_st.seed ^ (0x9e3779b97f4a7c15ULL * (shard + 1));
-	for (unsigned d = 0; d < store_st.ndbs; d++)
-		ev->cur[d].pos = ev_rand(ev);
+	/* Evenly spaced: cursors move at one pace, so they stay apart and
+	 * never sample the same keys twice in a row. */
+	for (unsigned d = 0; d < store_st.ndbs; d++) {
+		uint64_t base = ev_rand(ev);
+
+		for (unsigned k = 0; k < EVICT_CURSORS; k++)
+			ev->cur[d * EVICT_CURSORS + k].pos =
+			    base + k * (UINT64_MAX / EVICT_CURSORS);
+	}
 	sh->ev = ev;
 	return ev;
 }
@@ -154,8 +165,9 @@ static unsigned sample_db(struct store_evict_state *ev, struct shard_db *sd,
 	unsigned got = 0;
 
 	if (!vol)
-		return sd->tab ? walk_cursor_sample(sd->tab, &ev->cur[db],
-						    ev->gen, n, out, now_ms)
+		return sd->tab ? walk_cursor_sample(
+				     sd->tab, &ev->cur[db * EVICT_CURSORS],
+				     EVICT_CURSORS, ev->gen, n, out, now_ms)
 			       : 0;
 	while (got < n && sd->heap_len)
 		out[got++] = sd->heap[ev_rand(ev) % sd->heap_len];

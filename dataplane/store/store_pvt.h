@@ -260,17 +260,19 @@ struct walk_cursor {
 	uint64_t gen;
 	struct cds_lfht_iter it;
 };
+#define WALK_CURSORS_MAX 8
 /**
- * Up to n live keys of t in table order from the cursor, wrapping once,
- * stepping over at most 16 expired keys per key asked for (anchors do not
- * count: a sparse table may cost a sweep of its 4096); the cursor moves
- * past them.  gen: the caller's read-side section; a caller that passed
- * a quiescent state since its last call must pass a new one.
+ * Up to n live keys of t in table order from nc cursors taking turns (a
+ * key each; more cursors, more cache misses in flight), each wrapping
+ * once, stepping over at most 16 expired keys per key asked for (anchors
+ * do not count: a sparse table may cost a sweep of its 4096); the cursors
+ * move past them.  gen: the caller's read-side section; a caller that
+ * passed a quiescent state since its last call must pass a new one.
  * Context: owner (or any RCU-online thread) of t.
  */
 unsigned walk_cursor_sample(struct store_table *t, struct walk_cursor *c,
-			    uint64_t gen, unsigned n, struct sobj **out,
-			    int64_t now_ms);
+			    unsigned nc, uint64_t gen, unsigned n,
+			    struct sobj **out, int64_t now_ms);
 
 /* store_evict.c */
 void evict_free(struct shard *sh);

@@ -262,24 +262,35 @@ static void cursor_seek(struct store_table *t, struct walk_cursor *c,
 		cds_lfht_next(t->ht, it);
 }
 
+/*
+ * Every step of a walk is a cache miss that depends on the one before, so
+ * nc cursors take turns, one node each, and each prefetches the node it
+ * goes to next: up to nc misses are in flight instead of one.
+ */
 unsigned walk_cursor_sample(struct store_table *t, struct walk_cursor *c,
-			    uint64_t gen, unsigned n, struct sobj **out,
-			    int64_t now_ms)
+			    unsigned nc, uint64_t gen, unsigned n,
+			    struct sobj **out, int64_t now_ms)
 {
-	struct cds_lfht_iter *it = &c->it;
-	struct cds_lfht_node *node;
 	uint64_t steps = 0, max_steps = (uint64_t)n * SAMPLE_STEPS_PER_KEY;
-	bool wrapped = false;
-	unsigned got = 0;
+	uint8_t wrapped[WALK_CURSORS_MAX] = {0};
+	unsigned got = 0, live = nc, k;
 
-	cursor_seek(t, c, gen);
-	while (got < n && steps < max_steps) {
+	if (nc > WALK_CURSORS_MAX)
+		nc = live = WALK_CURSORS_MAX;
+	for (k = 0; k < nc; k++)
+		cursor_seek(t, &c[k], gen);
+	for (k = 0; got < n && steps < max_steps && live; k = (k + 1) % nc) {
+		struct cds_lfht_iter *it = &c[k].it;
+		struct cds_lfht_node *node;
+
+		if (wrapped[k] == 2)
+			continue;
 		node = cds_lfht_iter_get_node(it);
 		if (!node) {
-			if (wrapped)
-				break;
-			wrapped = true;
-			cds_lfht_first(t->ht, it);
+			if (wrapped[k]++)
+				live--;
+			else
+				cds_lfht_first(t->ht, it);
 			continue;
 		}
 		if (!store_is_anchor(t, node)) {
@@ -294,9 +305,14 @@ unsigned walk_cursor_sample(struct store_table *t, struct walk_cursor *c,
 				steps++;
 		}
 		cds_lfht_next(t->ht, it);
+		__builtin_prefetch(
+		    (void *)((uintptr_t)it->next & ~(uintptr_t)7));
 	}
-	node = cds_lfht_iter_get_node(it);
-	c->pos = node ? node->reverse_hash : 0;
-	c->hint = node;
+	for (k = 0; k < nc; k++) {
+		struct cds_lfht_node *node = cds_lfht_iter_get_node(&c[k].it);
+
+		c[k].pos = node ? node->reverse_hash : 0;
+		c[k].hint = node;
+	}
 	return got;
 }

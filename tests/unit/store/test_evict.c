@@ -242,7 +242,7 @@ static void cursor_sweep(unsigned gen_every)
 	memset(hits, 0, sizeof(hits));
 	while (total < NKEYS) {
 		unsigned n = walk_cursor_sample(
-		    t, &cur, gen += (calls++ % gen_every == 0), 7, out, T0);
+		    t, &cur, 1, gen += (calls++ % gen_every == 0), 7, out, T0);
 
 		assert_int_equal(n, 7);
 		for (unsigned i = 0; i < n && total < NKEYS; i++, total++) {
