@@ -318,6 +318,18 @@ def run_veth_outer():
     sys.exit(rc)
 
 
+def servers():
+    """(cachalot binary, redis-server binary, how to start the first) from CACHALOT,
+    REDIS and CACHALOT_KIND; exits when one is not an executable."""
+    cachalot = which_or_path(env("CACHALOT", os.path.join(ROOT, "build", "control", "cachalot")))
+    redis = which_or_path(env("REDIS", "redis-server"))
+    for b in (cachalot, redis):
+        if not (os.path.isfile(b) and os.access(b, os.X_OK)):
+            raise SystemExit("not an executable: %s (build cachalot first, or set CACHALOT=)" % b)
+    ckind = env("CACHALOT_KIND", "redis" if "redis" in os.path.basename(cachalot) else "cachalot")
+    return cachalot, redis, ckind
+
+
 def save_table(lines, prefix):
     """Print the table and keep it as bench/results/<prefix>-<time>.txt (BENCH_SAVE=0: don't)."""
     table = "\n".join(lines)
@@ -338,12 +350,7 @@ def main():
         raise SystemExit("BENCH_NET must be loopback or veth")
     if net == "veth" and not os.environ.get("SRV_NS"):
         run_veth_outer()
-    cachalot = which_or_path(env("CACHALOT", os.path.join(ROOT, "build", "control", "cachalot")))
-    redis = which_or_path(env("REDIS", "redis-server"))
-    for b in (cachalot, redis):
-        if not (os.path.isfile(b) and os.access(b, os.X_OK)):
-            raise SystemExit("not an executable: %s (build cachalot first, or set CACHALOT=)" % b)
-    ckind = env("CACHALOT_KIND", "redis" if "redis" in os.path.basename(cachalot) else "cachalot")
+    cachalot, redis, ckind = servers()
     tool = env("BENCH_TOOL", "auto")
     if tool == "auto":
         tool = "memtier" if shutil.which("memtier_benchmark") else "redis-benchmark"

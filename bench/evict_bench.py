@@ -55,7 +55,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 import mem_per_key as mem  # noqa: E402
 
-ROOT = bench.ROOT
 env, log, fmt = bench.env, bench.log, bench.fmt_row
 
 
@@ -517,15 +516,9 @@ def part_hit(cfg, slots, work):
 
 
 def main():
-    cachalot = bench.which_or_path(env("CACHALOT", os.path.join(ROOT, "build", "control",
-                                                                "cachalot")))
-    redis = bench.which_or_path(env("REDIS", "redis-server"))
-    for b in (cachalot, redis):
-        if not (os.path.isfile(b) and os.access(b, os.X_OK)):
-            raise SystemExit("not an executable: %s (build cachalot first, or set CACHALOT=)" % b)
+    cachalot, redis, ckind = bench.servers()
     if not shutil.which("redis-benchmark"):
         raise SystemExit("redis-benchmark not found (apt-get install redis-tools)")
-    ckind = env("CACHALOT_KIND", "redis" if "redis" in os.path.basename(cachalot) else "cachalot")
     ncpu = os.cpu_count() or 1
     cfg = {
         "parts": env("EVICT_PARTS", "throughput hit").split(),

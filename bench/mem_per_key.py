@@ -38,7 +38,6 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (Server, command, ports, taskset, env)
 
-ROOT = bench.ROOT
 env, log = bench.env, bench.log
 
 
@@ -167,13 +166,7 @@ def snapshot(srv):
 
 
 def main():
-    cachalot = bench.which_or_path(env("CACHALOT", os.path.join(ROOT, "build", "control",
-                                                                "cachalot")))
-    redis = bench.which_or_path(env("REDIS", "redis-server"))
-    for b in (cachalot, redis):
-        if not (os.path.isfile(b) and os.access(b, os.X_OK)):
-            raise SystemExit("not an executable: %s (build cachalot first, or set CACHALOT=)" % b)
-    ckind = env("CACHALOT_KIND", "redis" if "redis" in os.path.basename(cachalot) else "cachalot")
+    cachalot, redis, ckind = bench.servers()
     nkeys = int(env("MEM_KEYS", "1000000"))
     size = int(env("MEM_DATA", "32"))
     workers = [int(w) for w in env("MEM_WORKERS", "1 2").split()]

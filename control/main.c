@@ -131,7 +131,7 @@ static void control_wait(int sfd)
 }
 
 /* Apply hooks: parameters whose change must reach a module at once. */
-static int apply_lfu(const struct cfg *c, char *err, size_t len)
+static int apply_eviction(const struct cfg *c, char *err, size_t len)
 {
 	bool lfu = c->maxmemory_policy == CFG_POLICY_ALLKEYS_LFU ||
 		   c->maxmemory_policy == CFG_POLICY_VOLATILE_LFU;
@@ -140,13 +140,6 @@ static int apply_lfu(const struct cfg *c, char *err, size_t len)
 	(void)len;
 	store_set_lfu(lfu, (unsigned)c->lfu_log_factor,
 		      (unsigned)c->lfu_decay_time);
-	return 0;
-}
-
-static int apply_evict(const struct cfg *c, char *err, size_t len)
-{
-	(void)err;
-	(void)len;
 	/* enum store_policy follows enum cfg_policy's order. */
 	store_evict_conf((enum store_policy)c->maxmemory_policy,
 			 (unsigned)c->maxmemory_samples);
@@ -163,15 +156,13 @@ static int apply_loglevel(const struct cfg *c, char *err, size_t len)
 
 static int register_hooks(const struct cfg *cfg)
 {
-	if (cfg_on_change("maxmemory-policy", apply_lfu) ||
-	    cfg_on_change("maxmemory-policy", apply_evict) ||
-	    cfg_on_change("maxmemory-samples", apply_evict) ||
-	    cfg_on_change("lfu-log-factor", apply_lfu) ||
-	    cfg_on_change("lfu-decay-time", apply_lfu) ||
+	if (cfg_on_change("maxmemory-policy", apply_eviction) ||
+	    cfg_on_change("maxmemory-samples", apply_eviction) ||
+	    cfg_on_change("lfu-log-factor", apply_eviction) ||
+	    cfg_on_change("lfu-decay-time", apply_eviction) ||
 	    cfg_on_change("loglevel", apply_loglevel))
 		return -EINVAL;
-	apply_evict(cfg, NULL, 0);
-	return apply_lfu(cfg, NULL, 0);
+	return apply_eviction(cfg, NULL, 0);
 }
 
 /* transport dpdk: the EAL and the port first (they fix the worker

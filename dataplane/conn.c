@@ -1142,8 +1142,7 @@ void conn_rx_done(struct conn *c, size_t n)
 		conn_mem_sync(c); /* conn_rx_space may have grown ib */
 		return;
 	}
-	conn_mem_sync(c); /* so INFO in this batch sees it */
-	conn_parse(c);
+	conn_parse(c); /* syncs the memory gauge after the batch */
 }
 
 bool conn_rx_hold(struct conn *c)

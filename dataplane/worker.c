@@ -302,7 +302,7 @@ static void mem_state_set(int s)
 static void worker_evict(struct worker *w, int64_t turn_start_us)
 {
 	const struct cfg *cfg = cfg_cur();
-	uint64_t limit = (uint64_t)cfg->maxmemory, used, store = 0, mine, need;
+	uint64_t limit = (uint64_t)cfg->maxmemory, used, store, mine, need;
 	int64_t deadline;
 	int n = 0;
 
@@ -311,8 +311,7 @@ static void worker_evict(struct worker *w, int64_t turn_start_us)
 		mem_state_set(MEM_OK);
 		return;
 	}
-	for (unsigned i = 0; i < nworkers; i++)
-		store += store_shard_used(i);
+	store = store_used();
 	used = store + conn_mem_bytes();
 	if (used <= limit) {
 		mem_state_set(MEM_OK);

@@ -58,11 +58,7 @@ static uint64_t mem_startup;
 
 uint64_t cmd_used_memory(void)
 {
-	uint64_t used = 0;
-
-	for (unsigned i = 0; i < store_nshards(); i++)
-		used += store_shard_used(i);
-	return used + conn_mem_bytes();
+	return store_used() + conn_mem_bytes();
 }
 
 static void mem_peak_fold(uint64_t used)

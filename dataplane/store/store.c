@@ -847,6 +847,15 @@ uint64_t store_shard_used(unsigned shard)
 	return st_load(&store_st.shard[shard].used_bytes);
 }
 
+uint64_t store_used(void)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < store_st.nshards; i++)
+		n += store_shard_used(i);
+	return n;
+}
+
 static store_notify_fn notify_hook;
 
 void store_set_notify_hook(store_notify_fn fn)

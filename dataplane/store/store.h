@@ -375,7 +375,9 @@ const struct sobj *store_random(unsigned db, int64_t now_ms, uint64_t *rng);
 /**
  * Up to n live keys of db in one shard, consecutive in table order from a
  * random anchor (wrapping once): in hash order, so unrelated to their age
- * or use.  Returns how many were stored in out[].  For eviction.
+ * or use.  Returns how many were stored in out[].  (Eviction samples
+ * through its own cursors instead: a random anchor start only ever sees
+ * the keys just after one of the 4096 anchors.)
  * Context: any RCU-online thread; the objects stay valid until the
  * caller's next quiescent state.
  */
@@ -393,6 +395,8 @@ void store_db_overhead(unsigned db, uint64_t *main, uint64_t *expires);
 /** Bytes the shard's data uses (store_stats.used_bytes, one relaxed load).
  * Context: any thread. */
 uint64_t store_shard_used(unsigned shard);
+/** The same summed over the shards.  Context: any thread. */
+uint64_t store_used(void);
 
 /*
  * Keyspace events the store itself causes.  The hook (NULL: none) runs on

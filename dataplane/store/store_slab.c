@@ -165,8 +165,8 @@ static struct {
 	pthread_cond_t work;
 	pthread_t tid;
 	bool running, failed, stop;
-	struct slab **todo; /* queued for the thread */
-	size_t ntodo, todo_cap;
+	struct slab **queue; /* for the thread to purge */
+	size_t nqueue, queue_cap;
 	struct slab **pool; /* purged, free for any cache */
 	size_t npool, pool_cap;
 	size_t inflight;
@@ -401,14 +401,14 @@ static void *purge_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&slab_purge.lock);
 	for (;;) {
-		while (!slab_purge.ntodo && !slab_purge.stop)
+		while (!slab_purge.nqueue && !slab_purge.stop)
 			pthread_cond_wait(&slab_purge.work, &slab_purge.lock);
 		if (slab_purge.stop)
 			break; /* teardown unmaps everything anyway */
-		v = slab_purge.todo;
-		n = slab_purge.ntodo;
-		slab_purge.todo = NULL;
-		slab_purge.ntodo = slab_purge.todo_cap = 0;
+		v = slab_purge.queue;
+		n = slab_purge.nqueue;
+		slab_purge.queue = NULL;
+		slab_purge.nqueue = slab_purge.queue_cap = 0;
 		pthread_mutex_unlock(&slab_purge.lock);
 		purge_run(v, n);
 		pthread_mutex_lock(&slab_purge.lock);
@@ -475,8 +475,8 @@ static void purge_queue(struct slab_cache *c)
 	pthread_mutex_lock(&slab_purge.lock);
 	purge_start_locked();
 	if (!slab_purge.running ||
-	    !vec_reserve(&slab_purge.todo, &slab_purge.todo_cap,
-			 slab_purge.ntodo + n) ||
+	    !vec_reserve(&slab_purge.queue, &slab_purge.queue_cap,
+			 slab_purge.nqueue + n) ||
 	    !vec_reserve(&slab_purge.pool, &slab_purge.pool_cap,
 			 slab_purge.npool + slab_purge.inflight + n)) {
 		pthread_mutex_unlock(&slab_purge.lock);
@@ -486,7 +486,7 @@ static void purge_queue(struct slab_cache *c)
 		struct slab *s = c->empty;
 
 		list_del(&c->empty, s);
-		slab_purge.todo[slab_purge.ntodo++] = s;
+		slab_purge.queue[slab_purge.nqueue++] = s;
 	}
 	c->nempty -= (unsigned)n;
 	st_add(&c->slabs_empty, -(uint64_t)n);
@@ -520,10 +520,10 @@ static void purge_stop(void)
 	pthread_mutex_unlock(&slab_purge.lock);
 	if (slab_purge.running)
 		pthread_join(slab_purge.tid, NULL);
-	mi_free(slab_purge.todo);
+	mi_free(slab_purge.queue);
 	mi_free(slab_purge.pool);
-	slab_purge.todo = slab_purge.pool = NULL;
-	slab_purge.ntodo = slab_purge.todo_cap = 0;
+	slab_purge.queue = slab_purge.pool = NULL;
+	slab_purge.nqueue = slab_purge.queue_cap = 0;
 	slab_purge.npool = slab_purge.pool_cap = 0;
 	slab_purge.inflight = 0;
 	slab_purge.running = slab_purge.failed = slab_purge.stop = false;

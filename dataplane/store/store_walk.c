@@ -27,6 +27,18 @@ static void seek_anchor(struct store_table *t, unsigned p,
 			it);
 }
 
+/* it at the first node at or after position pos (or at the end). */
+static void seek_pos(struct store_table *t, uint64_t pos,
+		     struct cds_lfht_iter *it)
+{
+	struct cds_lfht_node *node;
+
+	seek_anchor(t, (unsigned)(pos >> STORE_ANCHOR_SHIFT), it);
+	while ((node = cds_lfht_iter_get_node(it)) != NULL &&
+	       node->reverse_hash < pos)
+		cds_lfht_next(t->ht, it);
+}
+
 static inline struct store_table *table_of(unsigned shard, unsigned db)
 {
 	return rcu_dereference(store_st.shard[shard].db[db].tab);
@@ -107,13 +119,13 @@ bool store_walk_shard(unsigned shard, unsigned db, uint64_t *pos,
 	bool more = false;
 
 	if (t)
-		seek_anchor(t, (unsigned)(from >> STORE_ANCHOR_SHIFT), &it);
+		seek_pos(t, from, &it);
 	for (; t && (node = cds_lfht_iter_get_node(&it)) != NULL;
 	     cds_lfht_next(t->ht, &it)) {
 		uint64_t rh = node->reverse_hash;
 		const struct sobj *o;
 
-		if (store_is_anchor(t, node) || rh < from)
+		if (store_is_anchor(t, node))
 			continue;
 		if (n >= budget && (rh >> 6) != (last >> 6)) {
 			*pos = rh;
@@ -147,7 +159,7 @@ static const struct sobj *random_in_shard(unsigned shard, unsigned db,
 
 	if (!t)
 		return NULL;
-	seek_anchor(t, (unsigned)(pos >> STORE_ANCHOR_SHIFT), &it);
+	seek_pos(t, pos, &it);
 	for (;;) {
 		node = cds_lfht_iter_get_node(&it);
 		if (!node) {
@@ -160,7 +172,6 @@ static const struct sobj *random_in_shard(unsigned shard, unsigned db,
 		if (wrapped && node->reverse_hash >= pos)
 			return NULL; /* a full turn: nothing live */
 		if (!store_is_anchor(t, node) &&
-		    (wrapped || node->reverse_hash >= pos) &&
 		    !sobj_expired(sobj_of_node(node), now_ms))
 			return sobj_of_node(node);
 		cds_lfht_next(t->ht, &it);
@@ -245,7 +256,6 @@ static void cursor_seek(struct store_table *t, struct walk_cursor *c,
 			uint64_t gen)
 {
 	struct cds_lfht_iter *it = &c->it;
-	struct cds_lfht_node *node;
 
 	if (c->gen == gen)
 		return;
@@ -256,10 +266,7 @@ static void cursor_seek(struct store_table *t, struct walk_cursor *c,
 		if (cds_lfht_iter_get_node(it))
 			return;
 	}
-	seek_anchor(t, (unsigned)(c->pos >> STORE_ANCHOR_SHIFT), it);
-	while ((node = cds_lfht_iter_get_node(it)) != NULL &&
-	       node->reverse_hash < c->pos)
-		cds_lfht_next(t->ht, it);
+	seek_pos(t, c->pos, it);
 }
 
 /*
