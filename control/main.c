@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -68,6 +69,18 @@ static unsigned online_cpus(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
+/* Descriptors that keep the listening addresses ours (kernel_listen_claim). */
+static int claims[CFG_BIND_MAX];
+static int nclaims;
+
+static void listen_failed(const char *addr, long long port, int err)
+{
+	log_warning("Warning: Could not create server TCP listening socket "
+		    "%s:%lld: bind: %s",
+		    addr, port, strerror(-err));
+	log_warning("Failed listening on port %lld (tcp), aborting.", port);
+}
+
 static int open_listeners(const struct cfg *cfg, unsigned nworkers, int **fds)
 {
 	int nb = cfg->nbind > 0 ? cfg->nbind : 1;
@@ -75,6 +88,17 @@ static int open_listeners(const struct cfg *cfg, unsigned nworkers, int **fds)
 
 	if (!v)
 		return -ENOMEM;
+	for (int b = 0; b < nb; b++) {
+		const char *addr = cfg->nbind > 0 ? cfg->bind[b] : "0.0.0.0";
+		int fd = kernel_listen_claim(addr, (int)cfg->port);
+
+		if (fd < 0) {
+			listen_failed(addr, cfg->port, fd);
+			free(v);
+			return fd;
+		}
+		claims[nclaims++] = fd;
+	}
 	for (unsigned w = 0; w < nworkers; w++) {
 		for (int b = 0; b < nb; b++) {
 			const char *addr =
@@ -82,9 +106,7 @@ static int open_listeners(const struct cfg *cfg, unsigned nworkers, int **fds)
 			int fd = kernel_listen(addr, (int)cfg->port,
 					       (int)cfg->tcp_backlog);
 			if (fd < 0) {
-				log_warning("Warning: Could not create server "
-					    "TCP listening socket %s:%lld: %s",
-					    addr, cfg->port, strerror(-fd));
+				listen_failed(addr, cfg->port, fd);
 				free(v);
 				return fd;
 			}
@@ -110,24 +132,181 @@ static void write_pidfile(const char *path)
 	fclose(f);
 }
 
+static bool read_stop_signal(int sfd, int timeout_ms, int *signo)
+{
+	struct pollfd p = {.fd = sfd, .events = POLLIN};
+	struct signalfd_siginfo si;
+
+	if (poll(&p, 1, timeout_ms) <= 0 ||
+	    read(sfd, &si, sizeof(si)) != sizeof(si))
+		return false;
+	*signo = (int)si.ssi_signo;
+	return true;
+}
+
 /* The control loop: signals and SHUTDOWN, nothing on the request path. */
 static void control_wait(int sfd)
 {
-	struct pollfd p = {.fd = sfd, .events = POLLIN};
+	int sig;
 
 	while (!worker_shutdown_requested()) {
-		if (poll(&p, 1, 50) > 0) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				log_warning(
-				    "Received %s scheduling shutdown...",
-				    si.ssi_signo == SIGINT ? "SIGINT"
-							   : "SIGTERM");
-				break;
-			}
+		if (read_stop_signal(sfd, 50, &sig)) {
+			log_warning("Received %s scheduling shutdown...",
+				    sig == SIGINT ? "SIGINT" : "SIGTERM");
+			break;
 		}
 	}
 	log_warning("User requested shutdown...");
+}
+
+/*
+ * Workers stop within a loop turn and a drain of what other cores sent
+ * them (xcore_quiesce): milliseconds.  Should one not (a command that
+ * runs for long, DEBUG SLEEP, a bug), a second SIGINT or SIGTERM ends the
+ * process at once, as a second SIGINT does redis-server; so does the
+ * bound, so that a restart never waits on a process that hangs.
+ */
+#define CONTROL_STOP_BOUND_MS 30000
+
+static void control_stop_workers(int sfd)
+{
+	int64_t start = worker_clock_mono_us();
+	int sig;
+
+	worker_stop_begin();
+	while (!worker_join(50)) {
+		if (read_stop_signal(sfd, 0, &sig)) {
+			log_warning("You insist... exiting now.");
+			_exit(1);
+		}
+		if (worker_clock_mono_us() - start >
+		    CONTROL_STOP_BOUND_MS * 1000LL) {
+			log_warning("Workers did not stop within %d s: "
+				    "exiting now.",
+				    CONTROL_STOP_BOUND_MS / 1000);
+			_exit(1);
+		}
+	}
+}
+
+/*
+ * Descriptors: maxclients needs one per client plus what the server keeps
+ * for itself.  redis-server keeps 32 (CONFIG_MIN_RESERVED_FDS); cachalot
+ * also has per worker a listener for each bind address, an eventfd and
+ * its io_uring or epoll descriptor.  As redis-server does, raise the
+ * process's limit to what maxclients needs if the OS allows, else lower
+ * maxclients to fit the limit and say so, so that a client over the limit
+ * is refused with an error instead of waiting in the backlog.
+ */
+#define CONTROL_RESERVED_FDS 32
+static unsigned control_workers;
+
+static rlim_t fds_reserved(const struct cfg *cfg)
+{
+	rlim_t nb = cfg->nbind > 0 ? (rlim_t)cfg->nbind : 1;
+
+	return CONTROL_RESERVED_FDS + control_workers * (nb + 2);
+}
+
+/* The most descriptors we can have, trying up to want: the new limit, and
+ * in *why setrlimit's error when it falls short. */
+static rlim_t fds_raise(rlim_t want, int *why)
+{
+	struct rlimit l;
+	rlim_t best;
+
+	*why = 0;
+	if (getrlimit(RLIMIT_NOFILE, &l) != 0)
+		return 1024;
+	if (l.rlim_cur >= want)
+		return l.rlim_cur;
+	for (best = want; best > l.rlim_cur; best -= best < 16 ? best : 16) {
+		struct rlimit n = {.rlim_cur = best,
+				   .rlim_max =
+				       best > l.rlim_max ? best : l.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &n) == 0)
+			return best;
+		*why = errno;
+		if (best < 16)
+			break;
+	}
+	return l.rlim_cur;
+}
+
+/* Start-up: returns the maxclients the limit allows (0: too few to start). */
+static long long fds_adjust(const struct cfg *cfg)
+{
+	rlim_t reserved = fds_reserved(cfg);
+	rlim_t want = (rlim_t)cfg->maxclients + reserved;
+	rlim_t old, got;
+	struct rlimit l;
+	int why;
+
+	old = getrlimit(RLIMIT_NOFILE, &l) == 0 ? l.rlim_cur : 1024;
+	got = fds_raise(want, &why);
+	if (got >= want) {
+		if (got > old)
+			log_notice("Increased maximum number of open files to "
+				   "%llu (it was originally set to %llu).",
+				   (unsigned long long)got,
+				   (unsigned long long)old);
+		return cfg->maxclients;
+	}
+	if (got <= reserved) {
+		log_warning("Your current 'ulimit -n' of %llu is not enough "
+			    "for the server to start. Please increase your "
+			    "open file limit to at least %llu. Exiting.",
+			    (unsigned long long)old, (unsigned long long)want);
+		return 0;
+	}
+	log_warning("You requested maxclients of %lld requiring at least %llu "
+		    "max file descriptors.",
+		    cfg->maxclients, (unsigned long long)want);
+	log_warning("Server can't set maximum open files to %llu because of "
+		    "OS error: %s.",
+		    (unsigned long long)want, strerror(why));
+	log_warning("Current maximum open files is %llu. maxclients has been "
+		    "reduced to %llu to compensate for low ulimit. If you need "
+		    "higher maxclients increase 'ulimit -n'.",
+		    (unsigned long long)got,
+		    (unsigned long long)(got - reserved));
+	return (long long)(got - reserved);
+}
+
+static int apply_maxclients(const struct cfg *c, char *err, size_t len)
+{
+	rlim_t reserved = fds_reserved(c);
+	int why;
+	rlim_t got = fds_raise((rlim_t)c->maxclients + reserved, &why);
+
+	if (got >= (rlim_t)c->maxclients + reserved)
+		return 0;
+	snprintf(err, len,
+		 "The operating system is not able to handle the specified "
+		 "number of clients, try with %llu",
+		 (unsigned long long)(got > reserved ? got - reserved : 0));
+	return -EINVAL;
+}
+
+static int limit_maxclients(unsigned nworkers)
+{
+	const struct cfg *cfg = cfg_cur();
+	long long n;
+	char val[32], err[256];
+	const char *name = "maxclients", *v = val;
+
+	control_workers = nworkers;
+	n = fds_adjust(cfg);
+	if (n <= 0)
+		return -EMFILE;
+	if (n == cfg->maxclients)
+		return 0;
+	snprintf(val, sizeof(val), "%lld", n);
+	if (cfg_set(1, &name, &v, err, sizeof(err))) {
+		log_warning("%s", err);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* Apply hooks: parameters whose change must reach a module at once. */
@@ -160,7 +339,8 @@ static int register_hooks(const struct cfg *cfg)
 	    cfg_on_change("maxmemory-samples", apply_eviction) ||
 	    cfg_on_change("lfu-log-factor", apply_eviction) ||
 	    cfg_on_change("lfu-decay-time", apply_eviction) ||
-	    cfg_on_change("loglevel", apply_loglevel))
+	    cfg_on_change("loglevel", apply_loglevel) ||
+	    cfg_on_change("maxclients", apply_maxclients))
 		return -EINVAL;
 	return apply_eviction(cfg, NULL, 0);
 }
@@ -193,6 +373,9 @@ static int run(const struct cfg *cfg)
 	if (nworkers > STORE_MAX_SHARDS)
 		nworkers = STORE_MAX_SHARDS;
 	if (use_dpdk && setup_dpdk(cfg, &nworkers, &tp))
+		return 1;
+	/* Over DPDK clients are not descriptors. */
+	if (!use_dpdk && limit_maxclients(nworkers))
 		return 1;
 	sc.nshards = nworkers;
 	sc.ndbs = (unsigned)cfg->databases;
@@ -254,7 +437,7 @@ static int run(const struct cfg *cfg)
 	 * for grace periods on their way out (store_reclaim_local). */
 	rcu_thread_offline();
 	control_wait(sfd);
-	worker_stop();
+	control_stop_workers(sfd);
 	rcu_thread_online();
 	for (unsigned i = 0; i < nworkers * (unsigned)nb; i++)
 		close(fds[i]);
@@ -266,6 +449,8 @@ static int run(const struct cfg *cfg)
 	if (cfg->pidfile && *cfg->pidfile)
 		unlink(cfg->pidfile);
 	close(sfd);
+	while (nclaims > 0)
+		close(claims[--nclaims]);
 	log_warning("cachalot is now ready to exit, bye bye...");
 	return 0;
 }

@@ -95,9 +95,14 @@ struct conn {
 	bool paused;  /* stopped parsing: too much in flight */
 	bool rx_held; /* the transport stopped reading (conn_rx_hold) */
 	bool in_paused;
-	bool rx_stopped; /* protocol error: ignore further input */
+	bool rx_stopped;   /* protocol error: ignore further input */
+	bool in_hold;	   /* its parked request waits for holds (xh) */
+	bool in_lent_wait; /* its parked request waits for my shard back */
 	struct conn *next_dirty;
 	struct conn *next_paused;
+	struct conn *next_lent;
+	struct xhold xh;
+	const struct cmd_def *hold_cmd;
 	struct cds_list_head link;
 	struct rcu_head rcu;
 	struct resp_arg argv_inline[CONN_ARGV_INLINE];
@@ -311,7 +316,7 @@ static inline void conn_obuf_check(struct conn *c, int oom)
 }
 
 /* Close a client conn_obuf_kill marked.  Context: a safe point (not
- * inside a command of c, nor inside xcore_hold). */
+ * inside a command of c). */
 static void conn_obuf_close(struct conn *c)
 {
 	if (c->obuf_kill && !c->closed)
@@ -431,7 +436,8 @@ void conn_closed(struct conn *c)
 	c->closed = true;
 	cds_list_del_rcu(&c->link);
 	__atomic_sub_fetch(&conn_total, 1, __ATOMIC_RELAXED);
-	if (c->inflight_total == 0 && !c->in_dirty && !c->in_paused)
+	if (c->inflight_total == 0 && !c->in_dirty && !c->in_paused &&
+	    !c->in_hold && !c->in_lent_wait)
 		conn_release(c);
 }
 
@@ -439,7 +445,7 @@ void conn_closed(struct conn *c)
 static void conn_maybe_release(struct conn *c)
 {
 	if (c->closed && c->inflight_total == 0 && !c->in_dirty &&
-	    !c->in_paused)
+	    !c->in_paused && !c->in_hold && !c->in_lent_wait)
 		conn_release(c);
 }
 
@@ -454,11 +460,24 @@ void worker_mark_dirty(struct worker *w, struct conn *c)
 
 /* ---- output --------------------------------------------------------- */
 
+/*
+ * A pipeline of multi-core commands runs one command per hold, over as
+ * many loop turns: sending each reply as it comes would cost a send (and
+ * the client a read) per command where redis-server sends the batch at
+ * once.  While the next command waits for its holds, replies so far stay
+ * queued, up to this much; they go with the reply that ends the run.
+ */
+#define CONN_HOLD_TX_BATCH (16 * 1024)
+
 const char *conn_tx_data(struct conn *c, size_t *len)
 {
+	size_t n = c->out.len - c->opos;
+
 	/* Redis sends nothing more to a client it is closing for its
 	 * output: it may be a reply with a hole. */
-	*len = c->obuf_kill ? 0 : c->out.len - c->opos;
+	if (c->obuf_kill || (c->in_hold && n < CONN_HOLD_TX_BATCH))
+		n = 0;
+	*len = n;
 	return c->out.buf + c->opos;
 }
 
@@ -829,17 +848,39 @@ static int conn_key_owners(const struct cmd_def *d, int argc,
 	return nkeys;
 }
 
-static void conn_exec_held(struct conn *c, const struct cmd_def *d, int argc,
-			   const struct resp_arg *argv, uint64_t mask)
+/* Keys on several cores, or every shard: park the request until its
+ * holds are granted (conn_holds_granted runs it). */
+static bool conn_hold_start(struct conn *c, const struct cmd_def *d, int argc,
+			    const struct resp_arg *argv, uint64_t mask)
 {
-	xcore_hold(c->w, mask);
-	conn_exec_local(c, d, argc, argv);
-	xcore_release(c->w, mask);
+	c->xh.mask = mask;
+	if (xcore_hold(c->w, &c->xh)) { /* the other cores were idle */
+		conn_exec_local(c, d, argc, argv);
+		xcore_release(c->w, mask);
+		return true;
+	}
+	c->in_hold = true;
+	c->hold_cmd = d;
+	return false;
+}
+
+/* A write for my own shard while another core borrows it: park the
+ * request until the shard comes back (conn_shard_back). */
+static bool conn_wait_shard(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	c->in_lent_wait = true;
+	c->next_lent = w->lent_wait;
+	w->lent_wait = c;
+	return false;
 }
 
 /* Returns false when the command has to wait: a keyless command that
  * reads the whole keyspace (DBSIZE, KEYS, SCAN, INFO...) must see this
- * client's writes that are still running on other cores. */
+ * client's writes that are still running on other cores; a command over
+ * several shards waits for its holds; a write for my shard waits while
+ * another core borrows it. */
 static bool conn_route(struct conn *c, const struct cmd_def *d, int argc,
 		       const struct resp_arg *argv)
 {
@@ -852,9 +893,12 @@ static bool conn_route(struct conn *c, const struct cmd_def *d, int argc,
 		return true;
 	}
 	if (d->flags & CMD_ALL_SHARDS) {
-		conn_exec_held(c, d, argc, argv,
-			       w->n == 64 ? ~0ull : (1ull << w->n) - 1);
-		return true;
+		mask = w->n == 64 ? ~0ull : (1ull << w->n) - 1;
+		if (xcore_hold_covers(w, mask)) {
+			conn_exec_local(c, d, argc, argv);
+			return true;
+		}
+		return conn_hold_start(c, d, argc, argv, mask);
 	}
 	if (conn_key_owners(d, argc, argv, &mask) == 0) {
 		if (c->inflight_total > 0)
@@ -863,10 +907,16 @@ static bool conn_route(struct conn *c, const struct cmd_def *d, int argc,
 		return true;
 	}
 	if (mask & (mask - 1)) {
-		conn_exec_held(c, d, argc, argv, mask);
-		return true;
+		if (xcore_hold_covers(w, mask)) {
+			conn_exec_local(c, d, argc, argv);
+			return true;
+		}
+		return conn_hold_start(c, d, argc, argv, mask);
 	}
 	owner = (unsigned)__builtin_ctzll(mask);
+	if (owner == w->id && (d->flags & CMD_WRITE) &&
+	    caa_unlikely(xcore_lent(w)))
+		return conn_wait_shard(c);
 	if (owner == w->id ||
 	    (!(d->flags & CMD_WRITE) && c->inflight[owner] == 0))
 		conn_exec_local(c, d, argc, argv);
@@ -1046,13 +1096,20 @@ static void conn_park(struct conn *c, int argc, struct resp_arg *argv,
 	c->paused = true;
 }
 
-static bool conn_unpark(struct conn *c)
+static struct resp_arg *conn_parked_args(struct conn *c)
 {
 	struct resp_arg *argv = c->parked_argv;
+
+	for (int i = 0; i < c->parked_argc; i++)
+		argv[i].ptr = c->ib + c->ipos + (uintptr_t)argv[i].ptr;
+	return argv;
+}
+
+static bool conn_unpark(struct conn *c)
+{
+	struct resp_arg *argv = conn_parked_args(c);
 	int argc = c->parked_argc;
 
-	for (int i = 0; i < argc; i++)
-		argv[i].ptr = c->ib + c->ipos + (uintptr_t)argv[i].ptr;
 	if (!conn_dispatch(c, argc, argv)) {
 		conn_park(c, argc, argv, c->parked_used);
 		return false;
@@ -1072,6 +1129,8 @@ static void conn_parse_batch(struct conn *c)
 	    .grow_arg = c,
 	};
 
+	if (c->in_hold || c->in_lent_wait)
+		return; /* the parked request is not ready to run */
 	if (c->parked_argv && !conn_unpark(c))
 		return;
 	w->lim.max_bulk_len = cfg_cur()->proto_max_bulk_len;
@@ -1177,6 +1236,51 @@ void conn_resume_paused(struct worker *w)
 			c->rx_held = false;
 			w->tp->rx_resume(w, c);
 		}
+		c = next;
+	}
+}
+
+/*
+ * The holds of c's parked request are all granted: run it now, while
+ * every shard it touches is held (xcore lets them go afterwards).  A
+ * client that went away meanwhile gets nothing run: nobody saw that
+ * request acknowledged.  Context: called by xcore from the worker loop's
+ * xcore_poll (or xcore_quiesce), outside any command.
+ */
+void conn_holds_granted(struct worker *w, struct xhold *h)
+{
+	struct conn *c = caa_container_of(h, struct conn, xh);
+
+	c->in_hold = false;
+	if (!c->closed)
+		conn_exec_local(c, c->hold_cmd, c->parked_argc,
+				conn_parked_args(c));
+	c->ipos += c->parked_used;
+	c->parked_argv = NULL;
+	if (c->closed) {
+		conn_maybe_release(c);
+		return;
+	}
+	/* Go on with its pipeline now, while the cores are held: commands
+	 * over them run at once (xcore_hold_covers). */
+	conn_parse(c);
+	if (!c->closed)
+		conn_pause_list_add(w, c);
+}
+
+void conn_shard_back(struct worker *w)
+{
+	struct conn *c = w->lent_wait;
+
+	w->lent_wait = NULL;
+	while (c) {
+		struct conn *next = c->next_lent;
+
+		c->in_lent_wait = false;
+		if (c->closed)
+			conn_maybe_release(c);
+		else
+			conn_pause_list_add(w, c);
 		c = next;
 	}
 }

@@ -112,6 +112,12 @@ void conn_exec_remote(struct worker *w, struct xmsg *m);
 void conn_remote_done(struct worker *w, struct xmsg *m);
 /** CLIENT KILL reached the owning core. */
 void conn_kill_local(struct worker *w, uint64_t id);
+struct xhold;
+/** Every hold a parked request asked for is granted: run it, release. */
+void conn_holds_granted(struct worker *w, struct xhold *h);
+/** w's shard is back from the core that borrowed it: resume the
+ * connections whose writes waited for it. */
+void conn_shard_back(struct worker *w);
 
 /* ---- for worker.c ------------------------------------------------ */
 /** Connections that paused (too many commands in flight): resume them. */

@@ -77,6 +77,12 @@ static inline void *ring_get(struct ring *r)
 }
 
 /** True when the consumer has something to read.  Context: any thread. */
+/* Producer side: whether the consumer has taken everything published. */
+static inline bool ring_drained(const struct ring *r)
+{
+	return __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) == r->tail;
+}
+
 static inline bool ring_readable(struct ring *r)
 {
 	return __atomic_load_n(&r->tail_pub, __ATOMIC_ACQUIRE) !=

@@ -39,7 +39,8 @@ struct wstats {
 	uint64_t io_reads;
 	uint64_t io_writes;
 	uint64_t xcore_msgs_sent;
-	uint64_t xcore_holds;
+	uint64_t xcore_holds;	/* holds granted */
+	uint64_t xcore_wakeups; /* sleeping peers woken */
 	uint64_t loop_turns;
 	uint64_t max_loop_gap_us;
 	struct errstat err[STATS_ERR_KINDS];

@@ -142,6 +142,7 @@ int worker_setup(const struct worker_conf *conf)
 		w->rng = 0x9E3779B97F4A7C15ull * (i + 1) ^
 			 (uint64_t)worker_clock_us();
 		w->held_by = -1;
+		w->hold_wait = -1;
 		CDS_INIT_LIST_HEAD(&w->clients);
 		resp_limits_default(&w->lim);
 		w->st.cmd = calloc(cmd_count(), sizeof(struct cmdstat));
@@ -230,6 +231,28 @@ static void worker_cron(struct worker *w)
 	w->next_cron_ms = w->now_ms + 1000 / hz;
 }
 
+/*
+ * A core that trades holds with another polls for a short while after
+ * each hold message (a request, a grant, a release) before it sleeps: its
+ * loop keeps serving I/O meanwhile, and the next message (a grant due
+ * within microseconds from a busy peer) then finds it awake instead of
+ * paying a wake-up (tens of microseconds on a VM).  A sleeping peer needs
+ * none to be held (xcore_park).  Past the budget it sleeps and is woken
+ * by the next message, so a peer that has no CPU right now (kernel mode
+ * on a busy host) gets ours.
+ */
+#define WORKER_HOLD_POLL_US 50
+
+static bool worker_hold_poll(struct worker *w)
+{
+	if (!w->hold_event_us)
+		return false;
+	if (worker_clock_mono_us() - w->hold_event_us < WORKER_HOLD_POLL_US)
+		return true;
+	w->hold_event_us = 0;
+	return false;
+}
+
 /* How long the worker may sleep: until its next timer, never past the
  * earliest key expiry it owns. */
 static int worker_timeout(struct worker *w)
@@ -237,7 +260,8 @@ static int worker_timeout(struct worker *w)
 	int64_t until = w->next_cron_ms;
 	int64_t next_exp = store_next_expire(w->id);
 
-	if (w->paused || w->evicting || xcore_busy(w))
+	if (w->paused || (w->evicting && !xcore_lent(w)) || xcore_busy(w) ||
+	    worker_hold_poll(w))
 		return 0;
 	if (next_exp != STORE_NO_EXPIRE && next_exp < until)
 		until = next_exp;
@@ -250,6 +274,7 @@ static int worker_timeout(struct worker *w)
 static void worker_wait(struct worker *w)
 {
 	int timeout = worker_timeout(w);
+	bool parked;
 
 	if (timeout == 0 || w->tp->polls) {
 		w->tp->wait(w, timeout);
@@ -259,11 +284,14 @@ static void worker_wait(struct worker *w)
 	 * message published just before cannot be missed (see xcore_flush). */
 	rcu_thread_offline();
 	__atomic_store_n(&w->sleeping, 1, __ATOMIC_RELAXED);
+	parked = xcore_park(w); /* others take my shard without waking me */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (xcore_busy(w))
 		timeout = 0;
 	w->tp->wait(w, timeout);
 	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
+	if (parked)
+		xcore_unpark(w);
 	rcu_thread_online();
 }
 
@@ -384,8 +412,10 @@ static void worker_loop(struct worker *w)
 		conn_resume_paused(w);
 		w->tp->flush(w);
 		xcore_flush(w);
-		worker_expire(w);
-		worker_evict(w, t0);
+		if (!xcore_lent(w)) { /* expiry and eviction write the shard */
+			worker_expire(w);
+			worker_evict(w, t0);
+		}
 		if (w->now_ms >= w->next_cron_ms)
 			worker_cron(w);
 		store_retire_flush();
@@ -426,7 +456,13 @@ static void *worker_main(void *arg)
 		worker_loop(w);
 		conn_close_all(w);
 		w->tp->flush(w);
+		/* Other cores may still wait for this one (a grant, a reply):
+		 * serve them until all have stopped, before waiting for grace
+		 * periods that need their quiescent states. */
+		xcore_quiesce(w);
 		w->tp->detach(w);
+	} else {
+		xcore_quiesce(w); /* the others count on every worker */
 	}
 	store_reclaim_local(false);
 	rcu_unregister_thread();
@@ -453,13 +489,40 @@ int worker_start(void)
 	return rc;
 }
 
-void worker_stop(void)
+void worker_stop_begin(void)
 {
 	__atomic_store_n(&stop_flag, 1, __ATOMIC_SEQ_CST);
 	for (unsigned i = 0; i < nworkers; i++)
 		worker_wake(workers[i]);
-	for (unsigned i = 0; i < nworkers; i++)
-		pthread_join(workers[i]->thread, NULL);
+}
+
+static unsigned joined;
+
+bool worker_join(int timeout_ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (joined < nworkers) {
+		if (pthread_timedjoin_np(workers[joined]->thread, NULL,
+					 &until) != 0)
+			return false;
+		joined++;
+	}
+	return true;
+}
+
+void worker_stop(void)
+{
+	worker_stop_begin();
+	while (!worker_join(1000))
+		;
 }
 
 void worker_teardown(void)
@@ -473,4 +536,5 @@ void worker_teardown(void)
 	free(workers);
 	workers = NULL;
 	nworkers = 0;
+	joined = 0;
 }

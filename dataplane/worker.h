@@ -48,6 +48,11 @@ int worker_setup(const struct worker_conf *conf);
 int worker_start(void);
 /** Ask every worker to stop and join them.  Context: main thread. */
 void worker_stop(void);
+/** The two halves of worker_stop: ask every worker to stop, then wait up
+ * to timeout_ms for them; true once all have exited, so the caller can
+ * watch for a second signal meanwhile.  Context: main thread. */
+void worker_stop_begin(void);
+bool worker_join(int timeout_ms);
 void worker_teardown(void);
 
 unsigned worker_count(void);

@@ -21,6 +21,7 @@
 
 struct conn;
 struct xmsg;
+struct xhold;
 
 struct xfifo {
 	struct xmsg *head;
@@ -49,10 +50,23 @@ struct worker {
 	struct xfifo overflow[STORE_MAX_SHARDS];
 	uint64_t staged_to; /* peers with unpublished messages */
 	struct xfifo deferred;
-	int held_by; /* -1, or the core holding my shard */
-	bool self_held;
-	bool in_held; /* inside xcore's held loop */
-	uint64_t grants;
+	int held_by;	 /* -1, or the core my shard is lent to */
+	int park;	 /* atomic, xcore.c: free while I sleep, or taken */
+	uint64_t stolen; /* cores of the running batch taken parked */
+	bool self_held;	 /* taken for the head command of my hold queue */
+	/* My commands waiting for holds (xcore_hold), the head in progress:
+	 * cores still to take, and the one whose grant is on its way. */
+	struct xhold *hold_head, *hold_tail;
+	uint64_t hold_left;
+	int hold_wait;
+	bool hold_started;
+	bool hold_running;	 /* inside hold_advance */
+	struct xhold *hold_sync; /* xcore_hold's, if it completes at once */
+	uint64_t batch_mask;	 /* cores held for the batch running now */
+	unsigned batch_left;	 /* commands it may still take */
+	struct conn *lent_wait;	 /* connections waiting for my shard back */
+	int64_t hold_event_us; /* last hold message, 0 = long ago (worker.c) */
+	unsigned execs_out;    /* XM_EXEC sent, XM_DONE not yet back */
 
 	/* connections */
 	struct cds_list_head clients; /* RCU list, for CLIENT LIST */

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <mimalloc.h>
+#include <urcu-qsbr.h>
 
 #include "conn.h"
 #include "ring.h"
@@ -31,11 +32,15 @@ static inline void cpu_relax(unsigned *spins)
 
 static struct worker **xc_workers;
 static unsigned xc_n;
+/* Shutdown (xcore_quiesce): workers out of their loop, and workers with
+ * nothing of their own in flight. */
+static unsigned xc_stopped, xc_drained;
 
 int xcore_setup(struct worker **ws, unsigned n)
 {
 	xc_workers = ws;
 	xc_n = n;
+	xc_stopped = xc_drained = 0;
 	for (unsigned to = 0; to < n; to++) {
 		for (unsigned from = 0; from < n; from++) {
 			if (from == to)
@@ -47,6 +52,7 @@ int xcore_setup(struct worker **ws, unsigned n)
 			ws[from]->out[to] = r;
 		}
 		ws[to]->held_by = -1;
+		ws[to]->hold_wait = -1;
 	}
 	return 0;
 }
@@ -102,6 +108,8 @@ void xcore_send(struct worker *w, unsigned to, struct xmsg *m)
 {
 	m->from = (uint8_t)w->id;
 	w->st.xcore_msgs_sent++;
+	if (m->type == XM_EXEC)
+		w->execs_out++;
 	/* Once anything overflowed, later messages queue behind it so the
 	 * peer sees this core's messages in the order they were sent. */
 	if (w->overflow[to].head || !ring_put(w->out[to], m))
@@ -129,12 +137,98 @@ void xcore_flush(struct worker *w)
 		 * peer sees our entries before it blocks, or we see it
 		 * sleeping and wake it. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&peer->sleeping, __ATOMIC_RELAXED))
+		if (__atomic_load_n(&peer->sleeping, __ATOMIC_RELAXED)) {
+			w->st.xcore_wakeups++;
 			worker_wake(peer);
+		}
 	}
 }
 
-static void xcore_held_loop(struct worker *w);
+static void hold_advance(struct worker *w);
+
+/*
+ * w->park: RUNNING while the owner may use its shard, PARKED while it
+ * sleeps and lends it to whoever takes it, TAKEN(x) once core x took it
+ * that way, SEEN(x) once the owner woke and noticed (x then releases with
+ * a message).  Only the owner moves RUNNING <-> PARKED and TAKEN -> SEEN;
+ * only a taker moves PARKED -> TAKEN and TAKEN -> PARKED.
+ */
+#define PARK_RUNNING 0
+#define PARK_PARKED 1
+#define PARK_TAKEN(x) (2 + 2 * (int)(x))
+#define PARK_SEEN(x) (3 + 2 * (int)(x))
+
+bool xcore_park(struct worker *w)
+{
+	int v = PARK_RUNNING;
+
+	if (w->held_by >= 0 || w->self_held || w->deferred.head ||
+	    w->batch_mask)
+		return false;
+	return __atomic_compare_exchange_n(&w->park, &v, PARK_PARKED, false,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+void xcore_unpark(struct worker *w)
+{
+	for (;;) {
+		int v = __atomic_load_n(&w->park, __ATOMIC_ACQUIRE);
+
+		if (v == PARK_PARKED) {
+			if (__atomic_compare_exchange_n(
+				&w->park, &v, PARK_RUNNING, false,
+				__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+				return;
+			continue;
+		}
+		/* Taken while I slept: as good as a grant of mine. */
+		if (__atomic_compare_exchange_n(&w->park, &v, v + 1, false,
+						__ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST)) {
+			w->held_by = (v - 2) / 2;
+			w->st.xcore_holds++;
+			return;
+		}
+	}
+}
+
+/* Take core k without a message if it sleeps with its shard parked and
+ * has read everything I sent it. */
+static bool xcore_take_parked(struct worker *w, unsigned k)
+{
+	int v = PARK_PARKED;
+
+	if (w->overflow[k].head || !ring_drained(w->out[k]))
+		return false;
+	if (__atomic_load_n(&xc_workers[k]->park, __ATOMIC_RELAXED) !=
+	    PARK_PARKED)
+		return false;
+	return __atomic_compare_exchange_n(&xc_workers[k]->park, &v,
+					   PARK_TAKEN(w->id), false,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+/* Give back a core taken parked: silently if its owner still sleeps. */
+static bool xcore_return_parked(struct worker *w, unsigned k)
+{
+	int v = PARK_TAKEN(w->id);
+
+	return __atomic_compare_exchange_n(&xc_workers[k]->park, &v,
+					   PARK_PARKED, false, __ATOMIC_SEQ_CST,
+					   __ATOMIC_SEQ_CST);
+}
+
+/* Whether m must wait in the deferred FIFO: a command for my shard while
+ * it is lent, a hold request while it is lent or taken for my own
+ * command, and anything behind something that waits (FIFO per sender). */
+static bool xcore_must_wait(const struct worker *w, const struct xmsg *m)
+{
+	if (w->deferred.head)
+		return true;
+	if (m->type == XM_HOLD)
+		return w->held_by >= 0 || w->self_held;
+	return w->held_by >= 0 && m->type == XM_EXEC;
+}
 
 /* Work that must respect holds: run it now or after the holds end. */
 static void xcore_do(struct worker *w, struct xmsg *m)
@@ -148,8 +242,6 @@ static void xcore_do(struct worker *w, struct xmsg *m)
 		w->st.xcore_holds++;
 		m->type = XM_GRANT;
 		xcore_send(w, m->from, m);
-		xcore_flush(w);
-		xcore_held_loop(w);
 		break;
 	case XM_KILL:
 		conn_kill_local(w, m->arg64);
@@ -161,26 +253,52 @@ static void xcore_do(struct worker *w, struct xmsg *m)
 	}
 }
 
+/* Run deferred work in order until its head must wait again. */
+static void xcore_drain_deferred(struct worker *w)
+{
+	struct xmsg *m;
+
+	while ((m = w->deferred.head) != NULL) {
+		if (m->type == XM_HOLD ? w->held_by >= 0 || w->self_held
+				       : w->held_by >= 0 && m->type == XM_EXEC)
+			return;
+		fifo_pop(&w->deferred);
+		xcore_do(w, m);
+	}
+}
+
 static void xcore_handle(struct worker *w, struct xmsg *m)
 {
+	if (m->type >= XM_HOLD && m->type <= XM_RELEASE)
+		w->hold_event_us = worker_clock_mono_us();
 	switch (m->type) {
 	case XM_DONE:
+		w->execs_out--;
 		conn_remote_done(w, m);
 		return;
 	case XM_GRANT:
-		w->grants |= 1ull << m->from;
+		if ((int)m->from == w->hold_wait)
+			w->hold_wait = -1;
 		xcore_msg_free(m);
+		hold_advance(w);
 		return;
 	case XM_RELEASE:
 		w->held_by = -1;
+		/* From a core that took me parked, I am SEEN(it): running. */
+		if (__atomic_load_n(&w->park, __ATOMIC_RELAXED) != PARK_RUNNING)
+			__atomic_store_n(&w->park, PARK_RUNNING,
+					 __ATOMIC_RELEASE);
 		xcore_msg_free(m);
+		/* My own command first if it waits for me, then what waited
+		 * for my shard (holds the command leaves deferred). */
+		hold_advance(w);
+		xcore_drain_deferred(w);
+		conn_shard_back(w);
 		return;
 	default:
 		break;
 	}
-	/* Inside a held loop even a just-released core defers: the loop
-	 * returns first, so holds never nest on the stack. */
-	if (w->held_by >= 0 || w->self_held || w->deferred.head || w->in_held)
+	if (xcore_must_wait(w, m))
 		fifo_push(&w->deferred, m);
 	else
 		xcore_do(w, m);
@@ -204,30 +322,6 @@ static unsigned xcore_drain_rings(struct worker *w)
 	return n;
 }
 
-static void xcore_drain_deferred(struct worker *w)
-{
-	struct xmsg *m;
-
-	while (w->held_by < 0 && !w->self_held &&
-	       (m = fifo_pop(&w->deferred)) != NULL)
-		xcore_do(w, m);
-}
-
-/* My shard is lent to another core: touch nothing of it, only collect
- * messages until the holder lets go.  Holds last one command. */
-static void xcore_held_loop(struct worker *w)
-{
-	unsigned spins = 0;
-
-	w->in_held = true;
-	while (w->held_by >= 0) {
-		if (!xcore_drain_rings(w))
-			cpu_relax(&spins);
-		xcore_flush(w);
-	}
-	w->in_held = false;
-}
-
 unsigned xcore_poll(struct worker *w)
 {
 	unsigned n = xcore_drain_rings(w);
@@ -238,7 +332,10 @@ unsigned xcore_poll(struct worker *w)
 
 bool xcore_busy(struct worker *w)
 {
-	if (w->deferred.head || w->staged_to)
+	/* Deferred work that can run now; what waits for a release or a
+	 * grant is woken by that message. */
+	if (w->staged_to ||
+	    (w->deferred.head && w->held_by < 0 && !w->self_held))
 		return true;
 	for (unsigned from = 0; from < w->n; from++)
 		if (from != w->id && ring_readable(w->in[from]))
@@ -246,40 +343,138 @@ bool xcore_busy(struct worker *w)
 	return false;
 }
 
-void xcore_hold(struct worker *w, uint64_t mask)
+bool xcore_lent(const struct worker *w)
 {
-	unsigned spins = 0;
+	return w->held_by >= 0;
+}
 
-	/* The coordinator always takes itself, in order like any other core:
-	 * once it holds a core above itself it is self-held and defers every
-	 * hold request, so it can never be held while others wait on what it
-	 * holds (that cycle deadlocked an earlier version). */
-	mask |= 1ull << w->id;
-	while (mask) {
-		unsigned k = (unsigned)__builtin_ctzll(mask);
-		struct xmsg *m;
+/*
+ * The head command holds its cores: run it, then, under the same holds,
+ * what else fits in them: the rest of its connection's pipeline (conn
+ * asks xcore_hold_covers) and other queued commands over the same cores
+ * or fewer, up to XCORE_BATCH commands so a lent core gets its shard back
+ * soon.  One grant round trip then serves a run of pipelined multi-key
+ * commands instead of one each.
+ */
+#define XCORE_BATCH 64
 
-		mask &= mask - 1;
-		if (k == w->id) {
-			w->self_held = true;
+static void hold_run_batch(struct worker *w, struct xhold *h)
+{
+	uint64_t mask = h->mask | (1ull << w->id);
+	struct xhold **pp, *p;
+
+	w->batch_mask = mask;
+	w->batch_left = XCORE_BATCH - 1;
+	conn_holds_granted(w, h);
+	pp = &w->hold_head;
+	while ((p = *pp) != NULL && w->batch_left > 0) {
+		if ((p->mask | mask) != mask) {
+			pp = &p->next;
 			continue;
 		}
-		m = xcore_msg_new(0);
-		if (!m)
-			abort(); /* a hold cannot be given up half way */
-		m->type = XM_HOLD;
-		xcore_send(w, k, m);
-		xcore_flush(w);
-		while (!(w->grants & (1ull << k))) {
-			/* Not yet holding myself, so deferred holds from lower
-			 * cores may run (and must, or we could wait on each
-			 * other). */
-			if (!xcore_poll(w))
-				cpu_relax(&spins);
-			xcore_flush(w);
-		}
-		w->grants &= ~(1ull << k);
+		*pp = p->next;
+		if (w->hold_tail == p)
+			w->hold_tail =
+			    pp == &w->hold_head
+				? NULL
+				: caa_container_of(pp, struct xhold, next);
+		w->batch_left--;
+		conn_holds_granted(w, p);
+		pp = &w->hold_head; /* the callback may have queued more */
 	}
+	w->batch_mask = 0;
+	xcore_release(w, mask);
+}
+
+bool xcore_hold_covers(struct worker *w, uint64_t mask)
+{
+	if (!w->batch_mask || (mask | w->batch_mask) != w->batch_mask ||
+	    !w->batch_left)
+		return false;
+	w->batch_left--;
+	return true;
+}
+
+/*
+ * Take the head command's cores in ascending order, as far as possible
+ * without waiting: a hold request goes out and its grant comes back
+ * through xcore_handle, which calls this again; my own core is taken at
+ * once unless it is lent (then the RELEASE calls this again).  Once all
+ * are taken the command runs, and the next queued one starts.  The
+ * callback may queue more (the connection goes on parsing): the flag
+ * keeps this loop the only one advancing.
+ */
+static void hold_advance(struct worker *w)
+{
+	struct xhold *h;
+
+	if (w->hold_running)
+		return;
+	w->hold_running = true;
+	while ((h = w->hold_head) != NULL && w->hold_wait < 0) {
+		if (!w->hold_started) {
+			w->hold_started = true;
+			w->hold_left = h->mask | (1ull << w->id);
+		}
+		while (w->hold_left) {
+			unsigned k = (unsigned)__builtin_ctzll(w->hold_left);
+			struct xmsg *m;
+
+			if (k == w->id) {
+				if (w->held_by >= 0)
+					goto out; /* lent: the RELEASE resumes
+						   */
+				w->self_held = true;
+				w->hold_left &= w->hold_left - 1;
+				continue;
+			}
+			if (xcore_take_parked(w, k)) {
+				w->stolen |= 1ull << k;
+				w->hold_left &= w->hold_left - 1;
+				continue;
+			}
+			m = xcore_msg_new(0);
+			if (!m)
+				abort(); /* a hold cannot be given up half way
+					  */
+			m->type = XM_HOLD;
+			xcore_send(w, k, m);
+			w->hold_left &= w->hold_left - 1;
+			w->hold_wait = (int)k;
+			goto out;
+		}
+		w->hold_head = h->next;
+		if (!w->hold_head)
+			w->hold_tail = NULL;
+		w->hold_started = false;
+		if (h == w->hold_sync) { /* xcore_hold's caller runs it */
+			w->hold_sync = NULL;
+			break;
+		}
+		hold_run_batch(w, h);
+	}
+out:
+	w->hold_running = false;
+}
+
+bool xcore_hold(struct worker *w, struct xhold *h)
+{
+	h->next = NULL;
+	if (w->hold_tail)
+		w->hold_tail->next = h;
+	else
+		w->hold_head = h;
+	w->hold_tail = h;
+	if (w->hold_running || w->hold_head != h)
+		return false; /* behind others: its turn comes from xcore */
+	/* Every core it needs may be parked: then it is held on return. */
+	w->hold_sync = h;
+	hold_advance(w);
+	if (w->hold_sync == h) {
+		w->hold_sync = NULL;
+		return false;
+	}
+	return true;
 }
 
 void xcore_release(struct worker *w, uint64_t mask)
@@ -293,12 +488,47 @@ void xcore_release(struct worker *w, uint64_t mask)
 			w->self_held = false;
 			continue;
 		}
+		if ((w->stolen & (1ull << k)) && xcore_return_parked(w, k))
+			continue;
 		struct xmsg *m = xcore_msg_new(0);
 		if (!m)
 			abort();
 		m->type = XM_RELEASE;
 		xcore_send(w, k, m);
 	}
+	w->stolen = 0;
 	xcore_flush(w);
 	xcore_drain_deferred(w);
+}
+
+/*
+ * Two counters make the exit safe.  Once every worker has counted itself
+ * stopped, no core parses a request, so none starts a hold or sends a
+ * command: what is still in flight are commands sent before, their
+ * replies, and holds already granted.  A worker then counts itself
+ * drained once its own commands are back; it keeps serving the others
+ * until all are drained, since their commands may still sit on its
+ * rings.  After that no message that needs an answer is in flight.
+ */
+void xcore_quiesce(struct worker *w)
+{
+	unsigned spins = 0;
+	bool drained = false;
+
+	__atomic_add_fetch(&xc_stopped, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		rcu_quiescent_state();
+		if (!xcore_poll(w))
+			cpu_relax(&spins);
+		xcore_flush(w);
+		if (!drained && w->execs_out == 0 && !w->deferred.head &&
+		    !w->staged_to && !w->hold_head && w->held_by < 0 &&
+		    __atomic_load_n(&xc_stopped, __ATOMIC_SEQ_CST) == xc_n) {
+			drained = true;
+			__atomic_add_fetch(&xc_drained, 1, __ATOMIC_SEQ_CST);
+		}
+		if (drained &&
+		    __atomic_load_n(&xc_drained, __ATOMIC_SEQ_CST) == xc_n)
+			break;
+	}
 }

@@ -12,15 +12,28 @@
  *
  * Holds give multi-key commands Redis's atomicity across shards.  The
  * coordinating core asks each involved owner, itself included, for a hold
- * in ascending core order; an owner that grants spins on its rings,
- * deferring new commands and hold requests until the holder releases it;
- * the coordinator then runs the command over all held shards and releases
- * them.  Ascending order makes cycles impossible: a coordinator below its
- * own number in the order may still be lent to others (it holds nothing
- * they need yet), and once it has taken itself it defers every request.
- * Deferred work is kept in one FIFO so a sender's commands and holds are served
- * in the order it sent them, which is what makes read-your-writes hold through
- * a hold.
+ * in ascending core order; an owner that grants lends its shard: it stops
+ * writing it (commands and writes for it wait) but keeps doing its I/O and
+ * everything else, until the holder releases it.  Nobody spins: the
+ * coordinator parks the command and goes on with its loop, and runs the
+ * command when the last grant arrives, from xcore_poll.  Ascending order
+ * makes cycles impossible: a core lends itself only while it has not
+ * taken itself for its own command (it holds nothing above itself then),
+ * and once it has, it defers every hold request.  Deferred work is kept in
+ * one FIFO so a sender's commands and holds are served in the order it
+ * sent them, which is what makes read-your-writes hold through a hold.
+ * A core takes itself as soon as the holder that borrowed it lets go,
+ * before any later request, so two cores that trade holds alternate
+ * instead of one starving the other.
+ *
+ * A core about to sleep with nothing of its shard in use parks it
+ * (xcore_park): a coordinator then takes it with one atomic operation
+ * instead of a HOLD the sleeper would have to wake up for, and gives it
+ * back the same way.  A sleeper that wakes to find its shard taken acts
+ * as if it had granted it, and waits for the holder's RELEASE.  A
+ * coordinator takes a parked core only once that core has read every
+ * message it sent it, so the order of one client's commands holds there
+ * too.
  *
  * Threading: every function runs on the worker it is given.
  */
@@ -39,7 +52,7 @@ struct cmd_def;
 enum xmsg_type {
 	XM_EXEC = 1, /* run cmd on my shard, reply into out */
 	XM_DONE,     /* EXEC came back */
-	XM_HOLD,     /* stop touching your shard until RELEASE */
+	XM_HOLD,     /* lend me your shard until RELEASE */
 	XM_GRANT,    /* HOLD came back */
 	XM_RELEASE,
 	XM_KILL, /* close client arg64 */
@@ -78,9 +91,50 @@ unsigned xcore_poll(struct worker *w);
 /** True when w has messages or deferred work (do not sleep). */
 bool xcore_busy(struct worker *w);
 
-/** Hold every core in mask (bit i = worker i), ascending; returns with all
- * held.  The caller then runs its command and calls xcore_release. */
-void xcore_hold(struct worker *w, uint64_t mask);
+/** One command waiting to hold several cores (embedded by its owner). */
+struct xhold {
+	struct xhold *next;
+	uint64_t mask; /* bit i = worker i; w's own bit is added */
+};
+
+/**
+ * Hold every core in h->mask and w itself.  Never waits.  Returns true
+ * when all are held at once (every other core was parked): the caller
+ * runs its command and calls xcore_release(w, h->mask).  Otherwise h is
+ * queued, and once all are held conn_holds_granted(w, h) is called from
+ * xcore_poll (never from inside this call) to run the command; xcore
+ * releases the cores after it, and after whatever else ran under the
+ * same holds (xcore_hold_covers).
+ * Commands of one worker take their holds one after another, in the order
+ * they were queued.
+ */
+bool xcore_hold(struct worker *w, struct xhold *h);
 void xcore_release(struct worker *w, uint64_t mask);
+/**
+ * Inside conn_holds_granted: whether a further command over the cores in
+ * mask may run at once under the holds already taken (and count it).
+ */
+bool xcore_hold_covers(struct worker *w, uint64_t mask);
+/** True while w has lent its shard to another core: w must not write it
+ * (reads under RCU are fine, as on any core). */
+bool xcore_lent(const struct worker *w);
+
+/**
+ * Before w sleeps (RCU-offline): lend its shard to whoever takes it while
+ * it sleeps, if nothing of it is in use.  Returns whether it did; then
+ * call xcore_unpark() on waking.  Context: w's thread.
+ */
+bool xcore_park(struct worker *w);
+void xcore_unpark(struct worker *w);
+
+/**
+ * Shutdown: w has left its loop and closed its connections.  Keep serving
+ * the other cores (their commands, holds and replies) until every worker
+ * has left its loop and every command any of them sent came back, so no
+ * core waits for a grant or a reply from one that stopped listening.
+ * Passes through quiescent states so grace periods go on meanwhile.
+ * Returns when all workers are done with each other.
+ */
+void xcore_quiesce(struct worker *w);
 
 #endif

@@ -60,6 +60,13 @@ const struct transport_ops *kernel_transport(int mode, const char **why);
 
 /** Open a SO_REUSEPORT listener.  Returns the fd or -errno. */
 int kernel_listen(const char *addr, int port, int backlog);
+/**
+ * Before the listeners of addr:port: make sure no other process listens
+ * there (-EADDRINUSE if one does or is claiming it right now), and keep
+ * others from joining ours.  Returns a descriptor that holds the claim
+ * while it stays open, or -errno.  Context: control thread.
+ */
+int kernel_listen_claim(const char *addr, int port);
 
 /*
  * Memory the transports hold outside the store and the clients (INFO

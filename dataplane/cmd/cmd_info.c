@@ -140,6 +140,10 @@ static void sum_stats(struct totals *t)
 		t->s.io_reads += rd(&s->io_reads);
 		t->s.io_writes += rd(&s->io_writes);
 		t->s.dirty += rd(&s->dirty);
+		t->s.xcore_msgs_sent += rd(&s->xcore_msgs_sent);
+		t->s.xcore_holds += rd(&s->xcore_holds);
+		t->s.xcore_wakeups += rd(&s->xcore_wakeups);
+		t->s.loop_turns += rd(&s->loop_turns);
 		store_shard_stats(i, &ss);
 		t->st.keys += ss.keys;
 		t->st.expires += ss.expires;
@@ -402,6 +406,13 @@ static void info_stats(struct info_buf *b, const struct totals *t)
 	/* cachalot: the longest turn of a worker loop, for latency audits. */
 	add(b, "cachalot_max_loop_gap_us:%llu",
 	    (unsigned long long)worker_max_loop_gap_us());
+	add(b, "cachalot_loop_turns:%llu", (unsigned long long)t->s.loop_turns);
+	add(b, "cachalot_xcore_messages:%llu",
+	    (unsigned long long)t->s.xcore_msgs_sent);
+	add(b, "cachalot_xcore_holds:%llu",
+	    (unsigned long long)t->s.xcore_holds);
+	add(b, "cachalot_xcore_wakeups:%llu",
+	    (unsigned long long)t->s.xcore_wakeups);
 }
 
 static void info_replication(struct info_buf *b)

@@ -40,6 +40,8 @@ struct ep_worker {
 	int nev;
 	/* Closed this turn: events already collected may still name them. */
 	struct ep_conn *dead;
+	uint32_t resting; /* listeners taken out of epoll (EMFILE) */
+	struct kernel_accept_rest rest;
 	struct epoll_event ev[EP_EVENTS];
 };
 
@@ -74,10 +76,31 @@ fail:
 	return rc;
 }
 
+/* Put resting listeners back once a descriptor may be free. */
+static void ep_wake_listeners(struct worker *w, struct ep_worker *ep)
+{
+	if (!kernel_accept_wake(&ep->rest, worker_now_ms(w)))
+		return;
+	for (int i = 0; i < w->nlisten; i++) {
+		struct epoll_event ev = {
+		    .events = EPOLLIN,
+		    .data.u64 = EP_TAG_LISTEN | ((uint64_t)i << 8),
+		};
+		if (ep->resting & (1u << i))
+			epoll_ctl(ep->epfd, EPOLL_CTL_ADD, w->listen_fd[i],
+				  &ev);
+	}
+	ep->resting = 0;
+}
+
 static int ep_wait(struct worker *w, int timeout_ms)
 {
 	struct ep_worker *ep = w->tpd;
-	int n = epoll_wait(ep->epfd, ep->ev, EP_EVENTS, timeout_ms);
+	int n;
+
+	if (__builtin_expect(ep->resting != 0, 0))
+		ep_wake_listeners(w, ep);
+	n = epoll_wait(ep->epfd, ep->ev, EP_EVENTS, timeout_ms);
 
 	ep->nev = n < 0 ? 0 : n;
 	return ep->nev;
@@ -92,6 +115,7 @@ static void ep_close(struct worker *w, struct conn *c)
 		return;
 	epoll_ctl(ep->epfd, EPOLL_CTL_DEL, e->fd, NULL);
 	close(e->fd);
+	kernel_fd_closed();
 	conn_set_tp(c, NULL);
 	e->c = NULL;
 	e->fd = -1;
@@ -100,9 +124,10 @@ static void ep_close(struct worker *w, struct conn *c)
 	conn_closed(c);
 }
 
-static void ep_accept(struct worker *w, int lfd)
+static void ep_accept(struct worker *w, int li)
 {
 	struct ep_worker *ep = w->tpd;
+	int lfd = w->listen_fd[li];
 
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage peer, local;
@@ -112,8 +137,17 @@ static void ep_accept(struct worker *w, int lfd)
 		struct ep_conn *e;
 		struct conn *c;
 
-		if (fd < 0)
+		if (fd < 0) {
+			/* Level-triggered: a listener left in epoll while
+			 * out of descriptors would wake every turn. */
+			if (kernel_accept_rest(&ep->rest, errno,
+					       worker_now_ms(w)) &&
+			    !(ep->resting & (1u << li))) {
+				epoll_ctl(ep->epfd, EPOLL_CTL_DEL, lfd, NULL);
+				ep->resting |= 1u << li;
+			}
 			return;
+		}
 		getsockname(fd, (struct sockaddr *)&local, &llen);
 		kernel_tune_socket(fd);
 		c = conn_new(w, fd, (struct sockaddr *)&peer,
@@ -196,7 +230,7 @@ static void ep_dispatch(struct worker *w)
 		}
 		if ((ev->data.u64 & 0xff) == EP_TAG_LISTEN &&
 		    ev->data.u64 < 0x10000) {
-			ep_accept(w, w->listen_fd[ev->data.u64 >> 8]);
+			ep_accept(w, (int)(ev->data.u64 >> 8));
 			continue;
 		}
 		struct ep_conn *e = ev->data.ptr;

@@ -3,6 +3,9 @@
 #ifndef CACHALOT_KERNEL_PVT_H
 #define CACHALOT_KERNEL_PVT_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 struct transport_ops;
 
 extern const struct transport_ops kernel_epoll_ops;
@@ -12,6 +15,29 @@ extern const struct transport_ops kernel_uring_ops;
 void kernel_tune_socket(int fd);
 /** Tell a refused client why (err from conn_new), and close it. */
 void kernel_reject(int fd, int err);
+/*
+ * accept() out of descriptors (EMFILE, ENFILE): the connection stays in
+ * the backlog and the listener stays ready, so retrying at once spins.
+ * The listener rests until a descriptor is freed (a client of any worker
+ * closes) or KERNEL_ACCEPT_RETRY_MS passes, since descriptors can be freed
+ * outside our sight too.  One per worker.
+ */
+#define KERNEL_ACCEPT_RETRY_MS 100
+
+struct kernel_accept_rest {
+	bool resting;
+	unsigned long closes; /* kernel_fd_closed() count when it began */
+	int64_t since_ms;
+};
+
+/** A client socket was closed (any worker).  Context: any thread. */
+void kernel_fd_closed(void);
+/** Whether err from accept means "rest"; if so start resting (logs the
+ * first time in a while).  Context: the listener's worker. */
+bool kernel_accept_rest(struct kernel_accept_rest *r, int err, int64_t now_ms);
+/** Whether a resting listener may try again now; ends the rest. */
+bool kernel_accept_wake(struct kernel_accept_rest *r, int64_t now_ms);
+
 /** 0 when io_uring can run here with what we need, else -errno. */
 int kernel_uring_probe(const char **why);
 

@@ -137,6 +137,8 @@ struct ur_worker {
 	uint32_t *pend_slots;  /* cleared, reusable after the next submit */
 	unsigned nfree, npend;
 	uint32_t rearm_accept; /* listeners that found no free SQE */
+	uint32_t rest_accept;  /* listeners resting out of descriptors */
+	struct kernel_accept_rest rest;
 	bool rearm_wake;
 	bool wake_poll;	 /* READ on the non-blocking eventfd fails */
 	bool wake_armed; /* the kernel may write wake_val */
@@ -727,6 +729,10 @@ static void ur_rearm(struct worker *w)
 {
 	struct ur_worker *u = w->tpd;
 
+	if (u->rest_accept && kernel_accept_wake(&u->rest, worker_now_ms(w))) {
+		u->rearm_accept |= u->rest_accept;
+		u->rest_accept = 0;
+	}
 	for (int i = 0; i < w->nlisten; i++)
 		if (u->rearm_accept & (1u << i))
 			ur_arm_accept(w, i);
@@ -741,7 +747,8 @@ static int ur_wait(struct worker *w, int timeout_ms)
 	struct ur_worker *u = w->tpd;
 	struct io_uring *r = &u->ring;
 
-	if (__builtin_expect(u->rearm_accept || u->rearm_wake, 0))
+	if (__builtin_expect(u->rearm_accept || u->rearm_wake || u->rest_accept,
+			     0))
 		ur_rearm(w);
 	ur_bufs_publish(u);
 	if (timeout_ms == 0 || io_uring_cq_ready(r)) {
@@ -814,9 +821,13 @@ static void ur_accept_done(struct worker *w, int i, int res, unsigned flags)
 {
 	struct ur_worker *u = w->tpd;
 
-	/* Like epoll, a persistent error (EMFILE) retries every turn. */
-	if (!(flags & IORING_CQE_F_MORE) && !u->stopping)
-		ur_arm_accept(w, i);
+	if (!(flags & IORING_CQE_F_MORE) && !u->stopping) {
+		if (res < 0 &&
+		    kernel_accept_rest(&u->rest, -res, worker_now_ms(w)))
+			u->rest_accept |= 1u << i;
+		else
+			ur_arm_accept(w, i);
+	}
 	if (res < 0)
 		return;
 	if (u->stopping) {
@@ -1193,6 +1204,7 @@ static void ur_close(struct worker *w, struct conn *c)
 	else if (io_uring_sq_ready(&u->ring))
 		ur_submit(u); /* before the fd number can be reused */
 	close(e->fd);
+	kernel_fd_closed();
 	e->fd = -1;
 	conn_closed(c);
 	if (e->refs == 0)

@@ -1,18 +1,24 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Rings and the cross-core hold protocol, with real threads: several
- * "workers" take holds on random sets of cores in a loop while serving
- * each other's hold requests.  Every holder checks that nobody else is
- * inside the cores it holds (mutual exclusion) and the run must finish
- * (no deadlock).  conn's entry points are stubbed: only xcore is tested.
+ * "workers" queue commands over random sets of cores while serving each
+ * other's hold requests and remote commands, never waiting in place.
+ * Every command checks, when it runs, that nobody else is inside the
+ * cores it holds (mutual exclusion), also when it runs in the batch of
+ * another command over the same cores; a remote command checks that its
+ * core is not lent; the run must finish (no deadlock, no starvation).
+ * conn's entry points are stubbed: only xcore is tested.
  */
 #include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -29,13 +35,14 @@ static struct worker *ws[NW];
 static int inside[NW]; /* who holds core i right now, -1 none */
 static int violations;
 static uint64_t executed[NW];
+static int ran[NW]; /* commands of worker i that ran */
 
 /* ---- stubs for what xcore calls in conn and worker ---------------- */
 
 void conn_exec_remote(struct worker *w, struct xmsg *m)
 {
-	/* The receiver must never run work while another core holds it. */
-	if (w->held_by >= 0 || w->self_held)
+	/* The receiver must never write its shard while it is lent. */
+	if (w->held_by >= 0)
 		__atomic_fetch_add(&violations, 1, __ATOMIC_RELAXED);
 	executed[w->id]++;
 	m->type = XM_DONE;
@@ -57,6 +64,55 @@ void conn_kill_local(struct worker *w, uint64_t id)
 void worker_wake(struct worker *w)
 {
 	(void)w;
+}
+
+int64_t worker_clock_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void conn_shard_back(struct worker *w)
+{
+	(void)w;
+}
+
+/* A queued command: its cores, and whether it ran. */
+struct tcmd {
+	struct xhold xh;
+	bool ran;
+};
+
+static int parked_takes; /* commands that ran at once, cores parked */
+
+void conn_holds_granted(struct worker *w, struct xhold *h)
+{
+	struct tcmd *t = (struct tcmd *)h;
+	uint64_t mask = h->mask | (1ull << w->id);
+
+	for (int i = 0; i < NW; i++) {
+		if (!(mask & (1ull << i)))
+			continue;
+		int prev = __atomic_exchange_n(&inside[i], (int)w->id,
+					       __ATOMIC_ACQ_REL);
+		if (prev != -1)
+			__atomic_fetch_add(&violations, 1, __ATOMIC_RELAXED);
+		/* Every other core in the mask has lent me its shard: by a
+		 * grant, or parked (xcore.c's TAKEN(me) or SEEN(me)). */
+		int park = __atomic_load_n(&ws[i]->park, __ATOMIC_ACQUIRE);
+		if (i != (int)w->id &&
+		    __atomic_load_n(&ws[i]->held_by, __ATOMIC_RELAXED) !=
+			(int)w->id &&
+		    park != 2 + 2 * (int)w->id && park != 3 + 2 * (int)w->id)
+			__atomic_fetch_add(&violations, 1, __ATOMIC_RELAXED);
+	}
+	for (int i = 0; i < NW; i++)
+		if (mask & (1ull << i))
+			__atomic_store_n(&inside[i], -1, __ATOMIC_RELEASE);
+	t->ran = true;
+	ran[w->id]++;
 }
 
 /* ---- ring --------------------------------------------------------- */
@@ -119,48 +175,69 @@ static void test_ring_full(void **state)
 
 static int done_count;
 
+#define QUEUED 3 /* commands each worker keeps queued at once */
+
+static uint64_t next_mask(struct worker *w, uint64_t *rng)
+{
+	uint64_t mask;
+
+	do {
+		*rng ^= *rng << 13;
+		*rng ^= *rng >> 7;
+		*rng ^= *rng << 17;
+		mask = (*rng & ((1u << NW) - 1)) | (1ull << (*rng >> 60) % NW);
+		mask &= ~(1ull << w->id);
+	} while (!mask); /* another core than w, as xcore_hold asks */
+	return mask;
+}
+
 static void *hold_worker(void *arg)
 {
 	struct worker *w = arg;
 	uint64_t rng = 0x9E3779B97F4A7C15ull * (w->id + 1);
+	struct tcmd cmds[QUEUED];
+	int started = 0;
 
-	for (int round = 0; round < ROUNDS; round++) {
-		uint64_t mask;
-
-		rng ^= rng << 13;
-		rng ^= rng >> 7;
-		rng ^= rng << 17;
-		mask = (rng & ((1u << NW) - 1)) | (1ull << (rng >> 60) % NW);
-		if (round % 3 == 0) {
-			/* plain remote work too, so EXECs interleave with holds
-			 */
-			struct xmsg *m = xcore_msg_new(0);
-			m->type = XM_EXEC;
-			xcore_send(w, (w->id + 1) % NW, m);
-			xcore_flush(w);
-		}
-		xcore_hold(w, mask);
-		for (int i = 0; i < NW; i++) {
-			if (!(mask & (1ull << i)))
+	for (int i = 0; i < QUEUED; i++)
+		cmds[i].ran = true; /* free */
+	while (ran[w->id] < ROUNDS) {
+		for (int i = 0; i < QUEUED && started < ROUNDS; i++) {
+			if (!cmds[i].ran)
 				continue;
-			int prev = __atomic_exchange_n(&inside[i], (int)w->id,
-						       __ATOMIC_ACQ_REL);
-			if (prev != -1)
-				__atomic_fetch_add(&violations, 1,
+			cmds[i].ran = false;
+			cmds[i].xh.mask = next_mask(w, &rng);
+			if (++started % 3 == 0) {
+				/* plain remote work too, so EXECs interleave
+				 * with holds */
+				struct xmsg *m = xcore_msg_new(0);
+				m->type = XM_EXEC;
+				xcore_send(w, (w->id + 1) % NW, m);
+			}
+			if (xcore_hold(w, &cmds[i].xh)) {
+				/* Every core was parked: run it now. */
+				conn_holds_granted(w, &cmds[i].xh);
+				xcore_release(w, cmds[i].xh.mask);
+				__atomic_fetch_add(&parked_takes, 1,
 						   __ATOMIC_RELAXED);
+			}
 		}
-		for (int i = 0; i < NW; i++)
-			if (mask & (1ull << i))
-				__atomic_store_n(&inside[i], -1,
-						 __ATOMIC_RELEASE);
-		xcore_release(w, mask);
-		xcore_poll(w);
+		xcore_flush(w);
+		/* Now and then sleep, as an idle worker does: the others
+		 * then take this core parked, without a message. */
+		if ((rng & 7) == 0 && xcore_park(w)) {
+			usleep(20);
+			xcore_unpark(w);
+		}
+		/* More threads than CPUs: let the peer we wait for run. */
+		if (!xcore_poll(w))
+			sched_yield();
 		xcore_flush(w);
 	}
 	__atomic_fetch_add(&done_count, 1, __ATOMIC_ACQ_REL);
 	/* Keep serving the others until everyone is done. */
 	while (__atomic_load_n(&done_count, __ATOMIC_ACQUIRE) < NW) {
-		xcore_poll(w);
+		if (!xcore_poll(w))
+			sched_yield();
 		xcore_flush(w);
 	}
 	for (int i = 0; i < 1000; i++) {
@@ -190,11 +267,13 @@ static void test_holds_exclusive_and_live(void **state)
 	for (int i = 0; i < NW; i++)
 		pthread_join(t[i], NULL);
 	assert_int_equal(violations, 0);
+	assert_true(parked_takes > 0 || NW < 2);
 	for (int i = 0; i < NW; i++) {
 		assert_true(executed[i] > 0);
 		assert_int_equal(ws[i]->held_by, -1);
 		assert_false(ws[i]->self_held);
 		assert_null(ws[i]->deferred.head);
+		assert_null(ws[i]->hold_head);
 	}
 	xcore_teardown();
 	for (int i = 0; i < NW; i++)
