@@ -382,6 +382,7 @@ static int load_file(struct cfg *w, const char *path, struct cfg_load *ld,
 			 strerror(errno));
 		return rc;
 	}
+	errno = 0;
 	while (!rc && getline(&buf, &cap, f) >= 0) {
 		char *line = trim(buf);
 
@@ -394,9 +395,14 @@ static int load_file(struct cfg *w, const char *path, struct cfg_load *ld,
 				 reason, lineno, path, line);
 	}
 	if (!rc && ferror(f)) {
-		rc = -EIO;
+		/*
+		 * Say why ("Is a directory").  Redis takes a directory as an
+		 * empty file, as its fgets() loop cannot tell; we refuse it: a
+		 * config that cannot be read is a mistake to report.
+		 */
+		rc = errno ? -errno : -EIO;
 		snprintf(err, errlen, "Error reading config file '%s': %s",
-			 path, strerror(EIO));
+			 path, strerror(-rc));
 	}
 	free(buf);
 	fclose(f);
@@ -855,12 +861,17 @@ static int rw_read(struct rw_state *st, const char *path)
 
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
+	errno = 0;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		cfg_buf_add(&b, chunk, n);
 	if (ferror(f)) {
+		/* The read's own errno: a directory opens, then EISDIR, which
+		 * Redis reports as "Rewriting config file: Is a directory". */
+		int rc = errno ? -errno : -EIO;
+
 		fclose(f);
 		cfg_buf_free(&b);
-		return -EIO;
+		return rc;
 	}
 	fclose(f);
 	for (size_t pos = 0; pos < b.len && !st->oom;) {

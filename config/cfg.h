@@ -41,6 +41,12 @@ enum cfg_loglevel {
 };
 
 #define CFG_BIND_MAX 16
+/*
+ * Most workers: one store shard each, and the store has STORE_MAX_SHARDS
+ * (cmd_config.c asserts they agree; config/ does not see the store).  More
+ * workers than CPUs is allowed; more than this is refused, not clamped.
+ */
+#define CFG_WORKERS_MAX 64
 
 /* Client classes of client-output-buffer-limit, in Redis's order. */
 enum cfg_obuf_class {
@@ -90,7 +96,7 @@ struct cfg {
 	long long dpdk_idle_sleep_us; /* 0 = pure polling */
 	char *dpdk_fault;	      /* "" = no fault injection */
 	/* memory */
-	long long maxmemory; /* 0 */
+	unsigned long long maxmemory; /* 0; any value, as in Redis */
 	enum cfg_policy maxmemory_policy;
 	long long maxmemory_samples; /* 5 */
 	long long lfu_log_factor;    /* 10 */
@@ -206,8 +212,13 @@ void cfg_get(int npat, const char *const *patterns, size_t const *patlens,
  */
 int cfg_rewrite(char *err, size_t errlen);
 
-/** Parse "100", "1k", "2mb", "1gb" (Redis memtoull).  Returns 0 or -EINVAL. */
-int cfg_parse_memory(const char *s, long long *out);
+/**
+ * Parse "100", "1k", "2mb", "1gb" as redis-server 7.0.15's memtoull does,
+ * quirks included: "" and a bare unit are 0, the digits saturate at
+ * ULLONG_MAX and the unit multiplies modulo 2^64 ("20000000000gb" is
+ * accepted).  Returns 0 or -EINVAL ("-1", "1.5gb", " 1", 128+ digits).
+ */
+int cfg_parse_memory(const char *s, unsigned long long *out);
 
 /* ---- value syntaxes of the dpdk transport (cfg_net.c) ---------------- */
 

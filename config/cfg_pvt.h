@@ -18,6 +18,7 @@ enum cfg_type {
 	CFG_T_BOOL,   /* yes / no */
 	CFG_T_INT,    /* long long, Redis string2ll, [min, max] */
 	CFG_T_MEM,    /* long long, Redis memtoull units, [min, max] */
+	CFG_T_UMEM,   /* unsigned long long, memtoull, any value (maxmemory) */
 	CFG_T_STR,    /* char *, free text */
 	CFG_T_ENUM,   /* int-sized enum, one of words[] */
 	CFG_T_BIND,   /* bind[] + nbind, 0..CFG_BIND_MAX words */

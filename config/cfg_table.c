@@ -30,7 +30,6 @@ _Static_assert(sizeof(enum cfg_loglevel) == sizeof(int), "enum size");
 
 #define CFG_HZ_MIN 1
 #define CFG_HZ_MAX 500
-#define CFG_WORKERS_MAX 1024
 #define CFG_DATABASES_MAX 256
 #define MB (1024LL * 1024)
 
@@ -216,7 +215,8 @@ const struct cfg_param cfg_params[] = {
 	PARAM("dpdk-fault", CFG_T_STR, dpdk_fault, "", 0, 0, NULL, 0,
 	      check_fault, NULL),
 	/* memory */
-	MEM("maxmemory", maxmemory, "0", 0, LLONG_MAX, M),
+	PARAM("maxmemory", CFG_T_UMEM, maxmemory, "0", 0, 0, NULL, M, NULL,
+	      NULL),
 	ENUM("maxmemory-policy", maxmemory_policy, "noeviction",
 	     policy_words, M),
 	INT("maxmemory-samples", maxmemory_samples, "5", 1, INT_MAX, M),
@@ -402,10 +402,6 @@ static long long unit_mul(const char *u)
 	return 0;
 }
 
-/*
- * Redis memtoull, limited to long long.  Like Redis, "" and a bare unit
- * ("kb") mean 0: the digits are optional.
- */
 /* Splits "123kb" into its digits (ending at *end) and the unit's factor. */
 static long long mem_split(const char *s, const char **end)
 {
@@ -419,24 +415,27 @@ static long long mem_split(const char *s, const char **end)
 	return unit_mul(u);
 }
 
-int cfg_parse_memory(const char *s, long long *out)
+/*
+ * Redis 7.0.15 memtoull, quirks included, so that a value Redis takes
+ * means the same here: the digits go through strtoull, whose overflow
+ * (ULLONG_MAX) is not checked, and the unit multiplies modulo 2^64 (the
+ * check against that came after 7.0).  The digits are copied to a 128-byte
+ * buffer first: 128 or more of them are refused.
+ */
+int cfg_parse_memory(const char *s, unsigned long long *out)
 {
 	const char *u;
 	unsigned long long v = 0;
 	long long mul = mem_split(s, &u);
 
-	if (!mul)
+	if (!mul || u - s >= 128)
 		return -EINVAL;
 	for (const char *d = s; d < u; d++) {
 		unsigned dig = (unsigned)(*d - '0');
 
-		if (v > (ULLONG_MAX - dig) / 10)
-			return -EINVAL;
-		v = v * 10 + dig;
+		v = v > (ULLONG_MAX - dig) / 10 ? ULLONG_MAX : v * 10 + dig;
 	}
-	if (v > (unsigned long long)LLONG_MAX / (unsigned long long)mul)
-		return -EINVAL;
-	*out = (long long)v * mul;
+	*out = v * (unsigned long long)mul;
 	return 0;
 }
 
@@ -461,7 +460,7 @@ static void fmt_memory(struct cfg_buf *b, long long v)
 	cfg_buf_fmt(b, "%lld", v);
 }
 
-/* fmt_memory for the unsigned sizes of client-output-buffer-limit. */
+/* fmt_memory for the unsigned sizes: maxmemory, client-output-buffer-limit. */
 static void fmt_memory_ull(struct cfg_buf *b, unsigned long long v)
 {
 	if (v > LLONG_MAX)
@@ -558,15 +557,27 @@ static int parse_enum(const struct cfg_param *p, struct cfg *c, const char *v,
 	return -EINVAL;
 }
 
+/*
+ * Redis numericParseString + numericBoundaryCheck.  A memory value is
+ * parsed unsigned, then a signed parameter sees it as long long, so
+ * "9223372036854775808" is out of its bounds rather than "not a memory
+ * value", and an unsigned one (maxmemory: 0..ULLONG_MAX) keeps it whole.
+ */
 static int parse_number(const struct cfg_param *p, struct cfg *c, const char *v,
 			char *err, size_t errlen)
 {
+	unsigned long long u;
 	long long x;
 
-	if (p->type == CFG_T_MEM) {
-		if (cfg_parse_memory(v, &x))
+	if (p->type == CFG_T_MEM || p->type == CFG_T_UMEM) {
+		if (cfg_parse_memory(v, &u))
 			return fail(err, errlen,
 				    "argument must be a memory value");
+		if (p->type == CFG_T_UMEM) {
+			*(unsigned long long *)((char *)c + p->off) = u;
+			return 0;
+		}
+		x = (long long)u;
 	} else if (!str2ll(v, &x)) {
 		return fail(err, errlen,
 			    "argument couldn't be parsed into an integer");
@@ -643,28 +654,6 @@ static int obuf_class(const char *s)
 	return -1;
 }
 
-/*
- * Redis 7.0 memtoull, quirks included, so that a value Redis takes means
- * the same here: the digits saturate at ULLONG_MAX (strtoull) and the unit
- * multiplies modulo 2^64 ("20000000000gb" is accepted).  "" and "kb" are 0.
- */
-static int obuf_memtoull(const char *s, unsigned long long *out)
-{
-	const char *u;
-	unsigned long long v = 0;
-	long long mul = mem_split(s, &u);
-
-	if (!mul || u - s >= 128)
-		return -EINVAL;
-	for (const char *d = s; d < u; d++) {
-		unsigned dig = (unsigned)(*d - '0');
-
-		v = v > (ULLONG_MAX - dig) / 10 ? ULLONG_MAX : v * 10 + dig;
-	}
-	*out = v * (unsigned long long)mul;
-	return 0;
-}
-
 /* strtoll into an int, as Redis stores soft_seconds: "4294967297" is 1. */
 static int obuf_secs(const char *s, int *out)
 {
@@ -696,8 +685,8 @@ static int parse_obuf(struct cfg *c, int argc, char **argv, char *err,
 
 		if (k < 0)
 			return fail(err, errlen, OBUF_ERR_CLASS);
-		if (obuf_memtoull(argv[j + 1], &v[k].hard) ||
-		    obuf_memtoull(argv[j + 2], &v[k].soft) ||
+		if (cfg_parse_memory(argv[j + 1], &v[k].hard) ||
+		    cfg_parse_memory(argv[j + 2], &v[k].soft) ||
 		    obuf_secs(argv[j + 3], &v[k].soft_secs))
 			return fail(err, errlen, OBUF_ERR_VALUE);
 		seen[k] = true;
@@ -786,6 +775,7 @@ static int parse_one(const struct cfg_param *p, struct cfg *c, const char *v,
 		return 0;
 	case CFG_T_INT:
 	case CFG_T_MEM:
+	case CFG_T_UMEM:
 		return parse_number(p, c, v, err, errlen);
 	case CFG_T_STR:
 		return set_str(str_field(p, c), v);
@@ -913,6 +903,9 @@ void cfg_value_get(const struct cfg_param *p, const struct cfg *c,
 	case CFG_T_MEM:
 		cfg_buf_fmt(b, "%lld", *(const long long *)f);
 		break;
+	case CFG_T_UMEM:
+		cfg_buf_fmt(b, "%llu", *(const unsigned long long *)f);
+		break;
 	case CFG_T_ENUM:
 		cfg_buf_str(b, enum_word(p, c));
 		break;
@@ -985,6 +978,13 @@ int cfg_value_lines(const struct cfg_param *p, const struct cfg *c,
 	case CFG_T_MEM:
 		fmt_memory(b, *(const long long *)((const char *)c + p->off));
 		break;
+	case CFG_T_UMEM:
+		/* Redis 7.0 formats it as a long long: "maxmemory -1" for
+		 * ULLONG_MAX, which its own parser then refuses.  Ours
+		 * reloads as the same value. */
+		fmt_memory_ull(
+		    b, *(const unsigned long long *)((const char *)c + p->off));
+		break;
 	case CFG_T_STR:
 	case CFG_T_NOTIFY:
 	case CFG_T_DIR:
@@ -1030,6 +1030,9 @@ bool cfg_value_equal(const struct cfg_param *p, const struct cfg *a,
 	case CFG_T_INT:
 	case CFG_T_MEM:
 		return *(const long long *)fa == *(const long long *)fb;
+	case CFG_T_UMEM:
+		return *(const unsigned long long *)fa ==
+		       *(const unsigned long long *)fb;
 	case CFG_T_ENUM:
 		return *(const int *)fa == *(const int *)fb;
 	case CFG_T_OBUF:

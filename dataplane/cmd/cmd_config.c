@@ -18,6 +18,9 @@
 
 #define CONFIG_MAX_ARGS 64
 
+_Static_assert(CFG_WORKERS_MAX == STORE_MAX_SHARDS,
+	       "the workers parameter's bound is one shard per worker");
+
 struct config_pairs {
 	struct resp_out body;
 	long n;

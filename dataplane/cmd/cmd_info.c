@@ -97,19 +97,22 @@ static const char *policy_name(int p)
 	return p >= 0 && p < 8 ? names[p] : "noeviction";
 }
 
-static void human(char *buf, size_t size, double n)
+/* Redis bytesToHuman: B K M G T P, and bytes again from 1024P up. */
+static void human(char *buf, size_t size, unsigned long long n)
 {
-	static const char units[] = "BKMGTP";
-	int u = 0;
+	static const char units[] = "KMGTP";
+	unsigned long long div = 1;
+	int u = -1;
 
-	while (n >= 1024 && u < 5) {
-		n /= 1024;
+	while (u < 4 && n >= div * 1024) {
+		div *= 1024;
 		u++;
 	}
-	if (u == 0)
-		snprintf(buf, size, "%.0fB", n);
+	if (u < 0 || n >= div * 1024)
+		snprintf(buf, size, "%lluB", n);
 	else
-		snprintf(buf, size, "%.2f%c", n, units[u]);
+		snprintf(buf, size, "%.2f%c", (double)n / (double)div,
+			 units[u]);
 }
 
 struct totals {
@@ -224,13 +227,13 @@ static void info_memory(struct info_buf *b)
 	cmd_mem_collect(&m);
 	net = m.used > m.startup ? m.used - m.startup : 1;
 	section(b, "Memory");
-	human(h, sizeof(h), (double)m.used);
+	human(h, sizeof(h), (unsigned long long)m.used);
 	add(b, "used_memory:%llu", (unsigned long long)m.used);
 	add(b, "used_memory_human:%s", h);
-	human(h, sizeof(h), (double)m.rss);
+	human(h, sizeof(h), (unsigned long long)m.rss);
 	add(b, "used_memory_rss:%llu", (unsigned long long)m.rss);
 	add(b, "used_memory_rss_human:%s", h);
-	human(h, sizeof(h), (double)m.peak);
+	human(h, sizeof(h), (unsigned long long)m.peak);
 	add(b, "used_memory_peak:%llu", (unsigned long long)m.peak);
 	add(b, "used_memory_peak_human:%s", h);
 	add(b, "used_memory_peak_perc:%.2f%%",
@@ -243,7 +246,7 @@ static void info_memory(struct info_buf *b)
 	add(b, "allocator_allocated:%llu", (unsigned long long)m.used);
 	add(b, "allocator_active:%llu", (unsigned long long)m.committed);
 	add(b, "allocator_resident:%llu", (unsigned long long)m.resident);
-	human(h, sizeof(h), (double)total);
+	human(h, sizeof(h), (unsigned long long)total);
 	add(b, "total_system_memory:%llu", (unsigned long long)total);
 	add(b, "total_system_memory_human:%s", h);
 	/* No scripting engine yet: the Lua and functions fields are 0. */
@@ -260,8 +263,9 @@ static void info_memory(struct info_buf *b)
 	add(b, "used_memory_functions:0");
 	add(b, "used_memory_scripts:0");
 	add(b, "used_memory_scripts_human:0B");
-	human(h, sizeof(h), (double)cfg->maxmemory);
-	add(b, "maxmemory:%lld", cfg->maxmemory);
+	human(h, sizeof(h), (unsigned long long)cfg->maxmemory);
+	/* Redis prints its unsigned maxmemory with %lld: 2^64-1 is -1. */
+	add(b, "maxmemory:%lld", (long long)cfg->maxmemory);
 	add(b, "maxmemory_human:%s", h);
 	add(b, "maxmemory_policy:%s", policy_name((int)cfg->maxmemory_policy));
 	add(b, "allocator_frag_ratio:%.2f",

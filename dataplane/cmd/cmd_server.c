@@ -4,7 +4,9 @@
  * TIME ROLE LASTSAVE DEBUG SHUTDOWN COMMAND CLIENT CONFIG.  INFO is in
  * cmd_info.c.  Replies and error texts are redis-server 7.0's.
  */
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -225,26 +227,48 @@ void cmd_lastsave(struct cmd_ctx *c)
 	resp_int(c->out, cmd_start_time_ms() / 1000);
 }
 
+/* Redis's MAX_LONG_DOUBLE_CHARS: enough for any number strtod reads. */
+#define DEBUG_SLEEP_MAX_CHARS (5 * 1024)
+
+/*
+ * DEBUG SLEEP as redis-server 7.0 does it: strtod() on the argument with
+ * nothing checked, so "abc" and "" sleep 0 and a leading space is skipped;
+ * then (long long)(secs * 1e6) microseconds.  A negative time, and inf or
+ * nan (the conversion gives LLONG_MIN on x86, the only target), make
+ * nanosleep() fail with EINVAL: the reply is still OK, at once.  An
+ * argument longer than DEBUG_SLEEP_MAX_CHARS is read as its prefix.
+ */
+static void debug_sleep(const struct resp_arg *a)
+{
+	char buf[DEBUG_SLEEP_MAX_CHARS];
+	size_t n = a->len < sizeof(buf) ? a->len : sizeof(buf) - 1;
+	double us;
+	long long usecs = LLONG_MIN;
+
+	memcpy(buf, a->ptr, n);
+	buf[n] = '\0';
+	us = strtod(buf, NULL) * 1e6;
+	if (us > -9223372036854775808.0 && us < 9223372036854775808.0)
+		usecs = (long long)us;
+	if (usecs < 0)
+		return;
+	/* As in Redis, DEBUG SLEEP stalls the core that runs it; the other
+	 * cores keep serving. */
+	struct timespec ts = {
+	    .tv_sec = (time_t)(usecs / 1000000),
+	    .tv_nsec = (long)(usecs % 1000000) * 1000,
+	};
+	nanosleep(&ts, NULL);
+}
+
 void cmd_debug(struct cmd_ctx *c)
 {
 	const struct resp_arg *sub = &c->argv[1];
 
 	if (cmd_arg_is(sub, "sleep") && c->argc == 3) {
-		long double secs;
-		if (!cmd_parse_ld(&c->argv[2], &secs) || secs < 0) {
-			resp_error(c->out, cmd_err_notfloat);
-			return;
-		}
-		/* As in Redis, DEBUG SLEEP stalls the core that runs it; the
-		 * other cores keep serving. */
-		struct timespec ts = {
-		    .tv_sec = (time_t)secs,
-		    .tv_nsec =
-			(long)((secs - (long double)(time_t)secs) * 1e9L),
-		};
-		nanosleep(&ts, NULL);
+		debug_sleep(&c->argv[2]);
 		resp_ok(c->out);
-	} else if (cmd_arg_is(sub, "help")) {
+	} else if (cmd_arg_is(sub, "help") && c->argc == 2) {
 		static const char *const help[] = {
 		    "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands "
 		    "are:",
@@ -255,26 +279,50 @@ void cmd_debug(struct cmd_ctx *c)
 		};
 		cmd_reply_help(c, help, sizeof(help) / sizeof(help[0]));
 	} else {
+		/* addReplySubcommandSyntaxError: DEBUG has no subcommand
+		 * table, so a known name with the wrong arity says this too. */
 		resp_errorf(c->out,
-			    "ERR unknown subcommand '%.*s'. Try DEBUG HELP.",
-			    (int)sub->len, sub->ptr);
+			    "ERR unknown subcommand or wrong number of "
+			    "arguments for '%.*s'. Try DEBUG HELP.",
+			    (int)(sub->len > 128 ? 128 : sub->len), sub->ptr);
 	}
 }
 
+/*
+ * Redis 7.0 shutdownCommand's parsing: every word must be NOSAVE, SAVE,
+ * NOW, FORCE or ABORT (else a syntax error), then ABORT with any other
+ * word, or NOSAVE with SAVE, is a syntax error too.  There is no snapshot
+ * to save or wait for, so the flags change nothing once accepted.
+ */
 void cmd_shutdown(struct cmd_ctx *c)
 {
+	bool nosave = false, save = false, other = false, abort_req = false;
+
 	for (int i = 1; i < c->argc; i++) {
 		const struct resp_arg *a = &c->argv[i];
-		if (!cmd_arg_is(a, "nosave") && !cmd_arg_is(a, "save") &&
-		    !cmd_arg_is(a, "now") && !cmd_arg_is(a, "force") &&
-		    !cmd_arg_is(a, "abort")) {
+
+		if (cmd_arg_is(a, "nosave")) {
+			nosave = true;
+		} else if (cmd_arg_is(a, "save")) {
+			save = true;
+		} else if (cmd_arg_is(a, "now") || cmd_arg_is(a, "force")) {
+			other = true;
+		} else if (cmd_arg_is(a, "abort")) {
+			abort_req = true;
+		} else {
 			resp_error(c->out, cmd_err_syntax);
 			return;
 		}
-		if (cmd_arg_is(a, "abort")) {
-			resp_error(c->out, "ERR No shutdown in progress.");
-			return;
-		}
+	}
+	if ((abort_req && (nosave || save || other)) || (nosave && save)) {
+		resp_error(c->out, cmd_err_syntax);
+		return;
+	}
+	if (abort_req) {
+		/* A shutdown here never waits for replicas: none is ever in
+		 * progress when a command can run. */
+		resp_error(c->out, "ERR No shutdown in progress.");
+		return;
 	}
 	/* Like Redis, the client gets no reply: the connection just ends. */
 	worker_request_shutdown();

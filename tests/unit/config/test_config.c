@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -194,7 +195,7 @@ static void test_parse_memory(void **state)
 {
 	static const struct {
 		const char *s;
-		long long v;
+		unsigned long long v;
 	} ok[] = {
 	    {"100", 100},
 	    {"1k", 1000},
@@ -208,25 +209,39 @@ static void test_parse_memory(void **state)
 	    {"1b", 1},
 	    {"007", 7},
 	    {"9223372036854775807", LLONG_MAX},
-	    /* Redis memtoull quirks: the digits are optional. */
+	    /* Redis 7.0.15 memtoull quirks: the digits are optional, */
 	    {"", 0},
 	    {"kb", 0},
+	    /* they saturate (strtoull's ERANGE is not checked), */
+	    {"9223372036854775808", 9223372036854775808ULL},
+	    {"18446744073709551615", ULLONG_MAX},
+	    {"18446744073709551616", ULLONG_MAX},
+	    {"99999999999999999999999", ULLONG_MAX},
+	    /* and the unit multiplies modulo 2^64. */
+	    {"8589934592gb", 9223372036854775808ULL},
+	    {"17179869184gb", 0},
+	    {"20000000000gb", 3028092406290448384ULL},
 	};
 	static const char *const bad[] = {
-	    "-1",	    "1x",   "1.5gb",
-	    " 1",	    "1 ",   "0x10",
-	    "+1",	    "1kbb", "9223372036854775808",
-	    "8589934592gb",
+	    "-1", "1x", "1.5gb", " 1", "1 ", "0x10", "+1", "1kbb", "-0",
 	};
-	long long v;
+	char digits[130];
+	unsigned long long v;
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		v = -1;
+		v = 42;
 		assert_int_equal(cfg_parse_memory(ok[i].s, &v), 0);
-		assert_int_equal(v, ok[i].v);
+		assert_true(v == ok[i].v);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(cfg_parse_memory(bad[i], &v), -EINVAL);
+	/* The digits go through a 128-byte buffer. */
+	memset(digits, '0', 127);
+	digits[127] = '\0';
+	assert_int_equal(cfg_parse_memory(digits, &v), 0);
+	memset(digits, '0', 128);
+	digits[128] = '\0';
+	assert_int_equal(cfg_parse_memory(digits, &v), -EINVAL);
 }
 
 /* ---- config file ---- */
@@ -355,6 +370,34 @@ static void test_file_errors(void **state)
 			  "Unbalanced quotes in configuration line");
 	expect_file_error("dbfilename /tmp/x.rdb",
 			  "dbfilename can't be a path, just a filename");
+}
+
+/* Issue 11: "workers 1000" started 64 workers without a word. */
+static void test_workers_above_max_is_refused(void **state)
+{
+	expect_file_error("workers 1000",
+			  "argument must be between 0 and 64 inclusive");
+	expect_file_error("workers 65",
+			  "argument must be between 0 and 64 inclusive");
+	expect_file_error("workers -1",
+			  "argument must be between 0 and 64 inclusive");
+	assert_int_equal(load(NULL, "--workers", "64", NULL), 0);
+	assert_int_equal(cfg_cur()->workers, 64);
+	assert_int_equal(load(NULL, "--workers", "1000", NULL), -EINVAL);
+	assert_string_equal(err, "argument must be between 0 and 64 inclusive "
+				 "in command-line option: '--workers 1000'");
+}
+
+/* Issue 11: a config file that is a directory said "Input/output
+ * error"; the reason is EISDIR. */
+static void test_config_file_is_a_directory(void **state)
+{
+	char want[1024];
+
+	assert_int_equal(load(tmpdir, NULL), -EISDIR);
+	snprintf(want, sizeof(want),
+		 "Error reading config file '%s': Is a directory", tmpdir);
+	assert_string_equal(err, want);
 }
 
 /* Nothing of a bad file is published, not even the good lines. */
@@ -553,6 +596,56 @@ static void test_set_values(void **state)
 	assert_string_equal(getcwd(err, sizeof(err)), tmpdir);
 }
 
+/*
+ * Issue 11: "maxmemory 9223372036854775808" was refused; Redis's maxmemory
+ * is an unsigned long long and CONFIG GET prints it so.  Signed memory
+ * parameters see such a value as negative: out of bounds, not "not a
+ * memory value".
+ */
+static void test_maxmemory_beyond_llong_max(void **state)
+{
+	assert_int_equal(set1("maxmemory", "9223372036854775808"), 0);
+	assert_string_equal(get1("maxmemory"), "9223372036854775808");
+	assert_int_equal(set1("maxmemory", "18446744073709551616"), 0);
+	assert_string_equal(get1("maxmemory"), "18446744073709551615");
+	assert_int_equal(set1("maxmemory", "20000000000gb"), 0);
+	assert_string_equal(get1("maxmemory"), "3028092406290448384");
+	expect_set_error(
+	    "maxmemory", "-1",
+	    SETFAIL("maxmemory", "argument must be a memory value"));
+	expect_set_error("proto-max-bulk-len", "9223372036854775808",
+			 SETFAIL("proto-max-bulk-len",
+				 "argument must be between 1048576 and "
+				 "9223372036854775807 inclusive"));
+	expect_set_error("client-query-buffer-limit", "18446744073709551615",
+			 SETFAIL("client-query-buffer-limit",
+				 "argument must be between 1048576 and "
+				 "9223372036854775807 inclusive"));
+	assert_int_equal(set1("proto-max-bulk-len", "20000000000gb"), 0);
+	assert_string_equal(get1("proto-max-bulk-len"), "3028092406290448384");
+}
+
+/* The rewritten line reloads as the same value (Redis writes
+ * "maxmemory -1" for 2^64-1, which it then refuses to load). */
+static void test_maxmemory_beyond_llong_max_rewrite(void **state)
+{
+	const char *path = tmp_path("umem.conf");
+
+	write_file(path, "port 7000\n");
+	assert_int_equal(load(path, NULL), 0);
+	assert_int_equal(set1("maxmemory", "18446744073709551615"), 0);
+	assert_int_equal(cfg_rewrite(err, sizeof(err)), 0);
+	assert_non_null(
+	    strstr(read_file(path), "\nmaxmemory 18446744073709551615\n"));
+	assert_int_equal(set1("maxmemory", "8589934592gb"), 0);
+	assert_int_equal(cfg_rewrite(err, sizeof(err)), 0);
+	assert_non_null(
+	    strstr(read_file(path), "\nmaxmemory 9223372036854775808\n"));
+	assert_int_equal(set1("maxmemory", "0"), 0);
+	assert_int_equal(load(path, NULL), 0);
+	assert_true(cfg_cur()->maxmemory == 9223372036854775808ULL);
+}
+
 static void test_set_atomic(void **state)
 {
 	const char *names[] = {"maxmemory", "timeout", "maxmemory-policy"};
@@ -731,6 +824,26 @@ static void test_rewrite_no_file(void **state)
 	assert_int_equal(cfg_rewrite(err, sizeof(err)), -ENOENT);
 	assert_string_equal(err,
 			    "ERR The server is running without a config file");
+}
+
+/*
+ * Issue 11: CONFIG REWRITE of a config file replaced by a directory said
+ * "Input/output error"; Redis says "Is a directory".
+ */
+static void test_rewrite_onto_directory(void **state)
+{
+	const char *path = tmp_path("gone.conf");
+
+	write_file(path, "port 7000\n");
+	assert_int_equal(load(path, NULL), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(cfg_rewrite(err, sizeof(err)), -EISDIR);
+	assert_string_equal(err, "ERR Rewriting config file: Is a directory");
+	assert_int_equal(rmdir(path), 0);
+	/* A config file deleted since start is written anew, as in Redis. */
+	assert_int_equal(cfg_rewrite(err, sizeof(err)), 0);
+	assert_non_null(strstr(read_file(path), "port 7000\n"));
 }
 
 static void test_rewrite_roundtrip(void **state)
@@ -1129,9 +1242,13 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_defaults),
 	    T(test_parse_memory),
+	    T(test_maxmemory_beyond_llong_max),
+	    T(test_maxmemory_beyond_llong_max_rewrite),
 	    T(test_file_parse),
 	    T(test_file_save_reset),
 	    T(test_file_errors),
+	    T(test_workers_above_max_is_refused),
+	    T(test_config_file_is_a_directory),
 	    T(test_file_error_keeps_current),
 	    T(test_file_missing),
 	    T(test_args_override_file),
@@ -1144,6 +1261,7 @@ int main(void)
 	    T(test_hooks),
 	    T(test_get_patterns),
 	    T(test_rewrite_no_file),
+	    T(test_rewrite_onto_directory),
 	    T(test_rewrite_roundtrip),
 	    T(test_rewrite_edges),
 	    T(test_rewrite_shipped_conf),
