@@ -42,9 +42,11 @@ enum net_csum_verdict net_tcp_csum_check(uint32_t src, uint32_t dst,
 					 size_t seglen, bool partial)
 {
 	const struct tcp_hdr *th = (const struct tcp_hdr *)seg;
-	uint32_t ph = net_csum_pseudo(src, dst, IP4_PROTO_TCP, (uint16_t)seglen);
+	uint32_t ph =
+	    net_csum_pseudo(src, dst, IP4_PROTO_TCP, (uint16_t)seglen);
 
-	if (have == seglen && net_csum_fold(net_csum_add(ph, seg, have)) == 0xffff)
+	if (have == seglen &&
+	    net_csum_fold(net_csum_add(ph, seg, have)) == 0xffff)
 		return NET_CSUM_OK;
 	/* Both sides read the field and the sum in memory order: Linux
 	 * stores ~csum_fold(), i.e. the folded sum itself, never 0. */
@@ -95,7 +97,7 @@ static void ipv4_tcp(struct net_stack *s, struct net_buf *b, uint8_t *frame,
 			if (have < seglen) {
 				/* The FIN, if any, follows bytes we lack. */
 				s->st.rx_gso_cut++;
-				th->flags &= (uint8_t)~(TCP_FIN | TCP_PSH);
+				th->flags &= (uint8_t) ~(TCP_FIN | TCP_PSH);
 				seglen = have;
 			}
 			break;
@@ -166,8 +168,8 @@ void ipv4_input(struct net_stack *s, struct net_buf *b, uint8_t *frame,
 	size_t have = ETH_HLEN + tot > len ? len - ETH_HLEN - ihl : l4len;
 	switch (ip->proto) {
 	case IP4_PROTO_TCP:
-		ipv4_tcp(s, b, frame, len, flags, rss_hash, src, dst, l4,
-			 l4len, have);
+		ipv4_tcp(s, b, frame, len, flags, rss_hash, src, dst, l4, l4len,
+			 have);
 		return;
 	case IP4_PROTO_ICMP:
 		icmp_input(s, b, frame, ip, l4, l4len);

@@ -192,7 +192,7 @@ size_t net_tcp_unacked(const struct tcb *t);
 struct net_stats {
 	uint64_t rx_frames, tx_frames;
 	uint64_t rx_bad_csum, rx_bad_len, rx_not_mine, rx_frag_dropped;
-	uint64_t rx_other;    /* protocols not spoken: VLAN, IPv6, UDP ... */
+	uint64_t rx_other; /* protocols not spoken: VLAN, IPv6, UDP ... */
 	/* With conf.rx_csum_partial: TCP segments accepted although their
 	 * checksum field holds only the pseudo-header sum (the sender's
 	 * kernel left the rest to an offload), and, of those, segments

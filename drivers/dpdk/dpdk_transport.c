@@ -54,9 +54,9 @@
 #define DPDK_STEER_ROUNDS 8 /* steering bursts per dispatch */
 #define DPDK_TX_TRIES 4
 #define DPDK_DEFER_MAX 32
-#define DPDK_CHECK_US 1000000ull	     /* drop counters looked at */
+#define DPDK_CHECK_US 1000000ull       /* drop counters looked at */
 #define DPDK_WARN_US (60 * 1000000ull) /* one warning of a kind a minute */
-#define DPDK_WARN_BAD_CSUM 8	     /* bad checksums before a warning */
+#define DPDK_WARN_BAD_CSUM 8	       /* bad checksums before a warning */
 
 /* Per-queue counters; the owner writes, INFO reads racily. */
 struct dpdk_qstats {
