@@ -108,6 +108,12 @@ struct net_conf {
 	unsigned nports;
 	unsigned tx_offloads; /* NET_TX_* the port supports */
 	bool rx_csum_offload; /* the port fills NET_RX_*_CSUM_* */
+	/* The port is a local virtual device (af_packet, tap ...): its
+	 * frames may come straight from a kernel that left the TCP checksum
+	 * to an offload (CHECKSUM_PARTIAL) or built 64 KB TSO/GSO frames,
+	 * which such a port cuts at its frame size.  Accept both (ipv4.c);
+	 * never set it for a NIC on a wire. */
+	bool rx_csum_partial;
 	/* Steering: with rss, a flow's worker is reta[hash % reta_size]
 	 * of the Toeplitz hash with rss_key (what the NIC computes);
 	 * without, a software hash of the 4-tuple mod nworkers. */
@@ -186,7 +192,13 @@ size_t net_tcp_unacked(const struct tcb *t);
 struct net_stats {
 	uint64_t rx_frames, tx_frames;
 	uint64_t rx_bad_csum, rx_bad_len, rx_not_mine, rx_frag_dropped;
-	uint64_t rx_other;    /* protocols not spoken: VLAN, IPv6, UDP ... */
+	uint64_t rx_other; /* protocols not spoken: VLAN, IPv6, UDP ... */
+	/* With conf.rx_csum_partial: TCP segments accepted although their
+	 * checksum field holds only the pseudo-header sum (the sender's
+	 * kernel left the rest to an offload), and, of those, segments
+	 * longer than the frame the port delivered (TSO/GSO), kept up to
+	 * where the frame was cut. */
+	uint64_t rx_csum_partial, rx_gso_cut;
 	uint64_t tx_no_route; /* off-link destination, no gateway */
 	uint64_t rx_steered_out, rx_steer_drops;
 	uint64_t arp_requests_rx, arp_replies_tx, arp_requests_tx,

@@ -37,6 +37,26 @@ uint64_t arp_lookup(struct net_stack *s, uint32_t nh, uint8_t mac[6]);
 void ipv4_input(struct net_stack *s, struct net_buf *b, uint8_t *frame,
 		size_t len, unsigned flags, uint32_t rss_hash);
 
+/* What a received TCP segment's checksum field says. */
+enum net_csum_verdict {
+	NET_CSUM_OK,	  /* the one's complement sum verifies */
+	NET_CSUM_PARTIAL, /* the pseudo-header sum only: CHECKSUM_PARTIAL */
+	NET_CSUM_BAD,
+};
+
+/**
+ * Check the checksum of a TCP segment of seglen bytes (the length its IP
+ * header gives) of which the first have bytes (>= TCP_HLEN) are in memory
+ * at seg; have < seglen when the port cut the frame.  src and dst are host
+ * order.  With partial, a field holding the folded pseudo-header sum of
+ * seglen, as Linux leaves it for an offload to finish (tcp_v4_send_check),
+ * is NET_CSUM_PARTIAL; without, it is BAD like any other wrong sum.  A cut
+ * segment cannot be summed: it is PARTIAL or BAD.
+ */
+enum net_csum_verdict net_tcp_csum_check(uint32_t src, uint32_t dst,
+					 const uint8_t *seg, size_t have,
+					 size_t seglen, bool partial);
+
 /* ---- icmp.c --------------------------------------------------------- */
 
 /** An ICMP message in a checked IPv4 packet; ip points into frame. */

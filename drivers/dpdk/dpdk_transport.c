@@ -54,6 +54,9 @@
 #define DPDK_STEER_ROUNDS 8 /* steering bursts per dispatch */
 #define DPDK_TX_TRIES 4
 #define DPDK_DEFER_MAX 32
+#define DPDK_CHECK_US 1000000ull       /* drop counters looked at */
+#define DPDK_WARN_US (60 * 1000000ull) /* one warning of a kind a minute */
+#define DPDK_WARN_BAD_CSUM 8	       /* bad checksums before a warning */
 
 /* Per-queue counters; the owner writes, INFO reads racily. */
 struct dpdk_qstats {
@@ -89,6 +92,8 @@ struct dpdk_worker {
 	bool rx_csum;
 	bool in_stack; /* inside net_rx / net_timers: closes wait */
 	uint64_t now_us;
+	/* Drops the log has not explained yet (dpdk_check_drops). */
+	uint64_t check_us, told_bad_csum, told_gso_cut;
 	unsigned ndefer;
 	unsigned nrx, ntx;
 	struct dpdk_defer defer[DPDK_DEFER_MAX];
@@ -530,6 +535,79 @@ static int dpdk_wait(struct worker *w, int timeout_ms)
 	return (int)dw->nrx;
 }
 
+/* ---- telling the operator why frames are dropped ------------------- */
+
+/* Process-wide, so that N workers do not say the same thing N times. */
+static uint64_t dpdk_warned_csum_us, dpdk_warned_gso_us;
+
+static bool dpdk_warn_due(uint64_t *last, uint64_t now)
+{
+	uint64_t prev = __atomic_load_n(last, __ATOMIC_RELAXED);
+
+	if (prev && now - prev < DPDK_WARN_US)
+		return false;
+	return __atomic_compare_exchange_n(last, &prev, now, false,
+					   __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/*
+ * Once a second: a peer whose frames the stack keeps dropping gets no
+ * connection and no error, so the log says what is happening and what to
+ * change on the peer, at most once a minute for each kind.  The one
+ * syscall (the log's write) happens only then.
+ */
+static __attribute__((noinline)) void dpdk_check_drops(struct dpdk_worker *dw)
+{
+	const struct net_stats *st = net_stats(dw->s);
+	const struct nic_port *p = &dpdk->port;
+	const char *ifn = p->ifname[0] ? p->ifname : "the port's interface";
+	uint64_t bad = st->rx_bad_csum - dw->told_bad_csum;
+	uint64_t cut = st->rx_gso_cut - dw->told_gso_cut;
+
+	dw->check_us = dw->now_us + DPDK_CHECK_US;
+	if (bad >= DPDK_WARN_BAD_CSUM &&
+	    dpdk_warn_due(&dpdk_warned_csum_us, dw->now_us)) {
+		dw->told_bad_csum = st->rx_bad_csum;
+		if (p->local)
+			log_msg(LOG_WARNING, 'W',
+				"DPDK port %u (%s on %s): worker %u dropped "
+				"%llu IPv4/TCP frames with bad checksums "
+				"(INFO network: net_rx_bad_csum). Unfinished "
+				"checksums of a kernel on this host are "
+				"accepted on this virtual port "
+				"(net_rx_csum_partial), so these are corrupt. "
+				"If the peer is a veth or tap with checksum "
+				"offload on, switch it off there: ethtool -K "
+				"<peer of %s> tx off",
+				p->port_id, p->driver, ifn, dw->q,
+				(unsigned long long)bad, ifn);
+		else
+			log_msg(LOG_WARNING, 'W',
+				"DPDK port %u (%s): worker %u dropped %llu "
+				"IPv4/TCP frames with bad checksums (INFO "
+				"network: net_rx_bad_csum): corrupted on the "
+				"way (cable, switch, NIC), or a sender that "
+				"leaves its checksums to an offload; for a "
+				"Linux sender: ethtool -K <its interface> tx "
+				"off",
+				p->port_id, p->driver, dw->q,
+				(unsigned long long)bad);
+	}
+	if (cut && dpdk_warn_due(&dpdk_warned_gso_us, dw->now_us)) {
+		dw->told_gso_cut = st->rx_gso_cut;
+		log_msg(LOG_WARNING, 'W',
+			"DPDK port %u (%s on %s): worker %u got %llu TCP "
+			"segments longer than the port's frames (TSO/GSO of "
+			"a kernel on this host, cut at the frame size; INFO "
+			"network: net_rx_gso_cut): only their first bytes "
+			"are kept and the peer sends the rest again, which "
+			"is slow. Switch its segmentation and checksum "
+			"offloads off: ethtool -K <peer of %s> tx off",
+			p->port_id, p->driver, ifn, dw->q,
+			(unsigned long long)cut, ifn);
+	}
+}
+
 static void dpdk_dispatch(struct worker *w)
 {
 	struct dpdk_worker *dw = w->tpd;
@@ -560,6 +638,8 @@ static void dpdk_dispatch(struct worker *w)
 	dw->in_stack = false;
 	if (dw->ndefer)
 		dpdk_run_deferred(dw);
+	if (unlikely(dw->now_us >= dw->check_us))
+		dpdk_check_drops(dw);
 }
 
 /* ---- flush ---------------------------------------------------------- */
@@ -723,6 +803,15 @@ static void dpdk_sum_net(struct net_stats *sum)
 	}
 }
 
+/* Segments with a partial checksum this queue's worker accepted: the
+ * stack counts them, as only it tells a partial sum from a bad one. */
+static uint64_t dpdk_queue_partial(const struct dpdk_worker *dw)
+{
+	const struct net_stack *s = __atomic_load_n(&dw->s, __ATOMIC_ACQUIRE);
+
+	return s ? RD(net_stats(s)->rx_csum_partial) : 0;
+}
+
 static void dpdk_info(void (*emit)(void *arg, const char *line), void *arg)
 {
 	struct dpdk_ctx *x = dpdk;
@@ -748,6 +837,7 @@ static void dpdk_info(void (*emit)(void *arg, const char *line), void *arg)
 	EMIT("dpdk_queues:%u", p->nqueues);
 	EMIT("dpdk_rss:%d", p->rss);
 	EMIT("dpdk_rx_csum_offload:%d", p->rx_csum);
+	EMIT("dpdk_rx_csum_partial:%d", p->local);
 	EMIT("dpdk_tx_ip_csum_offload:%d", !!(p->tx_offloads & NET_TX_IP_CSUM));
 	EMIT("dpdk_tx_tcp_csum_offload:%d",
 	     !!(p->tx_offloads & NET_TX_TCP_CSUM));
@@ -779,7 +869,8 @@ static void dpdk_info(void (*emit)(void *arg, const char *line), void *arg)
 		    "rx_multiseg_dropped=%llu,steered_in=%llu,"
 		    "steered_out=%llu,steer_dropped=%llu,mbufs_free=%u,"
 		    "idle_naps=%llu,refused=%llu,rx_csum_ok=%llu,"
-		    "rx_csum_bad=%llu,rx_hash=%llu,tx_csum_offload=%llu",
+		    "rx_csum_bad=%llu,rx_csum_partial=%llu,rx_hash=%llu,"
+		    "tx_csum_offload=%llu",
 		    q, U(RD(st->rx_packets)), U(RD(st->rx_bytes)),
 		    U(RD(st->tx_packets)), U(RD(st->tx_bytes)),
 		    U(RD(st->tx_dropped)),
@@ -789,8 +880,8 @@ static void dpdk_info(void (*emit)(void *arg, const char *line), void *arg)
 		    U(RD(st->steer_full) + RD(st->steer_nombuf)),
 		    rte_mempool_avail_count(p->pool[q]), U(RD(st->idle_naps)),
 		    U(RD(st->rejected)), U(RD(st->rx_csum_ok)),
-		    U(RD(st->rx_csum_bad)), U(RD(st->rx_hash)),
-		    U(RD(st->tx_csum_offload)));
+		    U(RD(st->rx_csum_bad)), U(dpdk_queue_partial(dw)),
+		    U(RD(st->rx_hash)), U(RD(st->tx_csum_offload)));
 		if (dw->fault && n > 0 && (size_t)n < sizeof(line)) {
 			const struct nic_fault_stats *r =
 			    nic_fault_rx_stats(dw->fault);
@@ -813,6 +904,8 @@ static void dpdk_info(void (*emit)(void *arg, const char *line), void *arg)
 	EMIT("net_rx_frames:%llu", U(ns.rx_frames));
 	EMIT("net_tx_frames:%llu", U(ns.tx_frames));
 	EMIT("net_rx_bad_csum:%llu", U(ns.rx_bad_csum));
+	EMIT("net_rx_csum_partial:%llu", U(ns.rx_csum_partial));
+	EMIT("net_rx_gso_cut:%llu", U(ns.rx_gso_cut));
 	EMIT("net_rx_bad_len:%llu", U(ns.rx_bad_len));
 	EMIT("net_rx_not_mine:%llu", U(ns.rx_not_mine));
 	EMIT("net_rx_frag_dropped:%llu", U(ns.rx_frag_dropped));
@@ -922,6 +1015,7 @@ static void dpdk_net_conf(struct dpdk_ctx *x, const struct cfg *cfg)
 	n->nports = 1;
 	n->tx_offloads = p->tx_offloads;
 	n->rx_csum_offload = p->rx_csum;
+	n->rx_csum_partial = p->local;
 	n->rss = p->rss;
 	if (p->rss) {
 		memcpy(n->rss_key, p->rss_key, sizeof(n->rss_key));

@@ -59,6 +59,11 @@ struct nic_port {
 	unsigned reta_size;
 	unsigned tx_offloads; /* NET_TX_* */
 	bool rx_csum;	      /* NET_RX_*_CSUM_* are filled */
+	/* A virtual device (bus "vdev": af_packet, tap, af_xdp ...): frames
+	 * may come from a kernel on this host, unfinished (net_conf's
+	 * rx_csum_partial).  A PCI NIC's come from a wire. */
+	bool local;
+	char ifname[32]; /* the kernel interface under it, "" if none */
 	bool started;
 	struct rte_mempool *pool[NIC_MAX_QUEUES];
 	struct rte_ring *steer[NIC_MAX_QUEUES];

@@ -9,6 +9,7 @@
  * a bound.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #include <time.h>
 
 #include <mimalloc.h>
+#include <rte_bus.h>
+#include <rte_dev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -439,6 +442,26 @@ static int nic_check(struct nic_port *p, const struct nic_conf *conf,
 	return 0;
 }
 
+/*
+ * Whether the port's frames can come unfinished from a kernel on this
+ * host.  Decided by the bus, not by a list of driver names: every virtual
+ * device (the vdev bus) sits on a kernel interface or on software, new
+ * PMDs included, and no PCI NIC hands over a partial checksum from its
+ * wire.  No parameter either: the operator this is for does not know the
+ * offloads of the far end of a veth exist.
+ */
+static void nic_port_kind(struct nic_port *p, const struct rte_eth_dev_info *di)
+{
+	const struct rte_bus *bus = di->device ? rte_dev_bus(di->device) : NULL;
+	const char *name = bus ? rte_bus_name(bus) : NULL;
+	char ifn[IF_NAMESIZE];
+
+	p->local = name && strcmp(name, "vdev") == 0;
+	p->ifname[0] = '\0';
+	if (di->if_index && if_indextoname(di->if_index, ifn))
+		snprintf(p->ifname, sizeof(p->ifname), "%s", ifn);
+}
+
 static void nic_log_port(const struct nic_port *p)
 {
 	char ol[128], rss[128];
@@ -458,11 +481,14 @@ static void nic_log_port(const struct nic_port *p)
 		snprintf(rss, sizeof(rss), "off (one queue)");
 	log_notice("DPDK port %u: %s, driver %s, MAC "
 		   "%02x:%02x:%02x:%02x:%02x:%02x, %u queue pair%s (%u RX / "
-		   "%u TX descriptors), mtu %u, RSS %s, offloads: %s",
+		   "%u TX descriptors), mtu %u, RSS %s, offloads: %s%s",
 		   p->port_id, p->name, p->driver, p->mac[0], p->mac[1],
 		   p->mac[2], p->mac[3], p->mac[4], p->mac[5], p->nqueues,
 		   p->nqueues == 1 ? "" : "s", p->nb_rxd, p->nb_txd, p->mtu,
-		   rss, ol[0] ? ol : "none (software checksums)");
+		   rss, ol[0] ? ol : "none (software checksums)",
+		   p->local ? "; a virtual device: partial checksums and cut "
+			      "TSO/GSO frames of a local kernel accepted"
+			    : "");
 }
 
 int nic_port_open(struct nic_port *p, const struct nic_conf *conf, char *err,
@@ -486,6 +512,7 @@ int nic_port_open(struct nic_port *p, const struct nic_conf *conf, char *err,
 	rte_eth_dev_get_name_by_port(p->port_id, p->name);
 	snprintf(p->driver, sizeof(p->driver), "%s",
 		 di.driver_name ? di.driver_name : "?");
+	nic_port_kind(p, &di);
 	p->nqueues = conf->workers ? conf->workers : rte_lcore_count();
 	if (p->nqueues > NIC_MAX_QUEUES)
 		p->nqueues = NIC_MAX_QUEUES;

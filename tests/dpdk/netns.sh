@@ -6,7 +6,9 @@
 #   netns.sh check              exit 77 (with the reason on stderr) if this box cannot do it
 #   netns.sh up TAG [MODE]      create cach-srv-TAG, cach-cli-TAG and pair 0; print KEY=VALUE
 #                               (MODE tap: the one namespace cach-tap-TAG, no veth)
-#   netns.sh pair TAG K [MODE]  add pair K (1..250): subnet 10.211.K.0/24; print KEY=VALUE
+#   netns.sh pair TAG K [MODE] [OFFLOADS]
+#                               add pair K (1..250): subnet 10.211.K.0/24; print KEY=VALUE
+#                               (OFFLOADS peer: the client end keeps the kernel's defaults)
 #   netns.sh down TAG           delete both namespaces (their veths go with them)
 #   netns.sh run [MODE] -- CMD  up, run CMD with the KEY=VALUEs exported, down (always)
 #   netns.sh sweep              delete namespaces left by runs whose process is gone
@@ -19,9 +21,11 @@
 # server makes the tap interface (tapTAG) itself, and the tests give its kernel side the
 # client address 10.213.0.2/24 (the server is 10.213.0.1 on the DPDK side).
 #
-# Both ends get their offloads switched off: the client kernel otherwise hands af_packet
-# frames with checksums not yet computed (CHECKSUM_PARTIAL) and 64 KB TSO/GSO super-frames,
-# which a userspace stack on the other end of the veth cannot tell from corrupt ones. IPv6
+# Both ends get their offloads switched off, as tests/dpdk/README.md advises users: the
+# client kernel otherwise hands af_packet frames with checksums not yet computed
+# (CHECKSUM_PARTIAL) and 64 KB TSO/GSO super-frames, which the stack accepts but counts
+# (net_rx_csum_partial, net_rx_gso_cut), the second slowly. OFFLOADS peer leaves the
+# client end as the kernel made it, for the test of exactly that (test_offloads.py). IPv6
 # is disabled in both namespaces so that router and neighbour solicitations do not show up
 # in the server's packet counters. TAG should be unique per run (the caller's PID): the
 # namespace and interface names carry it so that parallel runs never collide.
@@ -102,15 +106,17 @@ quiet_ns() { # NS: no IPv6 noise, lo up
 	run_or_die ip -n "$1" link set lo up
 }
 
-pair() { # TAG K MODE
-	local tag="$1" k="$2" mode="${3:-dpdk}"
+pair() { # TAG K MODE OFFLOADS
+	local tag="$1" k="$2" mode="${3:-dpdk}" offloads="${4:-off}"
 	names "$tag" "$k"
 	case "$k" in '' | *[!0-9]*) echo "netns.sh: bad pair index $k" >&2; return 2 ;; esac
 	[ "$k" -le 250 ] || { echo "netns.sh: pair index $k > 250" >&2; return 2; }
 	run_or_die ip -n "$CLI_NS" link add "$CLI_IF" type veth peer name "$SRV_IF" netns "$SRV_NS" || return 1
+	case "$offloads" in off | peer) ;; *) echo "netns.sh: bad offloads $offloads" >&2; return 2 ;; esac
 	for side in "$CLI_NS $CLI_IF" "$SRV_NS $SRV_IF"; do
 		set -- $side
 		ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1" >/dev/null 2>&1
+		[ "$offloads" = peer ] && [ "$2" = "$CLI_IF" ] && continue
 		# Not every feature exists on every kernel: set them one by one, ignore the
 		# ones the veth does not have, then verify the two that matter.
 		for f in tx rx tso gso gro lro tx-checksum-ip-generic; do
@@ -224,7 +230,7 @@ run)
 	exit $?
 	;;
 *)
-	sed -n '3,27p' "$0" >&2
+	sed -n '3,29p' "$0" >&2
 	exit 2
 	;;
 esac

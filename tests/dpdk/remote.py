@@ -53,6 +53,9 @@ SKIP = {
 }
 
 _slots = {}  # k -> Server using it
+# The slot whose veth keeps the kernel's default offloads on the client end
+# (test_offloads.py): only a server that asks for it (_e2e_offloads = "peer") gets it.
+PEER_OFFLOADS_SLOT = 250
 _made = {0}  # pairs that exist (0 comes with netns.sh up)
 _starts = 0
 
@@ -90,14 +93,21 @@ def srv_if(k=0):
     return ("tap" if MODE == "tap" else "vs") + tag() + ("k%d" % k if k else "")
 
 
-def ensure_pair(k):
+def ensure_pair(k, offloads="off"):
+    """Make veth pair k unless it exists. offloads "peer": the client end keeps the
+    kernel's default offloads (netns.sh pair ... peer); a pair keeps what it was made
+    with."""
     if k in _made or MODE == "tap":  # net_tap makes its interface itself
         return
-    p = subprocess.run([NETNS, "pair", tag(), str(k), MODE], capture_output=True, text=True,
-                       timeout=30)
+    p = subprocess.run([NETNS, "pair", tag(), str(k), MODE, offloads], capture_output=True,
+                       text=True, timeout=30)
     if p.returncode != 0:
         raise RuntimeError("netns.sh pair %d failed: %s%s" % (k, p.stdout, p.stderr))
     _made.add(k)
+
+
+def cli_if(k=0):
+    return "vc" + tag() + ("k%d" % k if k else "")
 
 
 def lcores(workers):
@@ -167,14 +177,17 @@ def _workers_of(server):
 
 
 def place(server):
-    k = getattr(server, "_e2e_slot", None)
+    offloads = getattr(server, "_e2e_offloads", "off")
+    k = PEER_OFFLOADS_SLOT if offloads == "peer" else getattr(server, "_e2e_slot", None)
+    if offloads == "peer" and k in _slots:
+        raise RuntimeError("slot %d (peer offloads) is taken" % k)
     if k is None or k in _slots:
         k = 0
-        while k in _slots:
+        while k in _slots or k == PEER_OFFLOADS_SLOT:
             k += 1
     if k > 250:
         raise RuntimeError("more than 250 servers at once")
-    ensure_pair(k)
+    ensure_pair(k, offloads)
     _slots[k] = server
     server._e2e_slot = k  # a restart gets the same address back when it is free
     args, prefix = server_args(k, _workers_of(server))

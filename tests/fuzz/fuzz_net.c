@@ -19,6 +19,12 @@
  *   ARP, ICMP       fuzzed ARP frames and echo requests
  *   corrupt         the last built frame with one byte flipped
  *
+ * With the config byte's bit 6 the port is a local virtual device
+ * (conf.rx_csum_partial); a segment operation's top bits then give it the
+ * checksum field a kernel leaves for an offload (the pseudo-header sum
+ * only) and sometimes an IP length beyond the frame, as af_packet delivers
+ * a TSO/GSO frame cut at its frame size.
+ *
  * Besides memory errors it checks every frame the stack sends: lengths,
  * IPv4 header and TCP checksums, and that buffers all come back.
  *
@@ -372,6 +378,12 @@ static void put32(uint8_t *p, uint32_t v)
 	memcpy(p, &v, 4);
 }
 
+/* How op_segment wants the next tcp_frame: the checksum field a kernel
+ * leaves for CHECKSUM_PARTIAL, and bytes the IP length claims beyond the
+ * frame (a cut TSO/GSO frame). */
+static bool seg_partial;
+static size_t seg_cut;
+
 static void tcp_frame(struct net_stack *s, uint16_t sport, uint32_t seq,
 		      uint32_t ack, uint8_t flags, uint16_t win,
 		      const uint8_t *opt, size_t optlen, const uint8_t *pay,
@@ -400,11 +412,25 @@ static void tcp_frame(struct net_stack *s, uint16_t sport, uint32_t seq,
 		memcpy(seg + TCP_HLEN, opt, optlen);
 	if (paylen)
 		memcpy(seg + TCP_HLEN + optlen, pay, paylen);
+	uint16_t claim = (uint16_t)(l4 + seg_cut);
 	uint16_t c =
-	    (uint16_t)~sum16(seg, l4, pseudo(CLI_IP, SRV_IP, 6, (uint16_t)l4));
+	    seg_partial ? sum16(NULL, 0, pseudo(CLI_IP, SRV_IP, 6, claim))
+			: (uint16_t)~sum16(
+			      seg, l4, pseudo(CLI_IP, SRV_IP, 6, (uint16_t)l4));
 	seg[16] = c >> 8;
 	seg[17] = c & 0xff;
-	rx(s, f, ip_frame(f, IP4_PROTO_TCP, seg, l4), 0);
+	size_t n = ip_frame(f, IP4_PROTO_TCP, seg, l4);
+	if (seg_cut) {
+		uint8_t *ip = f + ETH_HLEN;
+
+		ip[2] = (uint8_t)((IP4_HLEN + claim) >> 8);
+		ip[3] = (uint8_t)(IP4_HLEN + claim);
+		ip[10] = ip[11] = 0;
+		c = (uint16_t)~sum16(ip, IP4_HLEN, 0);
+		ip[10] = c >> 8;
+		ip[11] = c & 0xff;
+	}
+	rx(s, f, n, 0);
 }
 
 static void arp_frame(struct net_stack *s, uint16_t op, uint32_t spa,
@@ -487,7 +513,7 @@ static void handshake(struct net_stack *s)
 	net_flush(s);
 }
 
-static void op_segment(struct net_stack *s, struct in *in)
+static void op_segment(struct net_stack *s, struct in *in, uint8_t op)
 {
 	uint8_t flags = u8(in);
 	int16_t dseq = (int16_t)u16(in), dack = (int16_t)u16(in);
@@ -507,10 +533,16 @@ static void op_segment(struct net_stack *s, struct in *in)
 	uint32_t ack = cli.srv_nxt + (uint32_t)(dack % 3000);
 	if (!(flags & 0x40)) /* the ECE bit stands for "exact" */
 		seq = cli.snd_nxt, ack = cli.srv_nxt;
+	seg_partial = op & 0x80;
+	seg_cut = (op & 0x40) ? (size_t)u8(in) * 64 + 1 : 0;
 	tcp_frame(s, cli.port, seq, ack, flags & ~0x40, win, opt, optlen, pay,
 		  paylen);
+	seg_partial = false;
+	seg_cut = 0;
+	/* A cut segment loses its FIN (the stack keeps the part it has). */
 	if (seq == cli.snd_nxt && paylen <= 1460)
-		cli.snd_nxt += (uint32_t)paylen + !!(flags & TCP_FIN);
+		cli.snd_nxt +=
+		    (uint32_t)paylen + (!!(flags & TCP_FIN) && !(op & 0x40));
 }
 
 static void op_syn(struct net_stack *s, struct in *in)
@@ -581,6 +613,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conf.sndbuf = (cfg & 4) ? 8192 : 262144;
 	conf.syn_backlog = (cfg & 8) ? 2 : 512; /* cookies early */
 	conf.max_conns = (cfg & 16) ? 4 : 1024;
+	conf.rx_csum_partial = cfg & 64; /* af_packet, tap: a local kernel */
 	if (cfg & 32) {
 		/* Two workers: some flows are steered away. */
 		conf.nworkers = 2;
@@ -622,7 +655,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 1:
 		case 2:
 		case 3:
-			op_segment(s, &in);
+			op_segment(s, &in, op);
 			break;
 		case 4:
 			op_syn(s, &in);
@@ -687,14 +720,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 #ifdef FUZZ_NET_TRACE
 	const struct net_stats *st = net_stats(s);
-	fprintf(stderr,
-		"rx %lu tx %lu in_segs %lu out_segs %lu rst %lu/%lu "
-		"conns %lu passive %lu\n",
-		(unsigned long)st->rx_frames, (unsigned long)st->tx_frames,
-		(unsigned long)st->tcp_in_segs, (unsigned long)st->tcp_out_segs,
-		(unsigned long)st->tcp_in_rsts, (unsigned long)st->tcp_out_rsts,
-		(unsigned long)st->tcp_conns,
-		(unsigned long)st->tcp_passive_opens);
+	fprintf(
+	    stderr,
+	    "rx %lu tx %lu in_segs %lu out_segs %lu rst %lu/%lu "
+	    "conns %lu passive %lu partial %lu cut %lu\n",
+	    (unsigned long)st->rx_frames, (unsigned long)st->tx_frames,
+	    (unsigned long)st->tcp_in_segs, (unsigned long)st->tcp_out_segs,
+	    (unsigned long)st->tcp_in_rsts, (unsigned long)st->tcp_out_rsts,
+	    (unsigned long)st->tcp_conns, (unsigned long)st->tcp_passive_opens,
+	    (unsigned long)st->rx_csum_partial, (unsigned long)st->rx_gso_cut);
 #endif
 	net_free(s);
 	CHECK(conns == NULL && nconns == 0);

@@ -1014,20 +1014,219 @@ static void test_syn_reaches_tcp(void **state)
 	assert_int_equal(th[13], TCP_SYN | TCP_ACK);
 }
 
+/* ---- frames of a kernel peer with its offloads on (issue 11) ------------ */
+
+/* A TCP segment of seglen bytes (header + payload of 'p's) from the peer,
+ * its checksum field as Linux leaves it for CHECKSUM_PARTIAL: the folded
+ * pseudo-header sum, not complemented, nothing of the data. */
+static size_t partial_frame(uint8_t *f, uint16_t dport, uint8_t flags,
+			    size_t seglen)
+{
+	uint8_t th[3000] = {0};
+
+	assert_true(seglen >= TCP_HLEN && seglen <= sizeof(th));
+	th[0] = 40000 >> 8;
+	th[1] = 40000 & 0xff;
+	th[2] = dport >> 8;
+	th[3] = dport & 0xff;
+	th[4] = 0x11; /* seq 0x11000000 */
+	th[12] = 5 << 4;
+	th[13] = flags;
+	th[14] = 0xff;
+	th[15] = 0xff;
+	memset(th + TCP_HLEN, 'p', seglen - TCP_HLEN);
+	uint16_t c =
+	    ref_sum(NULL, 0, ref_pseudo(PEER_IP, MY_IP, IP4_PROTO_TCP, seglen));
+	th[16] = c >> 8;
+	th[17] = c & 0xff;
+	return ip_frame(f, PEER_IP, MY_IP, IP4_PROTO_TCP, th, seglen);
+}
+
+static void set_partial(bool on)
+{
+	struct net_conf c;
+
+	net_free(s);
+	conf_for(&c, 0, 1);
+	c.rx_csum_partial = on;
+	stack_with(&c);
+}
+
+/* The verdicts, on their own: what is summed, what is only recognised. */
+static void test_csum_partial_verdict(void **state)
+{
+	(void)state;
+	uint8_t f[3100];
+	uint8_t *seg = f + ETH_HLEN + IP4_HLEN;
+
+	/* A full checksum verifies with or without the rule. */
+	good_syn(f);
+	assert_int_equal(
+	    net_tcp_csum_check(PEER_IP, MY_IP, seg, TCP_HLEN, TCP_HLEN, false),
+	    NET_CSUM_OK);
+	assert_int_equal(
+	    net_tcp_csum_check(PEER_IP, MY_IP, seg, TCP_HLEN, TCP_HLEN, true),
+	    NET_CSUM_OK);
+	/* The pseudo-header sum only: partial where allowed, else bad. */
+	partial_frame(f, 6379, TCP_ACK, 100);
+	assert_int_equal(
+	    net_tcp_csum_check(PEER_IP, MY_IP, seg, 100, 100, true),
+	    NET_CSUM_PARTIAL);
+	assert_int_equal(
+	    net_tcp_csum_check(PEER_IP, MY_IP, seg, 100, 100, false),
+	    NET_CSUM_BAD);
+	/* The mark must be the sum of these addresses and this length. */
+	assert_int_equal(net_tcp_csum_check(PEER_IP, MY_IP, seg, 99, 99, true),
+			 NET_CSUM_BAD);
+	assert_int_equal(net_tcp_csum_check(GW_IP, MY_IP, seg, 100, 100, true),
+			 NET_CSUM_BAD);
+	/* Complemented (a finished sum of nothing) is not the mark. */
+	uint8_t save16 = seg[16], save17 = seg[17];
+	seg[16] = (uint8_t)~save16;
+	seg[17] = (uint8_t)~save17;
+	assert_int_equal(
+	    net_tcp_csum_check(PEER_IP, MY_IP, seg, 100, 100, true),
+	    NET_CSUM_BAD);
+	seg[16] = save16;
+	seg[17] = save17;
+	/* Cut: 1500 of 3000 bytes.  The mark of the full length passes, a
+	 * sum that would verify the part does not: a cut frame is never
+	 * summed. */
+	partial_frame(f, 6379, TCP_ACK, 3000);
+	assert_int_equal(
+	    net_tcp_csum_check(PEER_IP, MY_IP, seg, 1500, 3000, true),
+	    NET_CSUM_PARTIAL);
+	assert_int_equal(
+	    net_tcp_csum_check(PEER_IP, MY_IP, seg, 1500, 3000, false),
+	    NET_CSUM_BAD);
+	seg[16] = seg[17] = 0;
+	uint16_t c = ~ref_sum(seg, 1500,
+			      ref_pseudo(PEER_IP, MY_IP, IP4_PROTO_TCP, 1500));
+	seg[16] = c >> 8;
+	seg[17] = c & 0xff;
+	assert_int_equal(
+	    net_tcp_csum_check(PEER_IP, MY_IP, seg, 1500, 1500, true),
+	    NET_CSUM_OK);
+	assert_int_equal(
+	    net_tcp_csum_check(PEER_IP, MY_IP, seg, 1500, 3000, true),
+	    NET_CSUM_BAD);
+}
+
+/* Issue 11: a SYN from a veth peer with its default offloads opens a
+ * connection on a virtual port, and stays a bad checksum on a NIC. */
+static void test_issue11_partial_syn(void **state)
+{
+	(void)state;
+	uint8_t f[200];
+	size_t n;
+
+	n = partial_frame(f, 6379, TCP_SYN, TCP_HLEN);
+	rx(f, n, 0, 0); /* a PCI NIC: the default */
+	net_flush(s);
+	assert_int_equal(s->st.rx_bad_csum, 1);
+	assert_int_equal(s->st.rx_csum_partial, 0);
+	assert_int_equal(s->st.tcp_in_segs, 0);
+
+	set_partial(true);
+	rx(f, n, 0, 0);
+	net_flush(s);
+	assert_int_equal(s->st.rx_bad_csum, 0);
+	assert_int_equal(s->st.rx_csum_partial, 1);
+	assert_int_equal(s->st.tcp_in_segs, 1);
+	assert_int_equal(s->st.tcp_in_state[1], 1); /* SYN_RCVD */
+	/* The port's own verdict still wins: flagged bad is bad. */
+	rx(f, n, NET_RX_L4_CSUM_BAD, 0);
+	assert_int_equal(s->st.rx_bad_csum, 1);
+	/* A full checksum is not counted as partial. */
+	n = syn_frame(f, PEER_IP, 40001, MY_IP, 6379);
+	rx(f, n, 0, 0);
+	assert_int_equal(s->st.rx_csum_partial, 1);
+	assert_int_equal(s->st.tcp_in_segs, 2);
+}
+
+/* A TSO/GSO frame cut by the port: with the mark on a virtual port, TCP
+ * gets the part that arrived, without the FIN that follows the rest.
+ * Seen from outside through the reset a closed port answers with: it
+ * acknowledges exactly the bytes kept. */
+static void test_gso_cut_kept(void **state)
+{
+	(void)state;
+	static const uint8_t zero[6] = {0};
+	uint8_t f[3100];
+	size_t cut = ETH_HLEN + IP4_HLEN + 1480; /* what af_packet kept */
+
+	rx(f,
+	   arp_frame(f, ARP_OP_REQUEST, bcast, peer_mac, PEER_IP, zero, MY_IP),
+	   0, 0);
+	fk.nsent = 0;
+	partial_frame(f, 7000, TCP_FIN | TCP_PSH, 3000);
+	rx(f, cut, 0, 0); /* a NIC: too short for its IP length */
+	assert_int_equal(s->st.rx_bad_len, 1);
+	assert_int_equal(s->st.tcp_in_segs, 0);
+
+	set_partial(true);
+	rx(f,
+	   arp_frame(f, ARP_OP_REQUEST, bcast, peer_mac, PEER_IP, zero, MY_IP),
+	   0, 0);
+	fk.nsent = 0;
+	partial_frame(f, 7000, TCP_FIN | TCP_PSH, 3000);
+	rx(f, cut, 0, 0);
+	net_flush(s);
+	assert_int_equal(s->st.rx_bad_len, 0);
+	assert_int_equal(s->st.rx_csum_partial, 1);
+	assert_int_equal(s->st.rx_gso_cut, 1);
+	assert_int_equal(s->st.tcp_in_segs, 1);
+	assert_int_equal(fk.nsent, 1);
+	const uint8_t *th = fk.sent[0].d + ETH_HLEN + IP4_HLEN;
+	uint32_t ack =
+	    (uint32_t)th[8] << 24 | th[9] << 16 | th[10] << 8 | th[11];
+	assert_int_equal(th[13], TCP_RST | TCP_ACK);
+	assert_int_equal(ack, 0x11000000u + 1480 - TCP_HLEN);
+
+	/* Cut without the mark (a jumbo frame with a real sum), or not TCP:
+	 * too short, as before. */
+	partial_frame(f, 7000, TCP_ACK, 3000);
+	f[ETH_HLEN + IP4_HLEN + 16] ^= 0x40;
+	rx(f, cut, 0, 0);
+	assert_int_equal(s->st.rx_bad_len, 1);
+	partial_frame(f, 7000, TCP_ACK, 3000);
+	f[ETH_HLEN + 9] = IP4_PROTO_ICMP;
+	ip_fix_csum(f);
+	rx(f, cut, 0, 0);
+	assert_int_equal(s->st.rx_bad_len, 2);
+	/* Not even the TCP header arrived. */
+	partial_frame(f, 7000, TCP_ACK, 3000);
+	rx(f, ETH_HLEN + IP4_HLEN + 10, 0, 0);
+	assert_int_equal(s->st.rx_bad_len, 3);
+	assert_int_equal(s->st.tcp_in_segs, 1);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    T(test_arp_reply_exact),  T(test_arp_truncated),
-	    T(test_gratuitous_arp),   T(test_arp_resolve),
-	    T(test_arp_gateway),      T(test_no_route),
-	    T(test_arp_retry_drop),   T(test_arp_hold_limit),
-	    T(test_arp_expiry),	      T(test_icmp_echo),
-	    T(test_ipv4_drops),	      T(test_csum_vectors),
-	    T(test_toeplitz),	      T(test_flow_worker_rss),
-	    T(test_steering),	      T(test_steered_arp),
-	    T(test_tx_offload_flags), T(test_next_timer),
+	    T(test_arp_reply_exact),
+	    T(test_arp_truncated),
+	    T(test_gratuitous_arp),
+	    T(test_arp_resolve),
+	    T(test_arp_gateway),
+	    T(test_no_route),
+	    T(test_arp_retry_drop),
+	    T(test_arp_hold_limit),
+	    T(test_arp_expiry),
+	    T(test_icmp_echo),
+	    T(test_ipv4_drops),
+	    T(test_csum_vectors),
+	    T(test_toeplitz),
+	    T(test_flow_worker_rss),
+	    T(test_steering),
+	    T(test_steered_arp),
+	    T(test_tx_offload_flags),
+	    T(test_next_timer),
 	    T(test_syn_reaches_tcp),
+	    T(test_csum_partial_verdict),
+	    T(test_issue11_partial_syn),
+	    T(test_gso_cut_kept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
