@@ -379,17 +379,17 @@ def main():
         for lb in labels:
             if lb not in kinds:
                 raise SystemExit("BENCH_SERVERS: unknown server %r" % lb)
-        servers = [Server(lb, kinds[lb][0], kinds[lb][1], port, cfg["server_cpu"], work)
-                   for lb in labels]
+        srvs = [Server(lb, kinds[lb][0], kinds[lb][1], port, cfg["server_cpu"], work)
+                for lb in labels]
         # one at a time: on one veth, an idle DPDK server would still get (and copy) a
         # copy of every frame of the others
-        phases = [[s] for s in servers]
+        phases = [[s] for s in srvs]
         pairs = [("cachalot-dpdk", "cachalot-kernel"), ("cachalot-dpdk", "redis"),
                  ("cachalot-kernel", "redis")]
     else:
-        servers = [Server("cachalot", cachalot, ckind, port, cfg["server_cpu"], work),
-                   Server("redis", redis, "redis", port + 1, cfg["server_cpu"], work)]
-        phases = [servers]  # side by side, loaded in turn
+        srvs = [Server("cachalot", cachalot, ckind, port, cfg["server_cpu"], work),
+                Server("redis", redis, "redis", port + 1, cfg["server_cpu"], work)]
+        phases = [srvs]  # side by side, loaded in turn
         pairs = [("cachalot", "redis")]
     if tool == "memtier":
         workloads = [("set:get 1:10 P%d" % p, lambda port, p=p: run_memtier(port, p, cfg))
