@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Smoke run of one benchmark script with tiny counts (meson suite bench-smoke).
 
-  bench/smoke.py PART        PART: run, run-memtier, run-veth, callgrind, callgrind-net,
-                             net-cost, mem-per-key, evict
+  bench/smoke.py PART        PART: run, run-memtier, batching, run-veth, callgrind,
+                             callgrind-net, net-cost, mem-per-key, evict
 
 A benchmark reports; this checks only that it still works: the script exits 0 and prints
 every result row it is meant to print, each with a number in every numeric column. The
@@ -86,6 +86,14 @@ def part(name, port):
         return (py + [os.path.join(HERE, "bench.py")], dict(small, BENCH_TOOL="memtier"),
                 bench_rows(["set:get 1:10 " + p for p in pipes], ["cachalot", "redis"],
                            [("cachalot", "redis")]))
+    if name == "batching":
+        need_tools("redis-server", "memtier_benchmark", "ss")
+        return (py + [os.path.join(HERE, "batching.py")],
+                {"BATCH_SECONDS": "3", "BATCH_PIPELINES": "1 16", "BATCH_RATIOS": "0:1",
+                 "BATCH_KEYS": "500", "BENCH_PORT": str(port)},
+                rows(*[("0:1", p, s) for p in pipes for s in ("cachalot", "redis")],
+                     ncols=20) +
+                rows(*[("0:1", p, "cachalot/redis") for p in pipes], ncols=20))
     if name == "run-veth":
         need_tools("redis-server", "redis-benchmark")
         need_netns()
@@ -144,7 +152,7 @@ def part(name, port):
     raise SystemExit("unknown part %r" % name)
 
 
-PARTS = ["run", "run-memtier", "run-veth", "callgrind", "callgrind-net", "net-cost",
+PARTS = ["run", "run-memtier", "batching", "run-veth", "callgrind", "callgrind-net", "net-cost",
          "mem-per-key", "evict"]
 
 
