@@ -39,7 +39,8 @@ run: build
 
 test: build
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2 \
-		--suite unit --suite fuzz --suite integration --suite dpdk
+		--suite unit --suite fuzz --suite integration --suite dpdk \
+		--suite bench-smoke
 
 bench: build
 	CACHALOT=$(BUILD)/control/cachalot bench/run.sh

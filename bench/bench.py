@@ -18,6 +18,8 @@ Environment (all optional):
   BENCH_KEYS      key space size (default 100000)
   BENCH_DATA      value size in bytes (default 32)
   BENCH_PIPELINES pipeline depths, space separated (default "1 16")
+  BENCH_MEMTIER_RATIOS  memtier --ratio SET:GET values, space separated (default "1:10";
+                  "0:1" is GET only)
   SERVER_CPU      CPU for both servers (default 0); CLIENT_CPU for the generator (default 1)
   BENCH_PORT      first port to use (default 7400; the next one is used too)
   BENCH_SAVE      1 (default) to also write the table to bench/results/<time>.txt
@@ -256,7 +258,7 @@ def parse_redis_benchmark(out):
     raise SystemExit("cannot parse redis-benchmark output:\n" + out)
 
 
-def run_memtier(port, pipeline, cfg, prefill=False):
+def run_memtier(port, pipeline, cfg, prefill=False, ratio="1:10"):
     per_client = max(1, cfg["requests"] // cfg["clients"])
     base = taskset(cfg["client_cpu"]) + [
         "memtier_benchmark", "-s", HOST, "-p", str(port), "--protocol=redis",
@@ -270,7 +272,7 @@ def run_memtier(port, pipeline, cfg, prefill=False):
             raise SystemExit("memtier prefill failed:\n%s%s" % (p.stdout, p.stderr))
         return None
     with tempfile.NamedTemporaryFile(suffix=".json") as jf:
-        cmd = base + ["-t", "1", "-c", str(cfg["clients"]), "--ratio=1:10",
+        cmd = base + ["-t", "1", "-c", str(cfg["clients"]), "--ratio=" + ratio,
                       "--key-pattern=R:R", "--pipeline=%d" % pipeline,
                       "--requests=%d" % per_client, "--json-out-file=" + jf.name]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
@@ -379,20 +381,22 @@ def main():
         for lb in labels:
             if lb not in kinds:
                 raise SystemExit("BENCH_SERVERS: unknown server %r" % lb)
-        servers = [Server(lb, kinds[lb][0], kinds[lb][1], port, cfg["server_cpu"], work)
-                   for lb in labels]
+        srvs = [Server(lb, kinds[lb][0], kinds[lb][1], port, cfg["server_cpu"], work)
+                for lb in labels]
         # one at a time: on one veth, an idle DPDK server would still get (and copy) a
         # copy of every frame of the others
-        phases = [[s] for s in servers]
+        phases = [[s] for s in srvs]
         pairs = [("cachalot-dpdk", "cachalot-kernel"), ("cachalot-dpdk", "redis"),
                  ("cachalot-kernel", "redis")]
     else:
-        servers = [Server("cachalot", cachalot, ckind, port, cfg["server_cpu"], work),
-                   Server("redis", redis, "redis", port + 1, cfg["server_cpu"], work)]
-        phases = [servers]  # side by side, loaded in turn
+        srvs = [Server("cachalot", cachalot, ckind, port, cfg["server_cpu"], work),
+                Server("redis", redis, "redis", port + 1, cfg["server_cpu"], work)]
+        phases = [srvs]  # side by side, loaded in turn
         pairs = [("cachalot", "redis")]
     if tool == "memtier":
-        workloads = [("set:get 1:10 P%d" % p, lambda port, p=p: run_memtier(port, p, cfg))
+        workloads = [("set:get %s P%d" % (r, p),
+                      lambda port, p=p, r=r: run_memtier(port, p, cfg, ratio=r))
+                     for r in env("BENCH_MEMTIER_RATIOS", "1:10").split()
                      for p in cfg["pipelines"]]
     else:
         workloads = [("%s P%d" % (t.upper(), p),
