@@ -5,7 +5,11 @@
  * Input: received bytes accumulate in ib[0..ilen); requests are parsed
  * from ipos in place (resp_parse puts its cursor back when a request is
  * incomplete).  A large bulk announces its size, so the buffer grows once
- * to hold it; `client-query-buffer-limit` caps that growth.
+ * to hold it.  `client-query-buffer-limit` bounds what Redis would hold in
+ * its query buffer: Redis turns every complete argument into an object as
+ * it arrives, so only the part of a request after ipart (the incomplete
+ * argument, resp_req.partial) counts, checked after each read as Redis
+ * does; an MSET of three 400 MB values passes a 1 GB limit.
  *
  * Routing (the rules are in cmd.h): dispatch() finds the command, checks
  * arity and authentication, computes the owners of its keys and then runs
@@ -77,6 +81,9 @@ struct conn {
 	void *tp;
 	char *ib;
 	size_t ilen, icap, ipos;
+	/* Of the request at ipos, the bytes Redis would have consumed
+	 * already (resp_req.partial of its last parse; 0 = none). */
+	size_t ipart;
 	struct resp_out out;
 	size_t opos;
 	struct rslot *qhead, *qtail;
@@ -1002,19 +1009,36 @@ char *conn_rx_space(struct conn *c, size_t *avail)
 	return c->ib + c->ilen;
 }
 
-/* A request needs more room than we have: grow once, within the limit. */
+/* Redis readQueryFromClient's check: its query buffer holds the
+ * unparsed input from the incomplete argument on.  Context: after a read,
+ * before parsing. */
+static bool conn_qbuf_over(struct conn *c)
+{
+	long long limit = cfg_cur()->client_query_buffer_limit;
+
+	if ((long long)(c->ilen - c->ipos - c->ipart) <= limit)
+		return false;
+	log_msg(LOG_WARNING, 'W',
+		"Closing client that reached max query buffer length: "
+		"id=%llu addr=%s",
+		(unsigned long long)c->cl.id, c->cl.addr);
+	return true;
+}
+
+/*
+ * The request at ipos waits for a bulk that ends at need: grow once to
+ * hold it, as Redis sizes its buffer for a big argument when it reads the
+ * header.  The part past ipart is bounded by the query buffer limit, so
+ * the buffer never grows further than that limit allows.
+ */
 static bool conn_grow_for(struct conn *c, size_t need)
 {
 	long long limit = cfg_cur()->client_query_buffer_limit;
 	size_t pending = c->ilen - c->ipos;
+	size_t most = c->ipart + (size_t)limit + 1;
 
-	if ((long long)need > limit || (long long)pending >= limit) {
-		log_msg(LOG_WARNING, 'W',
-			"Closing client that reached max query buffer length: "
-			"id=%llu addr=%s",
-			(unsigned long long)c->cl.id, c->cl.addr);
-		return false;
-	}
+	if (need > most)
+		need = most;
 	if (c->ipos > 0) {
 		memmove(c->ib, c->ib + c->ipos, pending);
 		c->ilen = pending;
@@ -1086,17 +1110,17 @@ static void conn_parse_batch(struct conn *c)
 		}
 		req.argv = c->argv_inline;
 		req.argv_cap = CONN_ARGV_INLINE;
+		req.checked = c->ipart;
 		w->lim.unauth = !c->cl.authed && cfg_cur()->requirepass[0];
 		rc = resp_parse(c->ib + c->ipos, c->ilen - c->ipos, &w->lim,
 				&req, &used, &need, &err);
 		if (rc == RESP_AGAIN) {
+			c->ipart = req.partial;
 			if (need > c->icap - c->ipos && !conn_grow_for(c, need))
-				goto fatal;
-			if (c->ilen - c->ipos >=
-			    (size_t)cfg_cur()->client_query_buffer_limit)
 				goto fatal;
 			break;
 		}
+		c->ipart = 0;
 		if (rc == RESP_ERROR) {
 			conn_reply_error(c, err);
 			c->cl.close_after_reply = true;
@@ -1117,7 +1141,7 @@ static void conn_parse_batch(struct conn *c)
 	return;
 fatal:
 	c->rx_stopped = true;
-	c->ipos = c->ilen = 0;
+	c->ipos = c->ilen = c->ipart = 0;
 	c->w->tp->close(c->w, c);
 }
 
@@ -1140,6 +1164,12 @@ void conn_rx_done(struct conn *c, size_t n)
 	if (c->rx_stopped) {
 		c->ipos = c->ilen = 0;
 		conn_mem_sync(c); /* conn_rx_space may have grown ib */
+		return;
+	}
+	if (conn_qbuf_over(c)) {
+		c->rx_stopped = true;
+		c->ipos = c->ilen = c->ipart = 0;
+		c->w->tp->close(c->w, c);
 		return;
 	}
 	conn_parse(c); /* syncs the memory gauge after the batch */

@@ -2,7 +2,7 @@
 """One test per server bug found, named after it."""
 
 import resp
-from helpers import spread_keys
+from helpers import info_text, spread_keys, wait_for
 
 
 def test_keyless_command_waits_for_remote_writes(raw):
@@ -51,3 +51,70 @@ def test_sigterm_is_a_clean_shutdown(make_server, server_kind):
     s.proc.send_signal(signal.SIGTERM)
     assert s.proc.wait(10) == 0
     assert "ready to exit" in s.log_tail()
+
+
+def test_query_buffer_limit_counted_per_pending_argument(raw, server):
+    """client-query-buffer-limit applied to the whole request: an MSET of values each
+    under the limit, together over it, was reset where Redis stores it (Redis turns each
+    complete argument into an object, so only the argument still arriving counts)."""
+    assert raw.cmd("CONFIG", "SET", "client-query-buffer-limit", "1mb") == "OK"
+    try:
+        values = [bytes([c]) * 700000 for c in b"abc"]
+        with server.raw() as c:
+            assert c.cmd("MSET", "qa", values[0], "qb", values[1], "qc", values[2]) == "OK"
+            assert c.cmd("MGET", "qa", "qb", "qc") == values
+            # One argument over the limit still closes the connection.
+            c.send(b"*3\r\n$3\r\nSET\r\n$2\r\nqd\r\n$2000000\r\n")
+            try:
+                for _ in range(20):
+                    c.send(b"d" * 100000)
+            except OSError:
+                pass
+            assert b"+OK" not in c.read_until_close(timeout=10)
+        assert raw.cmd("EXISTS", "qd") == 0
+        assert raw.cmd("DEL", "qa", "qb", "qc") == 3
+    finally:
+        raw.cmd("CONFIG", "SET", "client-query-buffer-limit", "1gb")
+
+
+def test_huge_multibulk_count_waits_for_its_arguments(raw, server):
+    """A bare "*2147483647" or "*1073741824" header closed the connection at once (its
+    lower bound of 6 bytes per argument was over client-query-buffer-limit); Redis
+    waits for the arguments, and allocates nothing for the announced count."""
+    mem0 = int(info_text(raw, "memory")["used_memory"])
+    for count in (b"2147483647", b"1073741824"):
+        with server.raw() as c:
+            c.send(b"*" + count + b"\r\n")
+            assert c.is_closed(timeout=0.5) is False, count
+            c.send(b"$4\r\nECHO\r\n")
+            assert c.is_closed(timeout=0.3) is False, count
+            assert int(info_text(raw, "memory")["used_memory"]) < mem0 + (64 << 20)
+            # Still inside the request: the next header is parsed as an argument's.
+            c.send(b"x\r\n")
+            assert c.read() == resp.Err("ERR Protocol error: expected '$', got 'x'")
+            assert c.is_closed() is True
+    assert raw.cmd("PING") == "PONG"
+
+
+def test_lowered_proto_max_bulk_len_completes_announced_bulk(raw, server):
+    """CONFIG SET proto-max-bulk-len below a bulk already announced killed the client
+    sending it (the parser re-checked the header on every re-parse); Redis checks a
+    bulk length once, when it reads the header, and completes the request."""
+    big = 10 << 20
+    try:
+        with server.raw() as c:
+            c.send(b"*3\r\n$3\r\nSET\r\n$2\r\npb\r\n$%d\r\n" % big + b"p" * (1 << 20))
+            assert wait_for(lambda: any(
+                "qbuf=" in line and int(line.split("qbuf=")[1].split(" ")[0]) >= 1 << 20
+                for line in raw.cmd("CLIENT", "LIST").decode().splitlines()))
+            assert raw.cmd("CONFIG", "SET", "proto-max-bulk-len", "1mb") == "OK"
+            c.send(b"p" * (big - (1 << 20)) + b"\r\n")
+            assert c.read() == "OK"
+            assert c.cmd("STRLEN", "pb") == big
+            # A header read after the change is refused.
+            c.send(b"*3\r\n$3\r\nSET\r\n$2\r\npc\r\n$%d\r\n" % ((1 << 20) + 1))
+            assert c.read() == resp.Err("ERR Protocol error: invalid bulk length")
+            assert c.is_closed() is True
+        assert raw.cmd("DEL", "pb") == 1
+    finally:
+        raw.cmd("CONFIG", "SET", "proto-max-bulk-len", "512mb")
