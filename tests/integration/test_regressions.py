@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """One test per server bug found, named after it."""
 
+import socket
+import time
+
 import resp
 from helpers import info_text, spread_keys, wait_for
 
@@ -118,3 +121,72 @@ def test_lowered_proto_max_bulk_len_completes_announced_bulk(raw, server):
         assert raw.cmd("DEL", "pb") == 1
     finally:
         raw.cmd("CONFIG", "SET", "proto-max-bulk-len", "512mb")
+
+
+def _served(server, key, size, idle):
+    """GET key (size bytes) on a new connection after idle seconds: served or closed."""
+    with server.raw() as c:
+        if idle:
+            time.sleep(idle)
+        c.send_cmd("GET", key)
+        try:
+            return len(c.read(timeout=5)) == size
+        except resp.Closed:
+            return False
+
+
+def test_obuf_limit_spares_the_static_reply_buffer(raw, server):
+    """client-output-buffer-limit counted every reply byte: with `normal 1 2 3` even PING
+    disconnected.  Redis counts only its reply list: what overflows the client's static
+    reply buffer (16 KB at connect, shrunk by its cron to 1 KB while unused), in 16 KB
+    nodes or one node at jemalloc's size class for a bigger payload."""
+    sizes = (1000, 2000, 6000, 114000, 115684, 115686)
+    for n in sizes:
+        assert raw.cmd("SET", "ob%d" % n, b"o" * n) == "OK"
+    try:
+        assert raw.cmd("CONFIG", "SET", "client-output-buffer-limit", "normal 1 2 3") == "OK"
+        with server.raw() as c:
+            assert c.cmd("PING") == "PONG"
+            assert c.cmd("GET", "ob1000") == b"o" * 1000  # fits in 1 KB
+        assert not _served(server, "ob2000", 2000, idle=1.0)
+        assert raw.cmd("CONFIG", "SET", "client-output-buffer-limit",
+                       "normal 4kb 2kb 10") == "OK"
+        # A client just connected still has its 16 KB (the cron may shrink it
+        # before the GET arrives: once in three is enough).
+        assert any(_served(server, "ob6000", 6000, idle=0) for _ in range(3))
+        assert not _served(server, "ob6000", 6000, idle=1.0)
+        # One payload past the 1 KB buffer takes one list node: 114688 bytes of jemalloc
+        # up to 115684 bytes of value, 131072 after; 131072 is the hard limit.
+        assert raw.cmd("CONFIG", "SET", "client-output-buffer-limit",
+                       "normal 128kb 0 0") == "OK"
+        assert _served(server, "ob114000", 114000, idle=1.0)
+        assert _served(server, "ob115684", 115684, idle=1.0)
+        assert not _served(server, "ob115686", 115686, idle=1.0)
+        assert raw.cmd("PING") == "PONG"
+    finally:
+        raw.cmd("CONFIG", "SET", "client-output-buffer-limit", "normal 0 0 0")
+        raw.cmd("DEL", *["ob%d" % n for n in sizes])
+
+
+def test_info_client_recent_max_buffers_were_zero(raw, server):
+    """INFO client_recent_max_input_buffer and client_recent_max_output_buffer always
+    read 0; Redis reports the largest query buffer and reply list of any client over
+    the last seconds, sampled by its cron."""
+    assert raw.cmd("SET", "rm", b"r" * (1 << 20)) == "OK"
+    big_in = server.raw()
+    big_in.send(b"*3\r\n$3\r\nSET\r\n$2\r\nri\r\n$%d\r\n" % (8 << 20) + b"i" * (4 << 20))
+    slow = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect((server.host, server.port))
+    slow.sendall(resp.encode("GET", "rm") * 20)  # 20 MB of replies, never read
+    try:
+        def recent():
+            f = info_text(raw, "clients")
+            got = (int(f["client_recent_max_input_buffer"]),
+                   int(f["client_recent_max_output_buffer"]))
+            return got if got[0] >= 4 << 20 and got[1] >= 1 << 20 else None
+        assert wait_for(recent, timeout=5), info_text(raw, "clients")
+    finally:
+        slow.close()
+        big_in.close()
+    assert raw.cmd("DEL", "rm") == 1
