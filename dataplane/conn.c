@@ -5,7 +5,11 @@
  * Input: received bytes accumulate in ib[0..ilen); requests are parsed
  * from ipos in place (resp_parse puts its cursor back when a request is
  * incomplete).  A large bulk announces its size, so the buffer grows once
- * to hold it; `client-query-buffer-limit` caps that growth.
+ * to hold it.  `client-query-buffer-limit` bounds what Redis would hold in
+ * its query buffer: Redis turns every complete argument into an object as
+ * it arrives, so only the part of a request after ipart (the incomplete
+ * argument, resp_req.partial) counts, checked after each read as Redis
+ * does; an MSET of three 400 MB values passes a 1 GB limit.
  *
  * Routing (the rules are in cmd.h): dispatch() finds the command, checks
  * arity and authentication, computes the owners of its keys and then runs
@@ -19,20 +23,33 @@
  * command after it until the slot queue drains.  When a slot at the head
  * becomes ready its bytes move to `out`.
  *
- * Output limits (client-output-buffer-limit, Redis's semantics): the
+ * Output limits (client-output-buffer-limit, Redis 7.0's semantics): the
  * pending output is what the transport has not taken yet, out's unsent
- * tail plus every slot's bytes.  Each reply ends with one comparison of
- * it against `otrip`, the smallest limit of the client's class; only
- * above it does conn_obuf_check() look at hard, soft and the soft timer
- * (while that timer runs otrip is 0, so every reply looks, and the timer
- * stops once the output is back under soft, as in Redis).  The hard limit
- * also caps the buffer a reply is written into (resp_out.limit), so GET
- * of a 512 MB value or KEYS on a big keyspace fails as it grows instead
- * of allocating it all first.  A client over its limit is closed at the
- * next safe point (the end of conn_parse, or conn_resume_paused for a
- * reply that came back from another core) without sending more output;
- * conn_cron catches a soft limit kept too long by a client that stopped
- * producing output.
+ * tail plus every slot's bytes.  Redis does not compare that with the
+ * limits: a reply goes first into the client's static buffer (16 KB at
+ * connect; its cron shrinks it to as little as 1 KB while the client does
+ * not use it and doubles it back when a reply fills it), and only what
+ * overflows goes to its reply list, whose memory the limits see: nodes of
+ * 16 KB, or one node as large as a bigger piece, each at jemalloc's size
+ * class plus 40 bytes of list overhead, freed once completely sent.  So
+ * with `normal 1 2 3` a PING is served and a 2 KB reply to an idle client
+ * is not.  conn models that buffer (the r* fields): rbs and rpeak follow
+ * Redis's resizing in conn_cron, rsent is how much of the static buffer
+ * went out, and rlist/rfree/rmem describe the list.  The model takes each
+ * reply as one piece where Redis writes header, payload and CRLF apart;
+ * a GET comes out the same, an array over 16 KB is counted as one node.
+ *
+ * Each reply ends with one comparison of the pending output against
+ * `otrip`: what still fits in the static buffer while the list is empty,
+ * 0 while it is not (every reply then updates the model and looks at hard,
+ * soft and the soft timer), SIZE_MAX without limits.  The hard limit also
+ * caps the buffer a reply is written into (resp_out.limit, past which the
+ * list surely counts over it), so GET of a 512 MB value or KEYS on a big
+ * keyspace fails as it grows instead of allocating it all first.  A client
+ * over its limit is closed at the next safe point (the end of conn_parse,
+ * or conn_resume_paused for a reply that came back from another core)
+ * without sending more output; conn_cron catches a soft limit kept too
+ * long by a client that stopped producing output.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,6 +74,15 @@
 #define CONN_MAX_INFLIGHT 1024
 #define CONN_OOM_ERROR "OOM command not allowed when used memory > 'maxmemory'."
 #define CONN_OBUF_KEEP (64 * 1024)
+/* Redis 7.0's static reply buffer: PROTO_REPLY_CHUNK_BYTES, and what its
+ * cron shrinks it to at least (PROTO_REPLY_MIN_BYTES); how often the peak
+ * it resizes by is reset (reply-buffer-peak-reset-time); a reply list
+ * node's header and list overhead (clientReplyBlock, listNode). */
+#define CONN_RBUF_MAX 16384
+#define CONN_RBUF_MIN 1024
+#define CONN_RBUF_PEAK_MS 5000
+#define CONN_RNODE_HDR 16
+#define CONN_RNODE_OVERHEAD 40
 /* Unparsed input a paused connection holds before its transport stops
  * reading (conn_rx_hold). */
 #define CONN_RX_HOLD (256 * 1024)
@@ -77,6 +103,9 @@ struct conn {
 	void *tp;
 	char *ib;
 	size_t ilen, icap, ipos;
+	/* Of the request at ipos, the bytes Redis would have consumed
+	 * already (resp_req.partial of its last parse; 0 = none). */
+	size_t ipart;
 	struct resp_out out;
 	size_t opos;
 	struct rslot *qhead, *qtail;
@@ -88,6 +117,13 @@ struct conn {
 	size_t ohard, osoft, otrip;
 	int64_t osoft_ms;
 	int64_t osoft_since; /* when output went over soft; 0 = it is not */
+	/* Redis's reply buffer, modelled (top comment): static buffer size
+	 * and peak fill since rpeak_ms, bytes of it sent; pending bytes in the
+	 * list, room in its last node, its memory, and the pending output
+	 * the list has accounted for. */
+	size_t rbs, rpeak, rsent;
+	int64_t rpeak_ms;
+	size_t rlist, rfree, rmem, rseen;
 	uint32_t inflight_total;
 	bool obuf_kill; /* over its limit: close, send nothing more */
 	bool closed;	/* transport gone; free when nothing in flight */
@@ -204,15 +240,46 @@ static size_t obuf_bytes(unsigned long long v)
 	return v > SIZE_MAX ? SIZE_MAX : (size_t)v;
 }
 
-static size_t conn_obuf_trip(const struct conn *c)
+/* Output produced and not yet taken by the transport. */
+static inline size_t conn_pending(const struct conn *c)
 {
-	size_t trip = SIZE_MAX;
+	return c->out.len - c->opos + c->oslots;
+}
 
-	if (c->ohard)
-		trip = c->ohard;
-	if (c->osoft && c->osoft < trip)
-		trip = c->osoft;
-	return trip;
+/* jemalloc's size class for s bytes (s > 64): four classes per power of
+ * two, which is what Redis's zmalloc_usable reports. */
+static size_t je_size(size_t s)
+{
+	unsigned lg =
+	    63u - (unsigned)__builtin_clzll((unsigned long long)s - 1);
+	size_t step = (size_t)1 << (lg - 2);
+
+	return (s + step - 1) & ~(step - 1);
+}
+
+/* A full 16 KB list node: the bytes it holds (what it counts is 40 more). */
+#define CONN_RNODE_SIZE                                                        \
+	(je_size(CONN_RBUF_MAX + CONN_RNODE_HDR) - CONN_RNODE_HDR)
+
+/* Where the static buffer is filled to (Redis's bufpos, sent or not). */
+static size_t conn_rbuf_pos(const struct conn *c)
+{
+	size_t pending = conn_pending(c);
+
+	if (!c->rlist)
+		return c->rsent + pending < c->rbs ? c->rsent + pending
+						   : c->rbs;
+	return pending > c->rlist ? c->rbs : 0;
+}
+
+static void conn_obuf_retrip(struct conn *c)
+{
+	if (!c->ohard && !c->osoft)
+		c->otrip = SIZE_MAX;
+	else if (c->rlist)
+		c->otrip = 0;
+	else
+		c->otrip = c->rbs - c->rsent;
 }
 
 /* Take the class's limits from cfg (at accept and once per parsed batch,
@@ -226,27 +293,145 @@ static void conn_obuf_load(struct conn *c, const struct cfg *cfg)
 	c->osoft_ms = (int64_t)o->soft_secs * 1000;
 	if (!c->osoft)
 		c->osoft_since = 0;
-	c->otrip = c->osoft_since ? 0 : conn_obuf_trip(c);
+	conn_obuf_retrip(c);
 }
 
-/* Output produced and not yet taken by the transport. */
-static inline size_t conn_pending(const struct conn *c)
+/*
+ * Redis _addReplyToBufferOrList for what was added since the model last
+ * looked: the static buffer takes what fits while the list is empty, the
+ * last node what fits in its room, and a new node the rest.
+ */
+static void conn_rbuf_add(struct conn *c)
 {
-	return c->out.len - c->opos + c->oslots;
+	size_t pending = conn_pending(c), d, node;
+
+	if (!c->rlist) {
+		size_t pos = c->rsent + pending;
+
+		if (pos <= c->rbs) {
+			if (pos > c->rpeak)
+				c->rpeak = pos;
+			return;
+		}
+		c->rpeak = c->rbs;
+		c->rseen = pending - (pos - c->rbs);
+	}
+	d = pending > c->rseen ? pending - c->rseen : 0;
+	c->rseen = pending;
+	if (d <= c->rfree) {
+		c->rfree -= d;
+		c->rlist += d;
+		return;
+	}
+	d -= c->rfree;
+	c->rlist += c->rfree + d;
+	/* A big piece is a bulk's payload: Redis sizes its node for that,
+	 * and the CRLF after it goes into the node's slack, or into one
+	 * more node when the payload filled it exactly. */
+	node = d <= CONN_RBUF_MAX ? CONN_RBUF_MAX : d - 2;
+	node = je_size(node + CONN_RNODE_HDR) - CONN_RNODE_HDR;
+	c->rmem += node + CONN_RNODE_OVERHEAD;
+	if (node >= d) {
+		c->rfree = node - d;
+	} else {
+		c->rmem += CONN_RNODE_SIZE + CONN_RNODE_OVERHEAD;
+		c->rfree = CONN_RNODE_SIZE - (d - node);
+	}
 }
 
-/* How much more output c may produce before reaching its hard limit (at
- * least 1, which no reply fits in); 0 = no limit. */
+/* The transport took n of the `before` pending bytes: the static buffer
+ * goes first, and list nodes are freed once completely sent. */
+static void conn_rbuf_sent(struct conn *c, size_t before, size_t n)
+{
+	size_t unsent = before - c->rlist, nodes;
+
+	if (!c->rlist) {
+		size_t pos = c->rsent + before;
+
+		pos = pos < c->rbs ? pos : c->rbs;
+		if (pos > c->rpeak)
+			c->rpeak = pos;
+	}
+	c->rseen = c->rseen > n ? c->rseen - n : 0;
+	if (n < unsent) {
+		c->rsent += n;
+		n = 0;
+	} else {
+		c->rsent = 0;
+		n -= unsent;
+	}
+	if (n) {
+		c->rlist -= n;
+		if (!c->rlist) {
+			c->rfree = c->rmem = 0;
+		} else {
+			/* Every node but the last is full. */
+			nodes = (c->rlist + c->rfree + CONN_RNODE_SIZE - 1) /
+				CONN_RNODE_SIZE;
+			nodes *= CONN_RNODE_SIZE + CONN_RNODE_OVERHEAD;
+			if (nodes < c->rmem)
+				c->rmem = nodes;
+		}
+	}
+	conn_obuf_retrip(c);
+}
+
+/*
+ * Redis clientsCronResizeOutputBuffer: shrink the static buffer to the
+ * peak when the peak is under half of it, double it when a reply filled
+ * it, and forget the peak every 5 s.  Returns the list's memory for INFO's
+ * client_recent_max_output_buffer (without limits the list is not
+ * modelled, and its memory is estimated from the bytes).  Context: cron.
+ */
+static size_t conn_cron_rbuf(struct conn *c, int64_t now_ms)
+{
+	size_t pos = conn_rbuf_pos(c), want = 0, over;
+
+	if (pos > c->rpeak)
+		c->rpeak = pos;
+	if (c->rbs / 2 >= CONN_RBUF_MIN && c->rpeak < c->rbs / 2)
+		want =
+		    c->rpeak + 1 > CONN_RBUF_MIN ? c->rpeak + 1 : CONN_RBUF_MIN;
+	else if (c->rbs < CONN_RBUF_MAX && c->rpeak == c->rbs)
+		want = c->rbs * 2 < CONN_RBUF_MAX ? c->rbs * 2 : CONN_RBUF_MAX;
+	if (now_ms - c->rpeak_ms >= CONN_RBUF_PEAK_MS) {
+		c->rpeak = pos;
+		c->rpeak_ms = now_ms;
+	}
+	if (want) {
+		c->rbs = je_size(want);
+		conn_obuf_retrip(c);
+	}
+	if (c->ohard || c->osoft)
+		return c->rmem;
+	over = c->rsent + conn_pending(c);
+	if (over <= c->rbs)
+		return 0;
+	over -= c->rbs;
+	return (over + CONN_RNODE_SIZE - 1) / CONN_RNODE_SIZE *
+	       (CONN_RNODE_SIZE + CONN_RNODE_OVERHEAD);
+}
+
+/* How much pending output c may reach before its list surely counts the
+ * hard limit (resp_out.limit); 0 = no limit.  The slack covers what
+ * resp_write reserves beyond a reply's bytes (a header's longest form). */
+static size_t conn_obuf_cap(const struct conn *c)
+{
+	return c->ohard ? c->ohard + c->rbs + c->rfree + 64 : 0;
+}
+
+/* The room conn_obuf_cap leaves (at least 1, which no reply fits in). */
 static size_t conn_obuf_room(const struct conn *c)
 {
-	size_t used = conn_pending(c);
+	size_t used = conn_pending(c), cap = conn_obuf_cap(c);
 
-	if (!c->ohard)
+	if (!cap)
 		return 0;
-	return used < c->ohard - 1 ? c->ohard - used : 1;
+	return used < cap - 1 ? cap - used : 1;
 }
 
-/* Redis checkClientOutputBufferLimits: true when c must go. */
+/* Redis checkClientOutputBufferLimits, on the list's memory: true when c
+ * must go. */
 static bool conn_obuf_over(struct conn *c, size_t used)
 {
 	int64_t now = c->w->now_ms;
@@ -255,12 +440,10 @@ static bool conn_obuf_over(struct conn *c, size_t used)
 		return true;
 	if (!c->osoft || used < c->osoft) {
 		c->osoft_since = 0;
-		c->otrip = conn_obuf_trip(c);
 		return false;
 	}
 	if (!c->osoft_since) {
 		c->osoft_since = now ? now : 1;
-		c->otrip = 0;
 		return false;
 	}
 	return now - c->osoft_since > c->osoft_ms;
@@ -294,8 +477,11 @@ static void conn_obuf_check_slow(struct conn *c, int oom, bool async)
 {
 	if (c->obuf_kill || c->closed)
 		return;
+	if (c->ohard || c->osoft)
+		conn_rbuf_add(c);
+	conn_obuf_retrip(c);
 	if (oom == RESP_OOM_LIMIT || c->out.oom == RESP_OOM_LIMIT ||
-	    conn_obuf_over(c, conn_pending(c))) {
+	    conn_obuf_over(c, c->rmem)) {
 		conn_obuf_kill(c, async);
 	} else if (oom || c->out.oom) {
 		log_msg(LOG_WARNING, 'W',
@@ -311,7 +497,7 @@ static void conn_obuf_check_slow(struct conn *c, int oom, bool async)
  * unless something needs a look. */
 static inline void conn_obuf_check(struct conn *c, int oom)
 {
-	if (__builtin_expect(conn_pending(c) >= c->otrip || oom, 0))
+	if (__builtin_expect(conn_pending(c) > c->otrip || oom, 0))
 		conn_obuf_check_slow(c, oom, true);
 }
 
@@ -393,6 +579,8 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer,
 	addr_str(peer, c->cl.addr, sizeof(c->cl.addr));
 	addr_str(local, c->cl.laddr, sizeof(c->cl.laddr));
 	resp_out_init(&c->out, 2);
+	c->rbs = CONN_RBUF_MAX;
+	c->rpeak_ms = w->now_ms;
 	conn_obuf_load(c, cfg);
 	cds_list_add_rcu(&c->link, &w->clients);
 	w->st.total_connections++;
@@ -483,6 +671,7 @@ const char *conn_tx_data(struct conn *c, size_t *len)
 
 void conn_tx_done(struct conn *c, size_t n)
 {
+	conn_rbuf_sent(c, conn_pending(c), n);
 	c->opos += n;
 	c->w->st.net_output_bytes += n;
 	/* A client still reading a long reply is not idle (`timeout`). */
@@ -559,7 +748,7 @@ static struct resp_out *conn_reply_target(struct conn *c, struct rslot **sp)
 	*sp = NULL;
 	if (!c->qhead) {
 		c->out.proto = c->cl.proto;
-		c->out.limit = c->ohard ? c->opos + c->ohard : 0;
+		c->out.limit = c->ohard ? c->opos + conn_obuf_cap(c) : 0;
 		return &c->out;
 	}
 	*sp = conn_slot_new(c);
@@ -1052,19 +1241,36 @@ char *conn_rx_space(struct conn *c, size_t *avail)
 	return c->ib + c->ilen;
 }
 
-/* A request needs more room than we have: grow once, within the limit. */
+/* Redis readQueryFromClient's check: its query buffer holds the
+ * unparsed input from the incomplete argument on.  Context: after a read,
+ * before parsing. */
+static bool conn_qbuf_over(struct conn *c)
+{
+	long long limit = cfg_cur()->client_query_buffer_limit;
+
+	if ((long long)(c->ilen - c->ipos - c->ipart) <= limit)
+		return false;
+	log_msg(LOG_WARNING, 'W',
+		"Closing client that reached max query buffer length: "
+		"id=%llu addr=%s",
+		(unsigned long long)c->cl.id, c->cl.addr);
+	return true;
+}
+
+/*
+ * The request at ipos waits for a bulk that ends at need: grow once to
+ * hold it, as Redis sizes its buffer for a big argument when it reads the
+ * header.  The part past ipart is bounded by the query buffer limit, so
+ * the buffer never grows further than that limit allows.
+ */
 static bool conn_grow_for(struct conn *c, size_t need)
 {
 	long long limit = cfg_cur()->client_query_buffer_limit;
 	size_t pending = c->ilen - c->ipos;
+	size_t most = c->ipart + (size_t)limit + 1;
 
-	if ((long long)need > limit || (long long)pending >= limit) {
-		log_msg(LOG_WARNING, 'W',
-			"Closing client that reached max query buffer length: "
-			"id=%llu addr=%s",
-			(unsigned long long)c->cl.id, c->cl.addr);
-		return false;
-	}
+	if (need > most)
+		need = most;
 	if (c->ipos > 0) {
 		memmove(c->ib, c->ib + c->ipos, pending);
 		c->ilen = pending;
@@ -1145,17 +1351,17 @@ static void conn_parse_batch(struct conn *c)
 		}
 		req.argv = c->argv_inline;
 		req.argv_cap = CONN_ARGV_INLINE;
+		req.checked = c->ipart;
 		w->lim.unauth = !c->cl.authed && cfg_cur()->requirepass[0];
 		rc = resp_parse(c->ib + c->ipos, c->ilen - c->ipos, &w->lim,
 				&req, &used, &need, &err);
 		if (rc == RESP_AGAIN) {
+			c->ipart = req.partial;
 			if (need > c->icap - c->ipos && !conn_grow_for(c, need))
-				goto fatal;
-			if (c->ilen - c->ipos >=
-			    (size_t)cfg_cur()->client_query_buffer_limit)
 				goto fatal;
 			break;
 		}
+		c->ipart = 0;
 		if (rc == RESP_ERROR) {
 			conn_reply_error(c, err);
 			c->cl.close_after_reply = true;
@@ -1176,7 +1382,7 @@ static void conn_parse_batch(struct conn *c)
 	return;
 fatal:
 	c->rx_stopped = true;
-	c->ipos = c->ilen = 0;
+	c->ipos = c->ilen = c->ipart = 0;
 	c->w->tp->close(c->w, c);
 }
 
@@ -1199,6 +1405,12 @@ void conn_rx_done(struct conn *c, size_t n)
 	if (c->rx_stopped) {
 		c->ipos = c->ilen = 0;
 		conn_mem_sync(c); /* conn_rx_space may have grown ib */
+		return;
+	}
+	if (conn_qbuf_over(c)) {
+		c->rx_stopped = true;
+		c->ipos = c->ilen = c->ipart = 0;
+		c->w->tp->close(c->w, c);
 		return;
 	}
 	conn_parse(c); /* syncs the memory gauge after the batch */
@@ -1333,10 +1545,10 @@ bool conn_kill(struct worker *w, uint64_t id)
 static void conn_cron_obuf(struct conn *c, const struct cfg *cfg)
 {
 	conn_obuf_load(c, cfg);
-	if (conn_pending(c) && conn_pending(c) >= c->otrip)
+	if (conn_pending(c) > c->otrip)
 		conn_obuf_check_slow(c, 0, false);
 	else if (c->osoft_since)
-		conn_obuf_over(c, conn_pending(c));
+		conn_obuf_over(c, c->rmem);
 	if (c->obuf_kill)
 		c->w->tp->close(c->w, c);
 }
@@ -1358,12 +1570,27 @@ static void conn_cron_qbuf(struct conn *c, int64_t now_ms)
 	conn_mem_sync(c);
 }
 
+/* Redis clientsCronTrackExpansiveClients: c's query buffer (with its
+ * argv array) and reply list into this second's peaks. */
+static void conn_cron_peaks(struct conn *c, unsigned slot, size_t out_mem)
+{
+	size_t in_mem =
+	    c->icap + (size_t)c->argv_big_cap * sizeof(struct resp_arg);
+
+	stats_peak(&c->w->st.peak_in[slot], in_mem);
+	stats_peak(&c->w->st.peak_out[slot], out_mem);
+}
+
 void conn_cron(struct worker *w)
 {
 	const struct cfg *cfg = cfg_cur();
 	long long timeout = cfg->timeout;
+	unsigned slot = (unsigned)((w->now_ms / 1000) % STATS_PEAK_SLOTS);
+	unsigned zero = (slot + 1) % STATS_PEAK_SLOTS;
 	struct conn *c, *tmp;
 
+	__atomic_store_n(&w->st.peak_in[zero], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->st.peak_out[zero], 0, __ATOMIC_RELAXED);
 	cds_list_for_each_entry_safe(c, tmp, &w->clients, link)
 	{
 		if (timeout > 0 && c->inflight_total == 0 &&
@@ -1371,8 +1598,27 @@ void conn_cron(struct worker *w)
 			w->tp->close(w, c);
 		else
 			conn_cron_obuf(c, cfg);
-		if (!c->closed)
-			conn_cron_qbuf(c, w->now_ms);
+		if (c->closed)
+			continue;
+		conn_cron_peaks(c, slot, conn_cron_rbuf(c, w->now_ms));
+		conn_cron_qbuf(c, w->now_ms);
+	}
+}
+
+void conn_recent_max(uint64_t *in, uint64_t *out)
+{
+	*in = *out = 0;
+	for (unsigned i = 0; i < worker_count(); i++) {
+		const struct wstats *st = worker_stats(worker_get(i));
+
+		for (unsigned j = 0; j < STATS_PEAK_SLOTS; j++) {
+			uint64_t a =
+			    __atomic_load_n(&st->peak_in[j], __ATOMIC_RELAXED);
+			uint64_t b =
+			    __atomic_load_n(&st->peak_out[j], __ATOMIC_RELAXED);
+			*in = a > *in ? a : *in;
+			*out = b > *out ? b : *out;
+		}
 	}
 }
 
@@ -1423,14 +1669,14 @@ int conn_info(const struct conn *c, int64_t now_ms, char *buf, size_t size)
 	    buf, size,
 	    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
 	    "flags=%s db=%u sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
-	    "qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=%zu "
+	    "qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu "
 	    "oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s user=default "
 	    "redir=-1 resp=%u",
 	    (unsigned long long)cl->id, cl->addr, cl->laddr, cl->fd, cl->name,
 	    (long long)((now_ms - cl->ctime_ms) / 1000),
 	    (long long)((now_ms - cl->last_ms) / 1000),
-	    cl->no_evict ? "e" : "N", cl->db, qbuf, qfree, c->out.cap, obl,
-	    c->nslots, omem, sizeof(*c) + c->icap + argv_mem + omem, cmd,
+	    cl->no_evict ? "e" : "N", cl->db, qbuf, qfree, c->rbs, c->rpeak,
+	    obl, c->nslots, omem, sizeof(*c) + c->icap + argv_mem + omem, cmd,
 	    cl->proto);
 }
 

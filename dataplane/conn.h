@@ -156,6 +156,11 @@ void conn_visit_all(conn_visit_fn fn, void *arg);
  * Context: RCU-online worker; another worker's client gives racy hints.
  */
 int conn_info(const struct conn *c, int64_t now_ms, char *buf, size_t size);
+/** INFO client_recent_max_input_buffer / _output_buffer: the largest
+ * query buffer and reply list (as Redis counts it, conn.c) any client had
+ * in the last few seconds, sampled by each worker's cron.  Context: any
+ * thread. */
+void conn_recent_max(uint64_t *in, uint64_t *out);
 /** Clients closed for their output buffer limit since start (INFO
  * client_output_buffer_limit_disconnections).  Context: any thread. */
 unsigned long conn_obuf_disconnections(void);

@@ -11,6 +11,9 @@
 #include <stdint.h>
 
 #define STATS_ERR_KINDS 32
+/* Seconds INFO's client_recent_max_* look back over, as Redis's
+ * CLIENTS_PEAK_MEM_USAGE_SLOTS. */
+#define STATS_PEAK_SLOTS 8
 
 struct cmdstat {
 	uint64_t calls;
@@ -51,6 +54,13 @@ struct wstats {
 	 * per-core buffers.  The owner stores (relaxed), anyone reads. */
 	uint64_t mem_clients;
 	uint64_t mem_transport;
+	/* Redis's ClientsPeakMemInput/Output, per core: the largest query
+	 * buffer and reply list a client of this core had at a cron visit,
+	 * per second (slot: unix seconds % STATS_PEAK_SLOTS; the slot after
+	 * the current one is zeroed at every cron).  INFO takes the maximum
+	 * over slots and cores. */
+	uint64_t peak_in[STATS_PEAK_SLOTS];
+	uint64_t peak_out[STATS_PEAK_SLOTS];
 } __attribute__((aligned(64)));
 
 /** Count an error reply: text is the error without '-' (its first word
@@ -62,6 +72,13 @@ void stats_error(struct wstats *s, const char *text, size_t len);
 static inline void stats_gauge_add(uint64_t *g, int64_t delta)
 {
 	__atomic_store_n(g, *g + (uint64_t)delta, __ATOMIC_RELAXED);
+}
+
+/** Raise a peak gauge to v.  Context: the core that owns the wstats. */
+static inline void stats_peak(uint64_t *g, uint64_t v)
+{
+	if (v > *g)
+		__atomic_store_n(g, v, __ATOMIC_RELAXED);
 }
 
 #endif

@@ -202,12 +202,15 @@ static void info_server(struct info_buf *b, const struct cmd_ctx *c)
 
 static void info_clients(struct info_buf *b)
 {
+	uint64_t in, out;
+
+	conn_recent_max(&in, &out);
 	section(b, "Clients");
 	add(b, "connected_clients:%u", conn_count());
 	add(b, "cluster_connections:0");
 	add(b, "maxclients:%lld", cfg_cur()->maxclients);
-	add(b, "client_recent_max_input_buffer:0");
-	add(b, "client_recent_max_output_buffer:0");
+	add(b, "client_recent_max_input_buffer:%llu", (unsigned long long)in);
+	add(b, "client_recent_max_output_buffer:%llu", (unsigned long long)out);
 	add(b, "blocked_clients:0");
 	add(b, "tracking_clients:0");
 	add(b, "clients_in_timeout_table:0");

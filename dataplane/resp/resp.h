@@ -65,17 +65,30 @@ struct resp_req {
 	/* Inline requests have their arguments unquoted into scratch space:
 	 * the parser rewrites the input buffer in place (it only shrinks). */
 	uint8_t is_inline;
+	/* In: headers that start before this offset were accepted by an
+	 * earlier call (the previous RESP_AGAIN's partial) and are not
+	 * checked against the limits again: Redis checks a "$<len>" once,
+	 * when it reads it, so a CONFIG SET proto-max-bulk-len never
+	 * refuses a bulk already announced.  0 for a new request. */
+	size_t checked;
+	/* Out, on RESP_AGAIN: the bytes of the request Redis would have
+	 * consumed already (the "*<n>" line, every complete argument, and
+	 * the "$<len>" line of a payload still arriving); the rest is what
+	 * Redis holds in its query buffer, which client-query-buffer-limit
+	 * bounds.  0 for an inline request and otherwise. */
+	size_t partial;
 };
 
 /**
  * Parse one request from buf[0..len).
  *
  * Returns RESP_OK with *consumed set to the request's size in bytes;
- * RESP_AGAIN with *consumed = 0 and *need set to a lower bound of the total
- * bytes the request occupies (0 if unknown), so the caller can grow its
- * buffer once for a large bulk; RESP_ERROR with *err set to a static string
- * holding Redis's error text without the leading '-' or trailing CRLF
- * (e.g. "ERR Protocol error: invalid bulk length").
+ * RESP_AGAIN with *consumed = 0, req->partial set (see struct resp_req) and
+ * *need set to the end of the bulk payload being waited for, when its
+ * header has arrived and it is not in buf yet (0 otherwise), so the caller
+ * can grow its buffer once for a large bulk; RESP_ERROR with *err set to a
+ * static string holding Redis's error text without the leading '-' or trailing
+ * CRLF (e.g. "ERR Protocol error: invalid bulk length").
  *
  * buf is writable because inline requests are unquoted in place.
  * Context: any thread; no allocation except through req->grow.

@@ -32,10 +32,18 @@
  * old contents, and a client announcing "*2147483647" costs nothing until
  * it has really sent that many arguments.
  *
- * An incomplete request reports in *need what it is known to occupy: the
- * bytes up to the current point, plus the announced payload being waited
- * for, plus six bytes ("$0\r\n\r\n") for each argument not yet seen.  Once
- * the header of a last, big argument is in, that is the exact size.
+ * An incomplete request reports in *need where the payload it waits for
+ * ends, once that payload's header is in: the caller grows its buffer once
+ * for a big bulk.  Nothing is reported for arguments not announced yet: a
+ * count of "*1073741824" must not make anyone reserve 6 GB.
+ *
+ * Two things Redis decides depend on what it did before, and the caller
+ * carries them between calls (struct resp_req): req->partial, where Redis
+ * would be inside the request (the bytes before it it has consumed; what
+ * follows is its query buffer, which client-query-buffer-limit bounds), and
+ * req->checked, the previous call's partial: the headers before it were
+ * accepted when they arrived, and a limit lowered since does not apply to
+ * them (Redis checks a bulk length once, when it reads the header).
  */
 #include <limits.h>
 #include <stdbool.h>
@@ -49,8 +57,6 @@
 #define RESP_INLINE_MAX (64 * 1024)
 #define RESP_BULK_MAX (512LL * 1024 * 1024)
 #define RESP_MBULK_MAX INT_MAX
-/* Fewest bytes one more argument can occupy: "$0\r\n\r\n". */
-#define RESP_ARG_MIN 6
 /* string2ll() refuses strings of LONG_STR_SIZE (21) characters or more. */
 #define RESP_NUM_MAX 20
 
@@ -241,12 +247,11 @@ struct mbulk_walk {
 	int argc;   /* arguments the request announces */
 };
 
-/* Lower bound of the request's size: known bytes plus the least the
- * remaining arguments can take.  0 when it tells the caller nothing. */
-static size_t mbulk_need(const struct mbulk_walk *w, size_t more, int args_left)
+/* Where the payload of `more` bytes at w->pos ends, for *need; 0 when it
+ * tells the caller nothing. */
+static size_t mbulk_need(const struct mbulk_walk *w, size_t more)
 {
-	uint64_t n =
-	    (uint64_t)w->pos + more + (uint64_t)args_left * RESP_ARG_MIN;
+	uint64_t n = (uint64_t)w->pos + more;
 
 	return n > w->len && n <= SIZE_MAX ? (size_t)n : 0;
 }
@@ -293,7 +298,7 @@ static inline long long fast_num(const char *p, const char *end,
 
 /* The "$<len>" line at w->pos: RESP_OK sets *blen and steps past it. */
 static int bulk_header(struct mbulk_walk *w, const struct resp_limits *lim,
-		       long long *blen, const char **err)
+		       size_t checked, long long *blen, const char **err)
 {
 	const char *buf = w->buf, *cr;
 	size_t pos = w->pos;
@@ -314,10 +319,10 @@ static int bulk_header(struct mbulk_walk *w, const struct resp_limits *lim,
 		if (!parse_ll(buf + pos + 1, (size_t)(cr - buf) - pos - 1, &n))
 			n = -1;
 	}
-	if (n < 0 || n > lim->max_bulk_len)
+	if (n < 0 || (n > lim->max_bulk_len && pos >= checked))
 		return bad_header(buf, w->len, pos, cr, lim->max_inline,
 				  err_bulk_big, err_bulk_len, err);
-	if (lim->unauth && n > RESP_UNAUTH_BULK)
+	if (lim->unauth && n > RESP_UNAUTH_BULK && pos >= checked)
 		return bad_header(buf, w->len, pos, cr, lim->max_inline,
 				  err_bulk_big, err_unauth_bulk, err);
 	w->pos = (size_t)(cr - buf) + 2;
@@ -332,14 +337,15 @@ static int mbulk_arg(struct mbulk_walk *w, int i, const struct resp_limits *lim,
 	long long blen;
 	int rc;
 
-	rc = bulk_header(w, lim, &blen, err);
+	rc = bulk_header(w, lim, req->checked, &blen, err);
 	if (rc != RESP_OK) {
 		if (rc == RESP_AGAIN)
-			*need = mbulk_need(w, 0, w->argc - i);
+			req->partial = w->pos;
 		return rc;
 	}
 	if (w->len - w->pos < (uint64_t)blen + 2) {
-		*need = mbulk_need(w, (size_t)blen + 2, w->argc - i - 1);
+		*need = mbulk_need(w, (size_t)blen + 2);
+		req->partial = w->pos;
 		return RESP_AGAIN;
 	}
 	if (i < req->argv_cap) {
@@ -389,7 +395,7 @@ static int parse_multibulk(const char *buf, size_t len,
 	if (!ok || n > max)
 		return bad_header(buf, len, 0, cr, lim->max_inline,
 				  err_mbulk_big, err_mbulk_len, err);
-	if (lim->unauth && n > RESP_UNAUTH_MBULK)
+	if (lim->unauth && n > RESP_UNAUTH_MBULK && req->checked == 0)
 		return bad_header(buf, len, 0, cr, lim->max_inline,
 				  err_mbulk_big, err_unauth_mbulk, err);
 	first = (size_t)(cr - buf) + 2;
@@ -635,6 +641,7 @@ int resp_parse(char *buf, size_t len, const struct resp_limits *lim,
 	*err = NULL;
 	req->argc = 0;
 	req->is_inline = 0;
+	req->partial = 0;
 	if (len == 0)
 		return RESP_AGAIN;
 	if (buf[0] == '*')

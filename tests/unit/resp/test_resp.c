@@ -541,6 +541,78 @@ static void test_parse_pipeline(void **state)
 	free(buf);
 }
 
+/* Where Redis would be inside an incomplete request (resp_req.partial). */
+static void test_parse_partial(void **state)
+{
+	static const char in[] =
+	    "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n";
+	static const struct {
+		size_t cut, partial;
+	} at[] = {
+	    {0, 0},   {3, 0},	{4, 4},	  {6, 4},   {8, 8},   {10, 8},
+	    {13, 13}, {17, 17}, {20, 20}, {22, 20}, {25, 24}, {30, 24},
+	};
+	struct parsed p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		parsed_init(&p);
+		assert_int_equal(parse(&p, in, at[i].cut), RESP_AGAIN);
+		assert_int_equal(p.req.partial, at[i].partial);
+		parsed_free(&p);
+	}
+	parsed_init(&p);
+	assert_int_equal(parse(&p, "SET k v", 7), RESP_AGAIN);
+	assert_int_equal(p.req.partial, 0);
+	parsed_free(&p);
+}
+
+/* A huge announced count waits for its arguments and asks for nothing. */
+static void test_parse_huge_count_waits(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	parsed_init(&p);
+	assert_int_equal(parse(&p, S("*2147483647\r\n")), RESP_AGAIN);
+	assert_int_equal(p.need, 0);
+	assert_int_equal(p.req.partial, 13);
+	assert_int_equal(parse(&p, S("*1073741824\r\n$1\r\na\r\n")),
+			 RESP_AGAIN);
+	assert_int_equal(p.need, 0);
+	assert_int_equal(p.req.partial, 20);
+	assert_int_equal(p.g.calls, 0);
+	parsed_free(&p);
+}
+
+/* A bulk header accepted by an earlier call is not refused by a limit
+ * lowered since (req.checked); a later header is. */
+static void test_parse_checked_header_not_rechecked(void **state)
+{
+	static const char in[] = "*3\r\n$4\r\nECHO\r\n$10\r\n0123456789\r\n"
+				 "$10\r\n0123456789\r\n";
+	struct resp_limits lim;
+	struct parsed p;
+
+	(void)state;
+	resp_limits_default(&lim);
+	parsed_init(&p);
+	assert_int_equal(parse_lim(&p, in, 20, &lim), RESP_AGAIN);
+	assert_int_equal(p.req.partial, 19);
+	lim.max_bulk_len = 5;
+	p.req.checked = p.req.partial;
+	assert_int_equal(parse_lim(&p, in, 30, &lim), RESP_AGAIN);
+	assert_int_equal(p.req.partial, 19);
+	/* The second $10 is new: the lowered limit applies to it. */
+	p.req.checked = p.req.partial;
+	assert_int_equal(parse_lim(&p, in, sizeof(in) - 1, &lim), RESP_ERROR);
+	assert_string_equal(p.err, "ERR Protocol error: invalid bulk length");
+	/* Without the memory of the earlier call, the first one is refused. */
+	p.req.checked = 0;
+	assert_int_equal(parse_lim(&p, in, 30, &lim), RESP_ERROR);
+	parsed_free(&p);
+}
+
 static void test_parse_need_big_bulk(void **state)
 {
 	/* SET k <64 MB>: once the big header is in, need is the total. */
@@ -557,11 +629,12 @@ static void test_parse_need_big_bulk(void **state)
 	memset(buf + sizeof(hdr) - 1, 'v', big);
 	memcpy(buf + total - 2, "\r\n", 2);
 	parsed_init(&p);
-	/* Before the header is complete there is only a lower bound. */
+	/* Before the big header is in, nothing is known. */
 	p.rc = resp_parse(buf, 20, default_lim(), &p.req, &p.consumed, &p.need,
 			  &p.err);
 	assert_int_equal(p.rc, RESP_AGAIN);
-	assert_true(p.need > 20 && p.need < total);
+	assert_int_equal(p.need, 0);
+	assert_int_equal(p.req.partial, 20);
 
 	/* Fed 4 KB at a time: each call is O(1) in the payload, so 16k calls
 	 * over 64 MB finish at once (re-scanning would take minutes). */
@@ -1015,6 +1088,9 @@ int main(void)
 	    cmocka_unit_test(test_parse_inline_empty),
 	    cmocka_unit_test(test_parse_every_split),
 	    cmocka_unit_test(test_parse_pipeline),
+	    cmocka_unit_test(test_parse_partial),
+	    cmocka_unit_test(test_parse_huge_count_waits),
+	    cmocka_unit_test(test_parse_checked_header_not_rechecked),
 	    cmocka_unit_test(test_parse_need_big_bulk),
 	    cmocka_unit_test(test_parse_grow),
 	    cmocka_unit_test(test_parse_grow_fails),
