@@ -290,6 +290,8 @@ def test_idle_cores_are_held_without_waking_them(server):
     with its shard idle now lends it without being woken: RENAME ping-pong
     between two cores from one client sends almost no messages."""
     from helpers import key_slot
+    if srvmod.transport() == "dpdk":
+        pytest.skip("DPDK workers poll and never sleep: holds always travel as messages")
     assert key_slot("{x}a") >= 8192 > key_slot("plainb")  # different workers
     with server.raw() as c:
         import time
