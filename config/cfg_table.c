@@ -181,8 +181,8 @@ static int apply_dir(const struct cfg *newc, char *err, size_t errlen)
 /* clang-format off */
 const struct cfg_param cfg_params[] = {
 	/* network */
-	PARAM("bind", CFG_T_BIND, bind, "127.0.0.1", 0, 0, NULL, 0, NULL, NULL),
-	INT("port", port, "6379", 0, 65535, 0),
+	PARAM("bind", CFG_T_BIND, bind, "127.0.0.1", 0, 0, NULL, M, NULL, NULL),
+	INT("port", port, "6379", 0, 65535, M),
 	INT("tcp-backlog", tcp_backlog, "511", 0, INT_MAX, 0),
 	INT("tcp-keepalive", tcp_keepalive, "300", 0, INT_MAX, M),
 	INT("timeout", timeout, "0", 0, INT_MAX, M),

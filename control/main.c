@@ -21,6 +21,7 @@
 #include "cmd/cmd.h"
 #include "conn.h"
 #include "dpdk/dpdk.h"
+#include "listen.h"
 #include "log.h"
 #include "store/store.h"
 #include "transport.h"
@@ -67,54 +68,6 @@ static unsigned online_cpus(void)
 		return (unsigned)CPU_COUNT(&set);
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n > 0 ? (unsigned)n : 1;
-}
-
-/* Descriptors that keep the listening addresses ours (kernel_listen_claim). */
-static int claims[CFG_BIND_MAX];
-static int nclaims;
-
-static void listen_failed(const char *addr, long long port, int err)
-{
-	log_warning("Warning: Could not create server TCP listening socket "
-		    "%s:%lld: bind: %s",
-		    addr, port, strerror(-err));
-	log_warning("Failed listening on port %lld (tcp), aborting.", port);
-}
-
-static int open_listeners(const struct cfg *cfg, unsigned nworkers, int **fds)
-{
-	int nb = cfg->nbind > 0 ? cfg->nbind : 1;
-	int *v = calloc((size_t)nworkers * (size_t)nb, sizeof(int));
-
-	if (!v)
-		return -ENOMEM;
-	for (int b = 0; b < nb; b++) {
-		const char *addr = cfg->nbind > 0 ? cfg->bind[b] : "0.0.0.0";
-		int fd = kernel_listen_claim(addr, (int)cfg->port);
-
-		if (fd < 0) {
-			listen_failed(addr, cfg->port, fd);
-			free(v);
-			return fd;
-		}
-		claims[nclaims++] = fd;
-	}
-	for (unsigned w = 0; w < nworkers; w++) {
-		for (int b = 0; b < nb; b++) {
-			const char *addr =
-			    cfg->nbind > 0 ? cfg->bind[b] : "0.0.0.0";
-			int fd = kernel_listen(addr, (int)cfg->port,
-					       (int)cfg->tcp_backlog);
-			if (fd < 0) {
-				listen_failed(addr, cfg->port, fd);
-				free(v);
-				return fd;
-			}
-			v[w * (unsigned)nb + (unsigned)b] = fd;
-		}
-	}
-	*fds = v;
-	return nb;
 }
 
 static void write_pidfile(const char *path)
@@ -340,7 +293,9 @@ static int register_hooks(const struct cfg *cfg)
 	    cfg_on_change("lfu-log-factor", apply_eviction) ||
 	    cfg_on_change("lfu-decay-time", apply_eviction) ||
 	    cfg_on_change("loglevel", apply_loglevel) ||
-	    cfg_on_change("maxclients", apply_maxclients))
+	    cfg_on_change("maxclients", apply_maxclients) ||
+	    cfg_on_change("port", listen_apply) ||
+	    cfg_on_change("bind", listen_apply))
 		return -EINVAL;
 	return apply_eviction(cfg, NULL, 0);
 }
@@ -391,9 +346,10 @@ static int run(const struct cfg *cfg)
 		return 1;
 	}
 	if (!use_dpdk) {
-		nb = open_listeners(cfg, nworkers, &fds);
+		nb = listen_open(cfg, nworkers);
 		if (nb < 0)
 			return 1;
+		fds = listen_fds();
 		tp = kernel_transport((int)cfg->kernel_io, &why);
 		if (why)
 			log_notice("Using %s for kernel sockets (io_uring not "
@@ -439,9 +395,7 @@ static int run(const struct cfg *cfg)
 	control_wait(sfd);
 	control_stop_workers(sfd);
 	rcu_thread_online();
-	for (unsigned i = 0; i < nworkers * (unsigned)nb; i++)
-		close(fds[i]);
-	free(fds);
+	listen_close();
 	if (use_dpdk) {
 		dpdk_teardown();
 		log_notice("DPDK port stopped and closed");
@@ -449,8 +403,6 @@ static int run(const struct cfg *cfg)
 	if (cfg->pidfile && *cfg->pidfile)
 		unlink(cfg->pidfile);
 	close(sfd);
-	while (nclaims > 0)
-		close(claims[--nclaims]);
 	log_warning("cachalot is now ready to exit, bye bye...");
 	return 0;
 }

@@ -104,6 +104,72 @@ bool worker_shutdown_requested(void)
 	return __atomic_load_n(&shutdown_flag, __ATOMIC_SEQ_CST);
 }
 
+struct worker_listen {
+	int n;
+	int fds[16];
+};
+
+static __thread struct worker *worker_self; /* the worker of this thread */
+static void worker_take_listeners(struct worker *w);
+
+int worker_relisten(const int *fds, int n)
+{
+	if (!nworkers || !workers[0]->tp->relisten)
+		return -ENOTSUP;
+	if (n < 1 || n > 16)
+		return -EINVAL;
+	for (unsigned i = 0; i < nworkers; i++) {
+		struct worker_listen *l = mi_malloc(sizeof(*l)), *old;
+
+		if (!l)
+			return -ENOMEM;
+		l->n = n;
+		memcpy(l->fds, fds + (size_t)i * (size_t)n,
+		       (size_t)n * sizeof(int));
+		old = __atomic_exchange_n(&workers[i]->relisten, l,
+					  __ATOMIC_ACQ_REL);
+		if (old) { /* never taken: its sockets are not anyone's */
+			for (int j = 0; j < old->n; j++)
+				close(old->fds[j]);
+			mi_free(old);
+		}
+		worker_wake(workers[i]);
+	}
+	/*
+	 * Return once every worker listens on the new sockets and has closed
+	 * the old ones, as redis-server's CONFIG SET does: the caller's own
+	 * worker at once, the others at the top of their next turn.  No
+	 * worker ever waits for another, so this ends; the bound is for one
+	 * stuck in a long command (DEBUG SLEEP), which swaps when it is done.
+	 */
+	if (worker_self)
+		worker_take_listeners(worker_self);
+	for (int64_t end = worker_clock_mono_us() + 1000000;
+	     worker_clock_mono_us() < end;) {
+		unsigned pending = 0;
+		for (unsigned i = 0; i < nworkers; i++)
+			pending += __atomic_load_n(&workers[i]->relisten,
+						   __ATOMIC_ACQUIRE) != NULL;
+		if (!pending)
+			break;
+		struct timespec ts = {.tv_nsec = 100000};
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+/* At the top of a turn: new listeners from worker_relisten? */
+static void worker_take_listeners(struct worker *w)
+{
+	struct worker_listen *l =
+	    __atomic_exchange_n(&w->relisten, NULL, __ATOMIC_ACQ_REL);
+
+	if (!l)
+		return;
+	w->tp->relisten(w, l->fds, l->n);
+	mi_free(l);
+}
+
 void worker_wake(struct worker *w)
 {
 	uint64_t one = 1;
@@ -407,6 +473,10 @@ static void worker_loop(struct worker *w)
 		t0 = worker_clock_mono_us();
 		w->now_ms = worker_clock_ms();
 		w->st.loop_turns++;
+		if (__builtin_expect(
+			__atomic_load_n(&w->relisten, __ATOMIC_RELAXED) != NULL,
+			0))
+			worker_take_listeners(w);
 		w->tp->dispatch(w);
 		xcore_poll(w);
 		conn_resume_paused(w);
@@ -429,6 +499,7 @@ static void *worker_main(void *arg)
 	int rc;
 
 	rcu_register_thread();
+	worker_self = w;
 	if (w->cpu >= 0) {
 		int cpu = worker_cpu_for((unsigned)w->cpu);
 		cpu_set_t set;

@@ -70,6 +70,13 @@ const char *worker_transport_name(void);
  * Context: any thread. */
 void worker_request_shutdown(void);
 bool worker_shutdown_requested(void);
+/**
+ * CONFIG SET port/bind: hand every worker its new listeners (worker i
+ * gets fds[i * n .. i * n + n), already listening); each swaps them in at
+ * its next turn and closes its old ones.  Returns 0, or -ENOTSUP when the
+ * transport has no kernel listeners.  Context: any thread.
+ */
+int worker_relisten(const int *fds, int n);
 /** Wake w if it sleeps.  Context: any thread. */
 void worker_wake(struct worker *w);
 

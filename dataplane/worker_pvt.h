@@ -37,8 +37,9 @@ struct worker {
 	void *tpd; /* transport's per-worker state */
 	int listen_fd[16];
 	int nlisten;
-	int wake_fd;  /* eventfd other cores write */
-	int sleeping; /* atomic: 1 while blocked in wait */
+	struct worker_listen *relisten; /* atomic mailbox (worker_relisten) */
+	int wake_fd;			/* eventfd other cores write */
+	int sleeping;			/* atomic: 1 while blocked in wait */
 	int64_t now_ms;
 	uint64_t rng;
 	struct wstats st;

@@ -40,6 +40,10 @@ struct transport_ops {
 	 * (optional: a transport that never stops reading leaves it NULL). */
 	void (*rx_resume)(struct worker *w, struct conn *c);
 	void (*detach)(struct worker *w);
+	/** Listen on fds[0..n) instead (CONFIG SET port/bind): stop
+	 * accepting on the old listeners and close those not in fds.
+	 * Optional: NULL where the transport has no kernel listeners. */
+	void (*relisten)(struct worker *w, const int *fds, int n);
 	/** Optional (NULL for the kernel transports): INFO's "# Network"
 	 * section, one "name:value" line per emit() call.  Reads the other
 	 * workers' counters racily; makes no syscall.  Context: any worker. */

@@ -325,6 +325,32 @@ static void ep_detach(struct worker *w)
 	__atomic_store_n(&w->st.mem_transport, 0, __ATOMIC_RELAXED);
 }
 
+static void ep_relisten(struct worker *w, const int *fds, int n)
+{
+	struct ep_worker *ep = w->tpd;
+
+	for (int i = 0; i < w->nlisten; i++) {
+		if (!(ep->resting & (1u << i)))
+			epoll_ctl(ep->epfd, EPOLL_CTL_DEL, w->listen_fd[i],
+				  NULL);
+		if (!kernel_fd_in(w->listen_fd[i], fds, n))
+			close(w->listen_fd[i]);
+	}
+	ep->resting = 0;
+	ep->rest.resting = false;
+	w->nlisten = n;
+	for (int i = 0; i < n; i++) {
+		struct epoll_event ev = {
+		    .events = EPOLLIN,
+		    .data.u64 = EP_TAG_LISTEN | ((uint64_t)i << 8),
+		};
+		w->listen_fd[i] = fds[i];
+		if (epoll_ctl(ep->epfd, EPOLL_CTL_ADD, fds[i], &ev))
+			log_warning("listener %d of worker %u: %s", i, w->id,
+				    strerror(errno));
+	}
+}
+
 const struct transport_ops kernel_epoll_ops = {
     .name = "epoll",
     .attach = ep_attach,
@@ -334,4 +360,5 @@ const struct transport_ops kernel_epoll_ops = {
     .close = ep_close,
     .rx_resume = ep_rx_resume,
     .detach = ep_detach,
+    .relisten = ep_relisten,
 };

@@ -38,6 +38,15 @@ bool kernel_accept_rest(struct kernel_accept_rest *r, int err, int64_t now_ms);
 /** Whether a resting listener may try again now; ends the rest. */
 bool kernel_accept_wake(struct kernel_accept_rest *r, int64_t now_ms);
 
+/** Whether fd is one of fds[0..n) (relisten keeps listeners it reuses). */
+static inline bool kernel_fd_in(int fd, const int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] == fd)
+			return true;
+	return false;
+}
+
 /** 0 when io_uring can run here with what we need, else -errno. */
 int kernel_uring_probe(const char **why);
 

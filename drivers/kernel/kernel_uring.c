@@ -138,6 +138,7 @@ struct ur_worker {
 	unsigned nfree, npend;
 	uint32_t rearm_accept; /* listeners that found no free SQE */
 	uint32_t rest_accept;  /* listeners resting out of descriptors */
+	uint32_t listen_gen;   /* bumped by relisten: older accepts are stale */
 	struct kernel_accept_rest rest;
 	bool rearm_wake;
 	bool wake_poll;	 /* READ on the non-blocking eventfd fails */
@@ -438,6 +439,12 @@ static inline void ur_sqe_file(struct io_uring_sqe *sqe,
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)e | op);
 }
 
+/* An accept's user data: listener index and generation above the op. */
+static uint64_t ur_accept_data(const struct ur_worker *u, int i)
+{
+	return ((uint64_t)u->listen_gen << 8) | ((uint64_t)i << 3) | UR_ACCEPT;
+}
+
 static void ur_arm_accept(struct worker *w, int i)
 {
 	struct ur_worker *u = w->tpd;
@@ -450,7 +457,7 @@ static void ur_arm_accept(struct worker *w, int i)
 	u->rearm_accept &= ~(1u << i);
 	io_uring_prep_multishot_accept(sqe, w->listen_fd[i], NULL, NULL,
 				       SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, ((uint64_t)i << 3) | UR_ACCEPT);
+	io_uring_sqe_set_data64(sqe, ur_accept_data(u, i));
 }
 
 static void ur_arm_wake(struct worker *w)
@@ -817,10 +824,21 @@ static void ur_new_conn(struct worker *w, int fd)
 		ur_close(w, c);
 }
 
-static void ur_accept_done(struct worker *w, int i, int res, unsigned flags)
+static void ur_accept_done(struct worker *w, uint64_t ud, int res,
+			   unsigned flags)
 {
 	struct ur_worker *u = w->tpd;
+	int i = (int)((ud >> 3) & 31);
 
+	if ((uint32_t)(ud >> 8) != u->listen_gen) {
+		/* A listener relisten() closed: its last accepted clients
+		 * are clients all the same. */
+		if (res >= 0 && !u->stopping)
+			ur_new_conn(w, res);
+		else if (res >= 0)
+			close(res);
+		return;
+	}
 	if (!(flags & IORING_CQE_F_MORE) && !u->stopping) {
 		if (res < 0 &&
 		    kernel_accept_rest(&u->rest, -res, worker_now_ms(w)))
@@ -1026,7 +1044,7 @@ static void ur_complete(struct worker *w, uint64_t ud, int res, unsigned flags)
 		ur_pollout_done(w, e);
 		break;
 	case UR_ACCEPT:
-		ur_accept_done(w, (int)(ud >> 3), res, flags);
+		ur_accept_done(w, ud, res, flags);
 		break;
 	case UR_WAKE_READ:
 	case UR_WAKE_POLL:
@@ -1211,6 +1229,33 @@ static void ur_close(struct worker *w, struct conn *c)
 		ur_free(u, e);
 }
 
+static void ur_relisten(struct worker *w, const int *fds, int n)
+{
+	struct ur_worker *u = w->tpd;
+	struct io_uring_sqe *sqe;
+
+	for (int i = 0; i < w->nlisten; i++) {
+		/* Cancel by user data, then close: the request holds the
+		 * socket until it completes. */
+		while ((sqe = ur_sqe(u)) == NULL)
+			ur_submit(u);
+		io_uring_prep_cancel64(sqe, ur_accept_data(u, i), 0);
+		io_uring_sqe_set_data64(sqe, UR_IGNORE);
+	}
+	ur_submit(u);
+	for (int i = 0; i < w->nlisten; i++)
+		if (!kernel_fd_in(w->listen_fd[i], fds, n))
+			close(w->listen_fd[i]);
+	u->listen_gen = (u->listen_gen + 1) & 0xffffff;
+	u->rearm_accept = u->rest_accept = 0;
+	u->rest.resting = false;
+	w->nlisten = n;
+	for (int i = 0; i < n; i++) {
+		w->listen_fd[i] = fds[i];
+		ur_arm_accept(w, i);
+	}
+}
+
 const struct transport_ops kernel_uring_ops = {
     .name = "io_uring",
     .attach = ur_attach,
@@ -1220,4 +1265,5 @@ const struct transport_ops kernel_uring_ops = {
     .close = ur_close,
     .rx_resume = ur_rx_resume,
     .detach = ur_detach,
+    .relisten = ur_relisten,
 };

@@ -672,3 +672,51 @@ def test_info_client_recent_max_buffers_were_zero(raw, server):
         slow.close()
         big_in.close()
     assert raw.cmd("DEL", "rm") == 1
+
+
+def test_config_set_port_and_bind_rebind(make_server):
+    """CONFIG SET port and bind were refused (immutable); redis-server listens
+    anew, keeps its clients, and keeps the old listeners when the new ones
+    cannot be had."""
+    if srvmod.launcher():
+        pytest.skip("rebinds loopback addresses of this host")
+    s = make_server(name="rebind")
+    c = s.raw()
+    try:
+        assert c.cmd("SET", "k", "v") == "OK"
+        new = srvmod.free_port()
+        assert c.cmd("CONFIG", "SET", "port", str(new)) == "OK"
+        old, s.port = s.port, new
+        assert c.cmd("GET", "k") == b"v"  # the client stays
+        with s.raw() as n:
+            assert n.cmd("GET", "k") == b"v"
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", old), timeout=2).close()
+        # A port somebody else listens on: refused, nothing changes.
+        blocker = socket.socket()
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen(1)
+        try:
+            err = c.cmd("CONFIG", "SET", "port", str(blocker.getsockname()[1]))
+        finally:
+            blocker.close()
+        assert err == resp.Err("ERR CONFIG SET failed (possibly related to argument "
+                               "'port') - Unable to listen on this port. Check server logs.")
+        assert c.cmd("CONFIG", "GET", "port") == [b"port", str(new).encode()]
+        # Two addresses, then one again.
+        assert c.cmd("CONFIG", "SET", "bind", "127.0.0.1 127.0.0.2") == "OK"
+        with resp.Conn(new, host="127.0.0.2") as n:
+            assert n.cmd("GET", "k") == b"v"
+        err = c.cmd("CONFIG", "SET", "bind", "127.0.0.1 192.0.2.1")
+        assert err == resp.Err("ERR CONFIG SET failed (possibly related to argument "
+                               "'bind') - Failed to bind to specified addresses.")
+        with resp.Conn(new, host="127.0.0.2") as n:
+            assert n.cmd("PING") == "PONG"
+        assert c.cmd("CONFIG", "SET", "bind", "127.0.0.1") == "OK"
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.2", new), timeout=2).close()
+        for _ in range(10):
+            with s.raw() as n:
+                assert n.cmd("GET", "k") == b"v"
+    finally:
+        c.close()
