@@ -69,8 +69,8 @@ static void set_free(struct listen_set *s)
  * has too, new claims and listeners for the rest.  Returns 0, or -errno
  * with *failed naming the address that could not be had.
  */
-static int set_open(struct listen_set *s, struct listen_set *old,
-		    int backlog, const char **failed)
+static int set_open(struct listen_set *s, struct listen_set *old, int backlog,
+		    const char **failed)
 {
 	unsigned nw = listen_nworkers, nb = (unsigned)s->nb;
 
@@ -90,8 +90,8 @@ static int set_open(struct listen_set *s, struct listen_set *old,
 				s->fds[w * nb + b] =
 				    old->fds[w * (unsigned)old->nb +
 					     (unsigned)ob];
-				old->fds[w * (unsigned)old->nb +
-					 (unsigned)ob] = -1;
+				old->fds[w * (unsigned)old->nb + (unsigned)ob] =
+				    -1;
 			}
 			continue;
 		}
@@ -160,8 +160,9 @@ int listen_apply(const struct cfg *newc, char *err, size_t len)
 	int rc;
 
 	if (newc->transport == CFG_TRANSPORT_DPDK) {
-		snprintf(err, len, "the dpdk transport listens on 'ip' and "
-				   "'port' as it started");
+		snprintf(err, len,
+			 "the dpdk transport listens on 'ip' and "
+			 "'port' as it started");
 		return -EINVAL;
 	}
 	set_addrs(&next, newc);

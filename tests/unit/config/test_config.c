@@ -496,10 +496,10 @@ static void test_set_errors(void **state)
 			 "arguments for CONFIG SET - 'foo'");
 	expect_set_error("databases", "3",
 			 SETFAIL("databases", "can't set immutable config"));
-	expect_set_error("Port", "7000",
-			 SETFAIL("Port", "can't set immutable config"));
-	expect_set_error("bind", "0.0.0.0",
-			 SETFAIL("bind", "can't set immutable config"));
+	/* port and bind are mutable (control/listen.c rebinds). */
+	expect_set_error("Port", "70000",
+			 SETFAIL("port", "argument must be between 0 and 65535 "
+					 "inclusive"));
 	expect_set_error("maxclients", "0",
 			 SETFAIL("maxclients",
 				 "argument must be between 1 and 4294967295 "
