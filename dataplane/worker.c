@@ -324,7 +324,10 @@ static bool worker_hold_poll(struct worker *w)
 static int worker_timeout(struct worker *w)
 {
 	int64_t until = w->next_cron_ms;
-	int64_t next_exp = store_next_expire(w->id);
+	/* A lent shard's expiry heap is the holder's to change right now;
+	 * its RELEASE wakes us, and the next turn looks again. */
+	int64_t next_exp =
+	    xcore_lent(w) ? STORE_NO_EXPIRE : store_next_expire(w->id);
 
 	if (w->paused || (w->evicting && !xcore_lent(w)) || xcore_busy(w) ||
 	    worker_hold_poll(w))
