@@ -76,11 +76,12 @@ struct cfg {
 	bool protected_mode;	 /* yes */
 	char *requirepass;	 /* "" = none */
 	/* engine */
-	long long workers;		     /* 0 = one per online CPU */
-	enum cfg_transport transport;	     /* kernel */
-	enum cfg_kernel_io kernel_io;	     /* auto: io_uring if usable */
-	long long databases;		     /* 16, 1..256 */
-	long long hz;			     /* 10, 1..500 */
+	long long workers;	      /* 0 = one per online CPU */
+	enum cfg_transport transport; /* kernel */
+	enum cfg_kernel_io kernel_io; /* auto: io_uring if usable */
+	long long kernel_poll_us; /* poll this long after I/O before sleeping */
+	long long databases;	  /* 16, 1..256 */
+	long long hz;		  /* 10, 1..500 */
 	long long proto_max_bulk_len;	     /* 512mb, >= 1mb */
 	long long client_query_buffer_limit; /* 1gb, >= 1mb */
 	/* client-output-buffer-limit: normal 0 0 0, replica 256mb 64mb 60,

@@ -193,6 +193,7 @@ const struct cfg_param cfg_params[] = {
 	INT("workers", workers, "0", 0, CFG_WORKERS_MAX, 0),
 	ENUM("transport", transport, "kernel", transport_words, 0),
 	ENUM("kernel-io", kernel_io, "auto", kernel_io_words, 0),
+	INT("kernel-poll-us", kernel_poll_us, "100", 0, 1000000, M),
 	INT("databases", databases, "16", 1, CFG_DATABASES_MAX, 0),
 	PARAM("hz", CFG_T_INT, hz, "10", 0, INT_MAX, NULL, M, check_hz, NULL),
 	MEM("proto-max-bulk-len", proto_max_bulk_len, "512mb",

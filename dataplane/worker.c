@@ -308,6 +308,7 @@ static void worker_cron(struct worker *w)
  * on a busy host) gets ours.
  */
 #define WORKER_HOLD_POLL_US 50
+#define WORKER_POLL (-2) /* worker_timeout: poll, nothing pending */
 
 static bool worker_hold_poll(struct worker *w)
 {
@@ -316,6 +317,24 @@ static bool worker_hold_poll(struct worker *w)
 	if (worker_clock_mono_us() - w->hold_event_us < WORKER_HOLD_POLL_US)
 		return true;
 	w->hold_event_us = 0;
+	return false;
+}
+
+/*
+ * kernel-poll-us: after a turn that had I/O, poll for that long before
+ * sleeping, so that a busy client's next send finds the worker awake
+ * instead of paying a wake-up (cachalot.conf says why).
+ */
+static bool worker_io_poll(struct worker *w)
+{
+	long long budget;
+
+	if (!w->io_event_us)
+		return false;
+	budget = cfg_cur()->kernel_poll_us;
+	if (budget > 0 && worker_clock_mono_us() - w->io_event_us < budget)
+		return true;
+	w->io_event_us = 0;
 	return false;
 }
 
@@ -329,9 +348,10 @@ static int worker_timeout(struct worker *w)
 	int64_t next_exp =
 	    xcore_lent(w) ? STORE_NO_EXPIRE : store_next_expire(w->id);
 
-	if (w->paused || (w->evicting && !xcore_lent(w)) || xcore_busy(w) ||
-	    worker_hold_poll(w))
+	if (w->paused || (w->evicting && !xcore_lent(w)) || xcore_busy(w))
 		return 0;
+	if (worker_hold_poll(w) || worker_io_poll(w))
+		return WORKER_POLL;
 	if (next_exp != STORE_NO_EXPIRE && next_exp < until)
 		until = next_exp;
 	until -= w->now_ms;
@@ -345,8 +365,15 @@ static void worker_wait(struct worker *w)
 	int timeout = worker_timeout(w);
 	bool parked;
 
+	if (timeout == WORKER_POLL) {
+		/* Nothing to do but look again: whatever else wants this CPU
+		 * (a client on a small machine) runs first. */
+		sched_yield();
+		timeout = 0;
+	}
 	if (timeout == 0 || w->tp->polls) {
-		w->tp->wait(w, timeout);
+		if (w->tp->wait(w, timeout) > 0 && !w->tp->polls)
+			w->io_event_us = worker_clock_mono_us();
 		return;
 	}
 	/* Going to sleep: announce it, then look at the rings once more so a
@@ -357,7 +384,8 @@ static void worker_wait(struct worker *w)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (xcore_busy(w))
 		timeout = 0;
-	w->tp->wait(w, timeout);
+	if (w->tp->wait(w, timeout) > 0)
+		w->io_event_us = worker_clock_mono_us();
 	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 	if (parked)
 		xcore_unpark(w);

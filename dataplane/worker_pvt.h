@@ -67,6 +67,7 @@ struct worker {
 	unsigned batch_left;	 /* commands it may still take */
 	struct conn *lent_wait;	 /* connections waiting for my shard back */
 	int64_t hold_event_us; /* last hold message, 0 = long ago (worker.c) */
+	int64_t io_event_us;   /* last turn with I/O, 0 = long ago */
 	unsigned execs_out;    /* XM_EXEC sent, XM_DONE not yet back */
 
 	/* connections */
