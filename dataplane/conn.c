@@ -1425,6 +1425,15 @@ bool conn_rx_hold(struct conn *c)
 	return true;
 }
 
+size_t conn_rx_room(const struct conn *c)
+{
+	size_t pending = c->ilen - c->ipos;
+
+	if (!c->paused)
+		return SIZE_MAX;
+	return pending < CONN_RX_HOLD ? CONN_RX_HOLD - pending : 1;
+}
+
 size_t conn_rx_pending(const struct conn *c)
 {
 	/* A request still arriving (a 64 MB value) is being consumed: only

@@ -82,6 +82,11 @@ size_t conn_rx_pending(const struct conn *c);
  * Context: owner, after conn_rx_done().
  */
 bool conn_rx_hold(struct conn *c);
+/** How many bytes c takes at most in the next read before it must be held
+ * (SIZE_MAX while it parses): a transport that reads into conn_rx_space()
+ * itself caps its read with it, so the query buffer does not grow past
+ * the hold by a big read's worth.  Context: owner. */
+size_t conn_rx_room(const struct conn *c);
 
 /** Output waiting to be sent, and how much of it went out. */
 const char *conn_tx_data(struct conn *c, size_t *len);
