@@ -118,21 +118,23 @@ int worker_relisten(const int *fds, int n)
 		return -ENOTSUP;
 	if (n < 1 || n > 16)
 		return -EINVAL;
-	for (unsigned i = 0; i < nworkers; i++) {
-		struct worker_listen *l = mi_malloc(sizeof(*l)), *old;
+	/* A worker still holding the last set (stuck in a long command):
+	 * one change at a time, or sockets would change hands twice. */
+	for (unsigned i = 0; i < nworkers; i++)
+		if (__atomic_load_n(&workers[i]->relisten, __ATOMIC_ACQUIRE))
+			return -EBUSY;
+	struct worker_listen *ls = mi_calloc(nworkers, sizeof(*ls));
 
-		if (!l)
-			return -ENOMEM;
-		l->n = n;
-		memcpy(l->fds, fds + (size_t)i * (size_t)n,
+	if (!ls)
+		return -ENOMEM;
+	for (unsigned i = 0; i < nworkers; i++) {
+		ls[i].n = n;
+		memcpy(ls[i].fds, fds + (size_t)i * (size_t)n,
 		       (size_t)n * sizeof(int));
-		old = __atomic_exchange_n(&workers[i]->relisten, l,
-					  __ATOMIC_ACQ_REL);
-		if (old) { /* never taken: its sockets are not anyone's */
-			for (int j = 0; j < old->n; j++)
-				close(old->fds[j]);
-			mi_free(old);
-		}
+	}
+	for (unsigned i = 0; i < nworkers; i++) {
+		__atomic_store_n(&workers[i]->relisten, &ls[i],
+				 __ATOMIC_RELEASE);
 		worker_wake(workers[i]);
 	}
 	/*
@@ -150,12 +152,14 @@ int worker_relisten(const int *fds, int n)
 		for (unsigned i = 0; i < nworkers; i++)
 			pending += __atomic_load_n(&workers[i]->relisten,
 						   __ATOMIC_ACQUIRE) != NULL;
-		if (!pending)
-			break;
+		if (!pending) {
+			mi_free(ls);
+			return 0;
+		}
 		struct timespec ts = {.tv_nsec = 100000};
 		nanosleep(&ts, NULL);
 	}
-	return 0;
+	return 0; /* ls goes with the process: a worker may still read it */
 }
 
 /* At the top of a turn: new listeners from worker_relisten? */
@@ -167,7 +171,6 @@ static void worker_take_listeners(struct worker *w)
 	if (!l)
 		return;
 	w->tp->relisten(w, l->fds, l->n);
-	mi_free(l);
 }
 
 void worker_wake(struct worker *w)

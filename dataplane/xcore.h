@@ -19,7 +19,9 @@
  * command when the last grant arrives, from xcore_poll.  Ascending order
  * makes cycles impossible: a core lends itself only while it has not
  * taken itself for its own command (it holds nothing above itself then),
- * and once it has, it defers every hold request.  Deferred work is kept in
+ * and once it has, it defers every hold request (commands for its shard
+ * still run meanwhile: they simply come before the held one).  Deferred
+ * work is kept in
  * one FIFO so a sender's commands and holds are served in the order it
  * sent them, which is what makes read-your-writes hold through a hold.
  * A core takes itself as soon as the holder that borrowed it lets go,
