@@ -358,7 +358,10 @@ def test_holds_do_not_starve_a_busy_machine(make_server):
         stop.set()
         for t in loaders:
             t.join(10)
-    assert out["renames"] >= 1500, out
+    # The bug's rate was ~350/s.  Over DPDK on af_packet the veth's kernel side
+    # shares the two CPUs with the polling workers and the clients: a lower floor.
+    floor = 1500 if srvmod.transport() == "kernel" else 600
+    assert out["renames"] >= floor, out
     assert out["ping_max"] < 0.25, out
 
 
