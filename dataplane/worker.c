@@ -313,31 +313,16 @@ static void worker_cron(struct worker *w)
 #define WORKER_HOLD_POLL_US 50
 #define WORKER_POLL (-2) /* worker_timeout: poll, nothing pending */
 
-static bool worker_hold_poll(struct worker *w)
+/* Whether a poll window opened at *since (0: none) and budget us long is
+ * still open; closes it once it is not. */
+static bool worker_poll_window(const struct worker *w, int64_t *since,
+			       long long budget)
 {
-	if (!w->hold_event_us)
+	if (!*since)
 		return false;
-	if (worker_clock_mono_us() - w->hold_event_us < WORKER_HOLD_POLL_US)
+	if (budget > 0 && w->turn_us - *since < budget)
 		return true;
-	w->hold_event_us = 0;
-	return false;
-}
-
-/*
- * kernel-poll-us: after a turn that had I/O, poll for that long before
- * sleeping, so that a busy client's next send finds the worker awake
- * instead of paying a wake-up (cachalot.conf says why).
- */
-static bool worker_io_poll(struct worker *w)
-{
-	long long budget;
-
-	if (!w->io_event_us)
-		return false;
-	budget = cfg_cur()->kernel_poll_us;
-	if (budget > 0 && worker_clock_mono_us() - w->io_event_us < budget)
-		return true;
-	w->io_event_us = 0;
+	*since = 0;
 	return false;
 }
 
@@ -353,7 +338,10 @@ static int worker_timeout(struct worker *w)
 
 	if (w->paused || (w->evicting && !xcore_lent(w)) || xcore_busy(w))
 		return 0;
-	if (worker_hold_poll(w) || worker_io_poll(w))
+	/* kernel-poll-us: after I/O too, so that a busy client's next send
+	 * finds the worker awake (cachalot.conf says why). */
+	if (worker_poll_window(w, &w->hold_event_us, WORKER_HOLD_POLL_US) ||
+	    worker_poll_window(w, &w->io_event_us, cfg_cur()->kernel_poll_us))
 		return WORKER_POLL;
 	if (next_exp != STORE_NO_EXPIRE && next_exp < until)
 		until = next_exp;
@@ -363,9 +351,11 @@ static int worker_timeout(struct worker *w)
 	return until > WORKER_MAX_SLEEP_MS ? WORKER_MAX_SLEEP_MS : (int)until;
 }
 
-static void worker_wait(struct worker *w)
+/* Wait for events as worker_timeout says; returns how many came. */
+static int worker_wait(struct worker *w)
 {
 	int timeout = worker_timeout(w);
+	int events;
 	bool parked;
 
 	if (timeout == WORKER_POLL) {
@@ -375,9 +365,7 @@ static void worker_wait(struct worker *w)
 		timeout = 0;
 	}
 	if (timeout == 0 || w->tp->polls) {
-		if (w->tp->wait(w, timeout) > 0 && !w->tp->polls)
-			w->io_event_us = worker_clock_mono_us();
-		return;
+		return w->tp->wait(w, timeout);
 	}
 	/* Going to sleep: announce it, then look at the rings once more so a
 	 * message published just before cannot be missed (see xcore_flush). */
@@ -387,12 +375,12 @@ static void worker_wait(struct worker *w)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (xcore_busy(w))
 		timeout = 0;
-	if (w->tp->wait(w, timeout) > 0)
-		w->io_event_us = worker_clock_mono_us();
+	events = w->tp->wait(w, timeout);
 	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 	if (parked)
 		xcore_unpark(w);
 	rcu_thread_online();
+	return events;
 }
 
 static void worker_expire(struct worker *w)
@@ -501,10 +489,14 @@ static void worker_loop(struct worker *w)
 {
 	while (!__atomic_load_n(&stop_flag, __ATOMIC_RELAXED)) {
 		int64_t t0;
+		int events;
 
 		rcu_quiescent_state();
-		worker_wait(w);
+		events = worker_wait(w);
 		t0 = worker_clock_mono_us();
+		w->turn_us = t0;
+		if (events > 0 && !w->tp->polls)
+			w->io_event_us = t0;
 		w->now_ms = worker_clock_ms();
 		w->st.loop_turns++;
 		if (__builtin_expect(

@@ -68,6 +68,7 @@ struct worker {
 	struct conn *lent_wait;	 /* connections waiting for my shard back */
 	int64_t hold_event_us; /* last hold message, 0 = long ago (worker.c) */
 	int64_t io_event_us;   /* last turn with I/O, 0 = long ago */
+	int64_t turn_us;       /* monotonic us at the start of this turn */
 	unsigned execs_out;    /* XM_EXEC sent, XM_DONE not yet back */
 
 	/* connections */

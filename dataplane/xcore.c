@@ -270,7 +270,7 @@ static void xcore_drain_deferred(struct worker *w)
 static void xcore_handle(struct worker *w, struct xmsg *m)
 {
 	if (m->type >= XM_HOLD && m->type <= XM_RELEASE)
-		w->hold_event_us = worker_clock_mono_us();
+		w->hold_event_us = w->turn_us ? w->turn_us : 1;
 	switch (m->type) {
 	case XM_DONE:
 		w->execs_out--;

@@ -66,14 +66,6 @@ void worker_wake(struct worker *w)
 	(void)w;
 }
 
-int64_t worker_clock_mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void conn_shard_back(struct worker *w)
 {
 	(void)w;
