@@ -65,6 +65,8 @@ def pytest_runtest_makereport(item, call):
         for s in list(srvmod.live):
             rep.sections.append(
                 ("server log (port %s, %s, %s)" % (s.port, s.name, s.logpath), s.log_tail()))
+            if rep.when == "call" and s.alive():
+                rep.sections.append(("server state (port %s)" % s.port, s.state_dump()))
 
 
 def pytest_sessionfinish(session, exitstatus):

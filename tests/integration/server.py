@@ -307,6 +307,35 @@ class Server:
         text = data.decode(errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
+    def state_dump(self):
+        """For a failed test's report: what the server says about its clients, and
+        where its threads are (gdb, when there and when this is the server's own pid),
+        so a hang seen once in CI can be read afterwards."""
+        out = []
+        try:
+            c = self.raw(timeout=3.0)
+            try:
+                for cmd in (("CLIENT", "LIST"), ("INFO", "everything")):
+                    v = c.cmd(*cmd)
+                    out.append("--- %s\n%s" % (" ".join(cmd),
+                                              v.decode(errors="replace")
+                                              if isinstance(v, bytes) else v))
+            finally:
+                c.close()
+        except Exception as e:  # noqa: BLE001 - a report must not raise
+            out.append("--- (no reply: %r)" % (e,))
+        if kind() == "cachalot" and shutil.which("gdb") and self.alive():
+            try:
+                bt = subprocess.run(
+                    ["gdb", "-p", str(self.proc.pid), "-batch", "-nx",
+                     "-ex", "thread apply all bt 12"],
+                    capture_output=True, text=True, timeout=60).stdout
+                out.append("--- threads\n" + "\n".join(
+                    ln for ln in bt.splitlines() if ln.startswith(("#", "Thread"))))
+            except (OSError, subprocess.SubprocessError) as e:
+                out.append("--- (gdb: %r)" % (e,))
+        return "\n".join(out)
+
     def client(self, **kw):
         import redis
 
