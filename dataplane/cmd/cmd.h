@@ -8,7 +8,7 @@
  * least), flags, key positions (first, last, step; last -1 = to the end),
  * the ACL group and documentation that COMMAND INFO/DOCS return.
  *
- * Where a handler runs is decided before it is called (conn.c):
+ * Where a handler runs is decided before it is called (conn_exec.c):
  *  - no keys, or CMD_CLIENT: on the client's own core;
  *  - keys all owned by one shard: a write on that owner; a read on the
  *    client's core under RCU (or on the owner, when the client has writes

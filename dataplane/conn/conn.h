@@ -11,7 +11,7 @@
  *
  * Output is bounded by client-output-buffer-limit (the class's hard and
  * soft limits, as Redis 7.0 applies them): a client whose output piles up
- * unread is closed and counted; conn.c's top comment says how.
+ * unread is closed and counted; conn_obuf.c's top comment says how.
  *
  * Threading: a connection belongs to the worker that accepted it; only
  * that worker touches it, except that CLIENT LIST on any core reads the
@@ -162,7 +162,7 @@ void conn_visit_all(conn_visit_fn fn, void *arg);
  */
 int conn_info(const struct conn *c, int64_t now_ms, char *buf, size_t size);
 /** INFO client_recent_max_input_buffer / _output_buffer: the largest
- * query buffer and reply list (as Redis counts it, conn.c) any client had
+ * query buffer and reply list (as Redis counts it, conn_obuf.c) any client had
  * in the last few seconds, sampled by each worker's cron.  Context: any
  * thread. */
 void conn_recent_max(uint64_t *in, uint64_t *out);
