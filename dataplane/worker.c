@@ -166,11 +166,14 @@ int worker_relisten(const int *fds, int n)
 static void worker_take_listeners(struct worker *w)
 {
 	struct worker_listen *l =
-	    __atomic_exchange_n(&w->relisten, NULL, __ATOMIC_ACQ_REL);
+	    __atomic_load_n(&w->relisten, __ATOMIC_ACQUIRE);
 
 	if (!l)
 		return;
 	w->tp->relisten(w, l->fds, l->n);
+	/* Only now: worker_relisten's caller answers once the old
+	 * listeners are gone. */
+	__atomic_store_n(&w->relisten, NULL, __ATOMIC_RELEASE);
 }
 
 void worker_wake(struct worker *w)

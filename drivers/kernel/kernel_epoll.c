@@ -339,7 +339,7 @@ static void ep_relisten(struct worker *w, const int *fds, int n)
 			epoll_ctl(ep->epfd, EPOLL_CTL_DEL, w->listen_fd[i],
 				  NULL);
 		if (!kernel_fd_in(w->listen_fd[i], fds, n))
-			close(w->listen_fd[i]);
+			kernel_listen_drop(w->listen_fd[i]);
 	}
 	ep->resting = 0;
 	ep->rest.resting = false;

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 struct transport_ops;
 
@@ -45,6 +47,16 @@ static inline bool kernel_fd_in(int fd, const int *fds, int n)
 		if (fds[i] == fd)
 			return true;
 	return false;
+}
+
+/** Stop listening on fd at once, then close it: a request still holding
+ * the socket (io_uring's accept until its cancel completes) would keep
+ * it listening, and CONFIG SET must not answer before the old addresses
+ * refuse.  Context: the listener's worker. */
+static inline void kernel_listen_drop(int fd)
+{
+	shutdown(fd, SHUT_RDWR);
+	close(fd);
 }
 
 /** 0 when io_uring can run here with what we need, else -errno. */

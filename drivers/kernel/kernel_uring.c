@@ -1245,7 +1245,7 @@ static void ur_relisten(struct worker *w, const int *fds, int n)
 	ur_submit(u);
 	for (int i = 0; i < w->nlisten; i++)
 		if (!kernel_fd_in(w->listen_fd[i], fds, n))
-			close(w->listen_fd[i]);
+			kernel_listen_drop(w->listen_fd[i]);
 	u->listen_gen = (u->listen_gen + 1) & 0xffffff;
 	u->rearm_accept = u->rest_accept = 0;
 	u->rest.resting = false;
