@@ -13,6 +13,7 @@
 #define CACHALOT_RING_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct ring {
