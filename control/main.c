@@ -20,6 +20,8 @@
 #include "cfg.h"
 #include "cmd/cmd.h"
 #include "conn.h"
+#include "ctl.h"
+#include "ctlq.h"
 #include "dpdk/dpdk.h"
 #include "listen.h"
 #include "log.h"
@@ -97,19 +99,28 @@ static bool read_stop_signal(int sfd, int timeout_ms, int *signo)
 	return true;
 }
 
-/* The control loop: signals and SHUTDOWN, nothing on the request path. */
+/* The control loop: signals, SHUTDOWN, timers and the workers' jobs. */
 static void control_wait(int sfd)
 {
-	int sig;
+	int sig = ctl_run(sfd);
 
-	while (!worker_shutdown_requested()) {
-		if (read_stop_signal(sfd, 50, &sig)) {
-			log_warning("Received %s scheduling shutdown...",
-				    sig == SIGINT ? "SIGINT" : "SIGTERM");
-			break;
-		}
-	}
+	if (sig)
+		log_warning("Received %s scheduling shutdown...",
+			    sig == SIGINT ? "SIGINT" : "SIGTERM");
 	log_warning("User requested shutdown...");
+}
+
+/* INFO's instantaneous_ops_per_sec samples and the memory peak: the
+ * control thread's, not worker 0's (cmd_cron keeps its own 100 ms pace). */
+static void control_stats_tick(int64_t now_ms, void *arg)
+{
+	(void)arg;
+	cmd_cron(now_ms);
+}
+
+static void control_wake_worker(unsigned i)
+{
+	worker_wake(worker_get(i));
 }
 
 /*
@@ -367,7 +378,10 @@ static int run(const struct cfg *cfg)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	cmd_set_start_time(worker_clock_ms());
 	conn_clock_setup();
-	if ((rc = worker_setup(&wc)) || (rc = worker_start())) {
+	if ((rc = worker_setup(&wc)) ||
+	    (rc = ctlq_setup(nworkers, control_wake_worker)) ||
+	    (rc = ctl_timer_every(100, control_stats_tick, NULL)) ||
+	    (rc = worker_start())) {
 		log_warning("could not start the workers: %s", strerror(-rc));
 		if (use_dpdk) {
 			/* Attached workers poll the port: stop them first. */
@@ -395,6 +409,7 @@ static int run(const struct cfg *cfg)
 	control_wait(sfd);
 	control_stop_workers(sfd);
 	rcu_thread_online();
+	ctlq_teardown();
 	listen_close();
 	if (use_dpdk) {
 		dpdk_teardown();

@@ -13,6 +13,7 @@
 #include "cfg.h"
 #include "cmd/cmd.h"
 #include "conn.h"
+#include "ctlq.h"
 #include "log.h"
 #include "transport.h"
 #include "worker_pvt.h"
@@ -297,8 +298,6 @@ static void worker_cron(struct worker *w)
 	long long hz = cfg->hz > 0 ? cfg->hz : 10;
 
 	conn_cron(w);
-	if (w->id == 0)
-		cmd_cron(w->now_ms);
 	worker_trim(w);
 	w->next_cron_ms = w->now_ms + 1000 / hz;
 }
@@ -339,7 +338,8 @@ static int worker_timeout(struct worker *w)
 	int64_t next_exp =
 	    xcore_lent(w) ? STORE_NO_EXPIRE : store_next_expire(w->id);
 
-	if (w->paused || (w->evicting && !xcore_lent(w)) || xcore_busy(w))
+	if (w->paused || (w->evicting && !xcore_lent(w)) || xcore_busy(w) ||
+	    ctlq_worker_pending(w->id))
 		return 0;
 	/* kernel-poll-us: after I/O too, so that a busy client's next send
 	 * finds the worker awake (cachalot.conf says why). */
@@ -506,6 +506,7 @@ static void worker_loop(struct worker *w)
 			__atomic_load_n(&w->relisten, __ATOMIC_RELAXED) != NULL,
 			0))
 			worker_take_listeners(w);
+		ctlq_worker_poll(w->id);
 		w->tp->dispatch(w);
 		xcore_poll(w);
 		conn_resume_paused(w);

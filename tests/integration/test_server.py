@@ -449,6 +449,21 @@ def test_info_fields(server, r, raw):
         assert float(i[f]) >= 0
 
 
+def test_instantaneous_ops_per_sec_follows_load(raw):
+    """Sampled every 100 ms over the last 16 samples, as Redis does (in cachalot by
+    the control thread's timer): a steady pipelined load shows, and it fades out."""
+    req = b"".join(resp.encode("PING") for _ in range(100))
+    end = time.time() + 2.0
+    while time.time() < end:
+        raw.send(req)
+        raw.read_raw(len(b"+PONG\r\n") * 100, timeout=10)
+    ops = int(info_text(raw, "stats")["instantaneous_ops_per_sec"])
+    assert ops > 1000, ops
+    time.sleep(2.5)
+    ops = int(info_text(raw, "stats")["instantaneous_ops_per_sec"])
+    assert ops < 100, ops
+
+
 def test_info_keyspace_hits_misses_commands(r, raw):
     r.mset({"a": "1", "b": "2"})
     before = info_text(raw, "stats")
