@@ -12,6 +12,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "ctlq.h"
 #include "worker.h"
@@ -30,7 +31,7 @@ static unsigned ntimers;
 
 static int64_t ctl_now_ms(void)
 {
-	return worker_clock_mono_us() / 1000;
+	return clock_mono_us() / 1000;
 }
 
 int ctl_timer_every(int64_t period_ms, ctl_timer_fn fn, void *arg)

@@ -17,6 +17,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "clock.h"
 #include "cfg.h"
 #include "cmd/cmd.h"
 #include "conn.h"
@@ -134,7 +135,7 @@ static void control_wake_worker(unsigned i)
 
 static void control_stop_workers(int sfd)
 {
-	int64_t start = worker_clock_mono_us();
+	int64_t start = clock_mono_us();
 	int sig;
 
 	worker_stop_begin();
@@ -143,8 +144,7 @@ static void control_stop_workers(int sfd)
 			log_warning("You insist... exiting now.");
 			_exit(1);
 		}
-		if (worker_clock_mono_us() - start >
-		    CONTROL_STOP_BOUND_MS * 1000LL) {
+		if (clock_mono_us() - start > CONTROL_STOP_BOUND_MS * 1000LL) {
 			log_warning("Workers did not stop within %d s: "
 				    "exiting now.",
 				    CONTROL_STOP_BOUND_MS / 1000);
@@ -376,8 +376,8 @@ static int run(const struct cfg *cfg)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	cmd_set_start_time(worker_clock_ms());
-	conn_clock_setup();
+	cmd_set_start_time(clock_unix_ms());
+	clock_setup();
 	if ((rc = worker_setup(&wc)) ||
 	    (rc = ctlq_setup(nworkers, control_wake_worker)) ||
 	    (rc = ctl_timer_every(100, control_stats_tick, NULL)) ||

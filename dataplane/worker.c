@@ -10,6 +10,7 @@
 #include <mimalloc.h>
 #include <urcu-qsbr.h>
 
+#include "clock.h"
 #include "cfg.h"
 #include "cmd/cmd.h"
 #include "conn.h"
@@ -40,30 +41,6 @@ static int stop_flag;
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t start_cond = PTHREAD_COND_INITIALIZER;
 static unsigned started;
-
-int64_t worker_clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t worker_clock_mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int64_t worker_clock_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 unsigned worker_count(void)
 {
@@ -147,8 +124,7 @@ int worker_relisten(const int *fds, int n)
 	 */
 	if (worker_self)
 		worker_take_listeners(worker_self);
-	for (int64_t end = worker_clock_mono_us() + 1000000;
-	     worker_clock_mono_us() < end;) {
+	for (int64_t end = clock_mono_us() + 1000000; clock_mono_us() < end;) {
 		unsigned pending = 0;
 		for (unsigned i = 0; i < nworkers; i++)
 			pending += __atomic_load_n(&workers[i]->relisten,
@@ -212,8 +188,8 @@ int worker_setup(const struct worker_conf *conf)
 		w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (w->wake_fd < 0)
 			return -errno;
-		w->rng = 0x9E3779B97F4A7C15ull * (i + 1) ^
-			 (uint64_t)worker_clock_us();
+		w->rng =
+		    0x9E3779B97F4A7C15ull * (i + 1) ^ (uint64_t)clock_unix_us();
 		w->held_by = -1;
 		w->hold_wait = -1;
 		CDS_INIT_LIST_HEAD(&w->clients);
@@ -448,7 +424,7 @@ static void worker_evict(struct worker *w, int64_t turn_start_us)
 	if (!mine) /* the other shards give back the excess */
 		return;
 	need = (uint64_t)((unsigned __int128)(used - limit) * mine / store) + 1;
-	deadline = worker_clock_mono_us();
+	deadline = clock_mono_us();
 	deadline += WORKER_EVICT_BUDGET_US + 2 * (deadline - turn_start_us);
 	while (need) {
 		uint64_t freed;
@@ -458,7 +434,7 @@ static void worker_evict(struct worker *w, int64_t turn_start_us)
 		if (n <= 0)
 			break;
 		need -= freed < need ? freed : need;
-		if (need && worker_clock_mono_us() >= deadline) {
+		if (need && clock_mono_us() >= deadline) {
 			w->evicting = true;
 			break;
 		}
@@ -469,7 +445,7 @@ static void worker_evict(struct worker *w, int64_t turn_start_us)
 /* The longest busy stretch of the loop (a turn, waits excluded). */
 static void worker_note_gap(struct worker *w, int64_t t0)
 {
-	uint64_t gap = (uint64_t)(worker_clock_mono_us() - t0);
+	uint64_t gap = (uint64_t)(clock_mono_us() - t0);
 
 	if (gap > w->st.max_loop_gap_us)
 		w->st.max_loop_gap_us = gap;
@@ -496,11 +472,11 @@ static void worker_loop(struct worker *w)
 
 		rcu_quiescent_state();
 		events = worker_wait(w);
-		t0 = worker_clock_mono_us();
+		t0 = clock_mono_us();
 		w->turn_us = t0;
 		if (events > 0 && !w->tp->polls)
 			w->io_event_us = t0;
-		w->now_ms = worker_clock_ms();
+		w->now_ms = clock_unix_ms();
 		w->st.loop_turns++;
 		if (__builtin_expect(
 			__atomic_load_n(&w->relisten, __ATOMIC_RELAXED) != NULL,
@@ -542,7 +518,7 @@ static void *worker_main(void *arg)
 			w->cpu = cpu;
 		}
 	}
-	w->now_ms = worker_clock_ms();
+	w->now_ms = clock_unix_ms();
 	w->next_cron_ms = w->now_ms;
 	rc = store_reclaim_local(true);
 	if (rc == 0)

@@ -80,12 +80,6 @@ int worker_relisten(const int *fds, int n);
 /** Wake w if it sleeps.  Context: any thread. */
 void worker_wake(struct worker *w);
 
-/** Unix time in ms / us from the clock. */
-int64_t worker_clock_ms(void);
-int64_t worker_clock_us(void);
-/** Monotonic microseconds, for durations. */
-int64_t worker_clock_mono_us(void);
-
 /** True while writes that grow memory must be refused with -OOM.
  * Context: any thread. */
 bool worker_mem_oom(void);

@@ -13,6 +13,8 @@
 
 #include <mimalloc.h>
 
+#include "clock.h"
+#include "rng.h"
 #include "cfg.h"
 #include "cmd.h"
 #include "cmd_pvt.h"
@@ -46,12 +48,8 @@ void cmd_set_start_time(int64_t ms)
 	start_ms = ms;
 	cmd_mem_start();
 	for (int i = 0; i < 40; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		run_id[i] = hex[x & 15];
-		x ^= x >> 3;
-		replid[i] = hex[(x >> 8) & 15];
+		run_id[i] = hex[rng_next(&x) & 15];
+		replid[i] = hex[(rng_next(&x) >> 8) & 15];
 	}
 }
 
@@ -184,7 +182,7 @@ static void info_server(struct info_buf *b, const struct cmd_ctx *c)
 	add(b, "process_supervised:no");
 	add(b, "run_id:%s", run_id);
 	add(b, "tcp_port:%lld", cfg->port);
-	add(b, "server_time_usec:%lld", (long long)worker_clock_us());
+	add(b, "server_time_usec:%lld", (long long)clock_unix_us());
 	add(b, "uptime_in_seconds:%lld", (long long)up);
 	add(b, "uptime_in_days:%lld", (long long)(up / 86400));
 	add(b, "hz:%lld", cfg->hz);

@@ -132,9 +132,6 @@ void conn_cron(struct worker *w);
 /** Close every connection of w (shutdown). */
 void conn_close_all(struct worker *w);
 
-/** Calibrate the command timer.  Context: start-up, once. */
-void conn_clock_setup(void);
-
 /** Total clients connected now (all workers).  Context: any thread. */
 unsigned conn_count(void);
 /**

@@ -11,49 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "conn_pvt.h"
-
-/* Command timing for commandstats.  clock_gettime() cost ~10% of a
- * pipelined GET under perf; the TSC, scaled once at start-up, does not. */
-static double tsc_ns_per_tick = 1.0;
-static bool tsc_usable;
-
-void conn_clock_setup(void)
-{
-#if defined(__x86_64__)
-	struct timespec a, b, pause = {.tv_nsec = 20 * 1000 * 1000};
-	uint64_t t0, t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	t0 = __builtin_ia32_rdtsc();
-	nanosleep(&pause, NULL);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	t1 = __builtin_ia32_rdtsc();
-	double ns = (double)(b.tv_sec - a.tv_sec) * 1e9 +
-		    (double)(b.tv_nsec - a.tv_nsec);
-	if (t1 > t0 && ns > 0) {
-		tsc_ns_per_tick = ns / (double)(t1 - t0);
-		tsc_usable = true;
-	}
-#endif
-}
-
-static inline uint64_t clock_ticks(void)
-{
-#if defined(__x86_64__)
-	if (tsc_usable)
-		return __builtin_ia32_rdtsc();
-#endif
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static inline uint64_t ticks_to_ns(uint64_t t)
-{
-	return tsc_usable ? (uint64_t)((double)t * tsc_ns_per_tick) : t;
-}
 
 static void conn_account(struct wstats *st, const struct cmd_def *d,
 			 const struct resp_out *o, size_t start, uint64_t ns)
@@ -92,7 +51,8 @@ void conn_exec_local(struct conn *c, const struct cmd_def *d, int argc,
 	uint64_t t0 = clock_ticks();
 
 	d->fn(&ctx);
-	conn_account(&w->st, d, o, start, ticks_to_ns(clock_ticks() - t0));
+	conn_account(&w->st, d, o, start,
+		     clock_ticks_to_ns(clock_ticks() - t0));
 	conn_reply_done(c, s, o, start);
 }
 
@@ -157,7 +117,8 @@ void conn_exec_remote(struct worker *w, struct xmsg *m)
 	/* The client's output limit, as its own core computed it. */
 	m->out.limit = (size_t)m->arg64;
 	d->fn(&ctx);
-	conn_account(&w->st, d, &m->out, 0, ticks_to_ns(clock_ticks() - t0));
+	conn_account(&w->st, d, &m->out, 0,
+		     clock_ticks_to_ns(clock_ticks() - t0));
 	m->type = XM_DONE;
 	xcore_send(w, m->from, m);
 }

@@ -67,6 +67,7 @@
 #include <liburing.h>
 #include <mimalloc.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "kernel_pvt.h"
 #include "log.h"
@@ -690,7 +691,7 @@ static void ur_dispatch(struct worker *w);
 static void ur_detach(struct worker *w)
 {
 	struct ur_worker *u = w->tpd;
-	int64_t deadline = worker_clock_ms() + UR_DRAIN_MS;
+	int64_t deadline = clock_unix_ms() + UR_DRAIN_MS;
 	struct io_uring_sqe *sqe;
 
 	if (!u)
@@ -703,8 +704,7 @@ static void ur_detach(struct worker *w)
 		    sqe, u->wake_poll ? UR_WAKE_POLL : UR_WAKE_READ, 0);
 		io_uring_sqe_set_data64(sqe, UR_IGNORE);
 	}
-	while ((u->nconn > 0 || u->wake_armed) &&
-	       worker_clock_ms() < deadline) {
+	while ((u->nconn > 0 || u->wake_armed) && clock_unix_ms() < deadline) {
 		struct __kernel_timespec ts = {.tv_nsec = 10 * 1000000L};
 		struct io_uring_cqe *cqe;
 
