@@ -736,11 +736,15 @@ void cfg_get(int npat, const char *const *patterns, size_t const *patlens,
 	     cfg_visit_fn fn, void *arg)
 {
 	const struct cfg *c = cfg_cur();
-	bool hit[CFG_PARAMS_MAX] = {false};
-	int exact[CFG_PARAMS_MAX];
+	/* Per call: the table has no fixed bound, and CONFIG GET is rare. */
+	bool *hit = mi_calloc(cfg_nparams, sizeof(*hit));
+	int *exact = mi_calloc(cfg_nparams, sizeof(*exact));
 
-	if (!c)
+	if (!c || !hit || !exact) {
+		mi_free(hit);
+		mi_free(exact);
 		return;
+	}
 	get_match(npat, patterns, patlens, hit, exact);
 	for (size_t i = 0; i < cfg_nparams; i++) {
 		struct cfg_buf b = {0};
@@ -761,6 +765,8 @@ void cfg_get(int npat, const char *const *patterns, size_t const *patlens,
 			fn(name, b.p, arg);
 		cfg_buf_free(&b);
 	}
+	mi_free(hit);
+	mi_free(exact);
 }
 
 /* ---- CONFIG REWRITE ---- */

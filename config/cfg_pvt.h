@@ -28,9 +28,6 @@ enum cfg_type {
 	CFG_T_OBUF,   /* client_obuf[], "class hard soft secs" groups */
 };
 
-/* Upper bound of the table's size, for fixed per-parameter arrays. */
-#define CFG_PARAMS_MAX 64
-
 /* Flags of a parameter. */
 #define CFG_MUTABLE 0x1 /* CONFIG SET may change it */
 

@@ -243,8 +243,6 @@ const struct cfg_param cfg_params[] = {
 /* clang-format on */
 
 const size_t cfg_nparams = sizeof(cfg_params) / sizeof(cfg_params[0]);
-_Static_assert(sizeof(cfg_params) / sizeof(cfg_params[0]) <= CFG_PARAMS_MAX,
-	       "raise CFG_PARAMS_MAX");
 
 const struct cfg_param *cfg_param_find(const char *name)
 {
