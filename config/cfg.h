@@ -137,6 +137,20 @@ void cfg_teardown(void);
  */
 const struct cfg *cfg_cur(void);
 
+/*
+ * Module views: each module reads its own small const struct instead of
+ * the whole table.  build fills a view from a snapshot; cfg builds every
+ * registered view into each snapshot it publishes, so a view is as
+ * consistent as the snapshot and lives as long (RCU), and a CONFIG SET
+ * costs the readers nothing.
+ */
+typedef void (*cfg_view_fn)(const struct cfg *c, void *view);
+/** Register a view of size bytes; returns its id (>= 0) or -errno.
+ * Context: start-up, after cfg_setup and cfg_load_args, before readers. */
+int cfg_view_register(size_t size, cfg_view_fn build);
+/** The current snapshot's view id.  Context: as cfg_cur(). */
+const void *cfg_view(int id);
+
 /**
  * Apply "cachalot [configfile] [--name value ...]" as redis-server does:
  * the file first, then the overrides in order.  "--version" and "--help" are

@@ -42,6 +42,31 @@ static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t start_cond = PTHREAD_COND_INITIALIZER;
 static unsigned started;
 
+/* The parameters the loop reads, as its own cfg view. */
+struct worker_params {
+	long long hz;
+	long long kernel_poll_us;
+	uint64_t maxmemory; /* 0 = none */
+	bool noeviction;
+};
+
+static int worker_params_id = -1;
+
+static void worker_params_build(const struct cfg *c, void *view)
+{
+	struct worker_params *p = view;
+
+	p->hz = c->hz > 0 ? c->hz : 10;
+	p->kernel_poll_us = c->kernel_poll_us;
+	p->maxmemory = (uint64_t)c->maxmemory;
+	p->noeviction = c->maxmemory_policy == CFG_POLICY_NOEVICTION;
+}
+
+static inline const struct worker_params *worker_params(void)
+{
+	return cfg_view(worker_params_id);
+}
+
 unsigned worker_count(void)
 {
 	return nworkers;
@@ -168,6 +193,10 @@ int worker_setup(const struct worker_conf *conf)
 
 	if (n == 0 || n > STORE_MAX_SHARDS)
 		return -EINVAL;
+	worker_params_id = cfg_view_register(sizeof(struct worker_params),
+					     worker_params_build);
+	if (worker_params_id < 0)
+		return worker_params_id;
 	workers = calloc(n, sizeof(*workers));
 	if (!workers)
 		return -ENOMEM;
@@ -270,8 +299,7 @@ static void worker_trim(struct worker *w)
 
 static void worker_cron(struct worker *w)
 {
-	const struct cfg *cfg = cfg_cur();
-	long long hz = cfg->hz > 0 ? cfg->hz : 10;
+	long long hz = worker_params()->hz;
 
 	conn_cron(w);
 	worker_trim(w);
@@ -320,7 +348,8 @@ static int worker_timeout(struct worker *w)
 	/* kernel-poll-us: after I/O too, so that a busy client's next send
 	 * finds the worker awake (cachalot.conf says why). */
 	if (worker_poll_window(w, &w->hold_event_us, WORKER_HOLD_POLL_US) ||
-	    worker_poll_window(w, &w->io_event_us, cfg_cur()->kernel_poll_us))
+	    worker_poll_window(w, &w->io_event_us,
+			       worker_params()->kernel_poll_us))
 		return WORKER_POLL;
 	if (next_exp != STORE_NO_EXPIRE && next_exp < until)
 		until = next_exp;
@@ -396,8 +425,8 @@ static void mem_state_set(int s)
 
 static void worker_evict(struct worker *w, int64_t turn_start_us)
 {
-	const struct cfg *cfg = cfg_cur();
-	uint64_t limit = (uint64_t)cfg->maxmemory, used, store, mine, need;
+	const struct worker_params *wp = worker_params();
+	uint64_t limit = wp->maxmemory, used, store, mine, need;
 	int64_t deadline;
 	int n = 0;
 
@@ -412,7 +441,7 @@ static void worker_evict(struct worker *w, int64_t turn_start_us)
 		mem_state_set(MEM_OK);
 		return;
 	}
-	if (cfg->maxmemory_policy == CFG_POLICY_NOEVICTION) {
+	if (wp->noeviction) {
 		mem_state_set(MEM_OOM);
 		return;
 	}

@@ -702,6 +702,59 @@ static void test_set_rcu_snapshot(void **state)
 	assert_int_equal(cfg_cur()->timeout, 1);
 }
 
+/* ---- module views ---- */
+
+struct tview {
+	long long timeout;
+	unsigned long long maxmemory;
+};
+
+static int tview_builds;
+
+static void tview_build(const struct cfg *c, void *view)
+{
+	struct tview *v = view;
+
+	v->timeout = c->timeout;
+	v->maxmemory = (unsigned long long)c->maxmemory;
+	tview_builds++;
+}
+
+static void tview2_build(const struct cfg *c, void *view)
+{
+	*(long long *)view = c->hz * 1000;
+}
+
+/* Every published snapshot carries every view, built from it: a reader
+ * keeps its (consistent) view across a CONFIG SET until its next
+ * quiescent state, and the next read sees the new values. */
+static void test_views(void **state)
+{
+	int id = cfg_view_register(sizeof(struct tview), tview_build);
+	int id2 = cfg_view_register(sizeof(long long), tview2_build);
+	const struct tview *old;
+	int builds;
+
+	assert_true(id >= 0);
+	assert_true(id2 > id);
+	old = cfg_view(id);
+	assert_int_equal(old->timeout, 0);
+	assert_int_equal(*(const long long *)cfg_view(id2), 10 * 1000);
+	assert_int_equal(set1("timeout", "42"), 0);
+	assert_int_equal(set1("maxmemory", "3mb"), 0);
+	assert_int_equal(old->timeout, 0); /* still readable, unchanged */
+	assert_int_equal(((const struct tview *)cfg_view(id))->timeout, 42);
+	assert_int_equal(((const struct tview *)cfg_view(id))->maxmemory,
+			 3 << 20);
+	assert_int_equal(set1("hz", "50"), 0);
+	assert_int_equal(*(const long long *)cfg_view(id2), 50 * 1000);
+	/* A refused SET publishes nothing and builds nothing. */
+	builds = tview_builds;
+	assert_int_equal(set1("hz", "x"), -EINVAL);
+	assert_int_equal(tview_builds, builds);
+	rcu_quiescent_state();
+}
+
 /* ---- apply hooks ---- */
 
 static int hook_calls, hook2_calls, undo_calls;
@@ -1258,6 +1311,7 @@ int main(void)
 	    T(test_set_values),
 	    T(test_set_atomic),
 	    T(test_set_rcu_snapshot),
+	    T(test_views),
 	    T(test_hooks),
 	    T(test_get_patterns),
 	    T(test_rewrite_no_file),
