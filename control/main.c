@@ -351,7 +351,7 @@ static int run(const struct cfg *cfg)
 			    "the workers'",
 			    helpers);
 	if ((rc = store_setup(&sc)) || (rc = cmd_setup()) ||
-	    (rc = register_hooks(cfg))) {
+	    (rc = conn_setup()) || (rc = register_hooks(cfg))) {
 		log_warning("start-up failed: %s", strerror(-rc));
 		dpdk_teardown();
 		return 1;

@@ -90,21 +90,47 @@ static bool addr_is_loopback(const struct sockaddr *sa)
 	return sa->sa_family == AF_UNIX;
 }
 
+static int conn_params_id = -1;
+
+static void conn_params_build(const struct cfg *c, void *view)
+{
+	struct conn_params *p = view;
+
+	p->maxclients = (unsigned long long)c->maxclients;
+	p->protected_mode = c->protected_mode;
+	p->has_pass = c->requirepass[0] != '\0';
+	p->timeout = c->timeout;
+	p->qbuf_limit = c->client_query_buffer_limit;
+	p->max_bulk_len = c->proto_max_bulk_len;
+	memcpy(p->obuf, c->client_obuf, sizeof(p->obuf));
+}
+
+int conn_setup(void)
+{
+	conn_params_id =
+	    cfg_view_register(sizeof(struct conn_params), conn_params_build);
+	return conn_params_id < 0 ? conn_params_id : 0;
+}
+
+const struct conn_params *conn_params(void)
+{
+	return cfg_view(conn_params_id);
+}
+
 struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer,
 		      const struct sockaddr *local)
 {
-	const struct cfg *cfg = cfg_cur();
+	const struct conn_params *cp = conn_params();
 	unsigned n = __atomic_add_fetch(&conn_total, 1, __ATOMIC_RELAXED);
 	struct conn *c;
 
-	if (n > (unsigned)cfg->maxclients) {
+	if (n > cp->maxclients) {
 		__atomic_sub_fetch(&conn_total, 1, __ATOMIC_RELAXED);
 		w->st.rejected_connections++;
 		errno = EMFILE;
 		return NULL;
 	}
-	if (cfg->protected_mode && cfg->requirepass[0] == '\0' &&
-	    !addr_is_loopback(peer)) {
+	if (cp->protected_mode && !cp->has_pass && !addr_is_loopback(peer)) {
 		__atomic_sub_fetch(&conn_total, 1, __ATOMIC_RELAXED);
 		w->st.rejected_connections++;
 		errno = EACCES;
@@ -118,7 +144,7 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer,
 	c->w = w;
 	c->cl.id = __atomic_fetch_add(&conn_next_id, 1, __ATOMIC_RELAXED);
 	c->cl.proto = 2;
-	c->cl.authed = cfg->requirepass[0] == '\0';
+	c->cl.authed = !cp->has_pass;
 	c->cl.ctime_ms = c->cl.last_ms = w->now_ms;
 	c->cl.fd = fd;
 	c->cl.worker = w->id;
@@ -127,7 +153,7 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer,
 	resp_out_init(&c->out, 2);
 	c->rbs = CONN_RBUF_MAX;
 	c->rpeak_ms = w->now_ms;
-	conn_obuf_load(c, cfg);
+	conn_obuf_load(c, cp);
 	cds_list_add_rcu(&c->link, &w->clients);
 	w->st.total_connections++;
 	c->mem_self = mi_usable_size(c);

@@ -56,6 +56,10 @@ struct client {
 	char laddr[64]; /* "ip:port" of our side */
 };
 
+/** Register conn's view of the configuration.  Returns 0 or -errno.
+ * Context: start-up, after the configuration is loaded. */
+int conn_setup(void);
+
 /**
  * Create a connection for an accepted socket.  Returns NULL with errno
  * EMFILE at `maxclients`, EACCES when protected mode refuses the peer, or

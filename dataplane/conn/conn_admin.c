@@ -55,9 +55,9 @@ bool conn_kill(struct worker *w, uint64_t id)
 
 /* Redis clientsCron's output check: a client over its soft limit that
  * produces nothing more, or over a limit CONFIG SET just lowered. */
-static void conn_cron_obuf(struct conn *c, const struct cfg *cfg)
+static void conn_cron_obuf(struct conn *c, const struct conn_params *cp)
 {
-	conn_obuf_load(c, cfg);
+	conn_obuf_load(c, cp);
 	if (conn_pending(c) > c->otrip)
 		conn_obuf_check_slow(c, 0, false);
 	else if (c->osoft_since)
@@ -96,8 +96,8 @@ static void conn_cron_peaks(struct conn *c, unsigned slot, size_t out_mem)
 
 void conn_cron(struct worker *w)
 {
-	const struct cfg *cfg = cfg_cur();
-	long long timeout = cfg->timeout;
+	const struct conn_params *cp = conn_params();
+	long long timeout = cp->timeout;
 	unsigned slot = (unsigned)((w->now_ms / 1000) % STATS_PEAK_SLOTS);
 	unsigned zero = (slot + 1) % STATS_PEAK_SLOTS;
 	struct conn *c, *tmp;
@@ -110,7 +110,7 @@ void conn_cron(struct worker *w)
 		    w->now_ms - c->cl.last_ms > timeout * 1000)
 			w->tp->close(w, c);
 		else
-			conn_cron_obuf(c, cfg);
+			conn_cron_obuf(c, cp);
 		if (c->closed)
 			continue;
 		conn_cron_peaks(c, slot, conn_cron_rbuf(c, w->now_ms));

@@ -73,7 +73,7 @@ char *conn_rx_space(struct conn *c, size_t *avail)
  * before parsing. */
 static bool conn_qbuf_over(struct conn *c)
 {
-	long long limit = cfg_cur()->client_query_buffer_limit;
+	long long limit = conn_params()->qbuf_limit;
 
 	if ((long long)(c->ilen - c->ipos - c->ipart) <= limit)
 		return false;
@@ -92,7 +92,7 @@ static bool conn_qbuf_over(struct conn *c)
  */
 static bool conn_grow_for(struct conn *c, size_t need)
 {
-	long long limit = cfg_cur()->client_query_buffer_limit;
+	long long limit = conn_params()->qbuf_limit;
 	size_t pending = c->ilen - c->ipos;
 	size_t most = c->ipart + (size_t)limit + 1;
 
@@ -166,7 +166,7 @@ static void conn_parse_batch(struct conn *c)
 		return; /* the parked request is not ready to run */
 	if (c->parked_argv && !conn_unpark(c))
 		return;
-	w->lim.max_bulk_len = cfg_cur()->proto_max_bulk_len;
+	w->lim.max_bulk_len = conn_params()->max_bulk_len;
 	while (c->ipos < c->ilen && !c->rx_stopped && !c->closed) {
 		size_t used = 0, need = 0;
 		const char *err = NULL;
@@ -179,7 +179,7 @@ static void conn_parse_batch(struct conn *c)
 		req.argv = c->argv_inline;
 		req.argv_cap = CONN_ARGV_INLINE;
 		req.checked = c->ipart;
-		w->lim.unauth = !c->cl.authed && cfg_cur()->requirepass[0];
+		w->lim.unauth = !c->cl.authed && conn_params()->has_pass;
 		rc = resp_parse(c->ib + c->ipos, c->ilen - c->ipos, &w->lim,
 				&req, &used, &need, &err);
 		if (rc == RESP_AGAIN) {
@@ -217,7 +217,7 @@ fatal:
  * limit meanwhile (no command of it is running any more). */
 static void conn_parse(struct conn *c)
 {
-	conn_obuf_load(c, cfg_cur());
+	conn_obuf_load(c, conn_params());
 	if (!c->obuf_kill)
 		conn_parse_batch(c);
 	conn_mem_sync(c);

@@ -95,9 +95,9 @@ static void conn_obuf_retrip(struct conn *c)
 
 /* Take the class's limits from cfg (at accept and once per parsed batch,
  * so CONFIG SET applies to connected clients too). */
-void conn_obuf_load(struct conn *c, const struct cfg *cfg)
+void conn_obuf_load(struct conn *c, const struct conn_params *cp)
 {
-	const struct cfg_obuf *o = &cfg->client_obuf[conn_obuf_class(c)];
+	const struct cfg_obuf *o = &cp->obuf[conn_obuf_class(c)];
 
 	c->ohard = obuf_bytes(o->hard);
 	c->osoft = obuf_bytes(o->soft);

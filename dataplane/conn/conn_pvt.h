@@ -106,6 +106,22 @@ struct conn {
 	size_t mem_self, mem_acct;
 };
 
+/* The parameters conn reads: its cfg view (conn_setup), rebuilt with
+ * every snapshot, so a CONFIG SET reaches connected clients at their next
+ * batch. */
+struct conn_params {
+	unsigned long long maxclients;
+	bool protected_mode;
+	bool has_pass; /* requirepass is set */
+	long long timeout;
+	long long qbuf_limit;	/* client-query-buffer-limit */
+	long long max_bulk_len; /* proto-max-bulk-len */
+	struct cfg_obuf obuf[CFG_OBUF_CLASSES];
+};
+
+/** The current snapshot's view.  Context: as cfg_cur(). */
+const struct conn_params *conn_params(void);
+
 /* lifecycle (conn.c) */
 void conn_maybe_release(struct conn *c);
 
@@ -114,7 +130,7 @@ size_t conn_cron_rbuf(struct conn *c, int64_t now_ms);
 size_t conn_obuf_cap(const struct conn *c);
 void conn_obuf_check_slow(struct conn *c, int oom, bool async);
 void conn_obuf_close(struct conn *c);
-void conn_obuf_load(struct conn *c, const struct cfg *cfg);
+void conn_obuf_load(struct conn *c, const struct conn_params *cp);
 bool conn_obuf_over(struct conn *c, size_t used);
 size_t conn_obuf_room(const struct conn *c);
 void conn_rbuf_sent(struct conn *c, size_t before, size_t n);
