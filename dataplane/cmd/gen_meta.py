@@ -338,20 +338,12 @@ def main():
                 assert info, "redis-server has no " + full
                 infos[full] = info
                 docs[full] = r.cmd("COMMAND", "DOCS", full)[full]
-            # Subcommands in redis-server's order (its reply's order).
+            # Lines keep the file's order: redis-server's own order (of its
+            # dicts) changes with each process's random hash seed.
             lines = []
             for parent, name, own in entries:
-                if parent:
-                    continue
-                lines.append(def_line(None, name, own, infos[name.replace("_", "-")],
-                                      docs[name.replace("_", "-")]))
-                subs = [e for e in entries if e[0] == name]
-                order = [s[0] for s in infos[name.replace("_", "-")][9]]
-                subs.sort(key=lambda e: order.index(name + "|" + e[1].replace("_", "-"))
-                          if name + "|" + e[1].replace("_", "-") in order else 1 << 20)
-                for p, n, own2 in subs:
-                    full = p + "|" + n.replace("_", "-")
-                    lines.append(def_line(p, n, own2, infos[full], docs[full]))
+                full = (parent + "|" if parent else "") + name.replace("_", "-")
+                lines.append(def_line(parent, name, own, infos[full], docs[full]))
             for parent, name, own in entries:
                 full = (parent + "|" if parent else "") + name.replace("_", "-")
                 cname = ident((parent + "_" if parent else "") + name)
