@@ -5,10 +5,12 @@
  * Every command is one line in a family's .def file (cmd_string.def,
  * cmd_keys.def, cmd_server.def) plus its handler in cmd_<family>.c.  The
  * line carries Redis's metadata: arity (positive = exact, negative = at
- * least), flags, key positions (first, last, step; last -1 = to the end),
- * the ACL group and documentation that COMMAND INFO/DOCS return.
+ * least), flags, ACL categories, tips, key specs and getkeys function,
+ * and the documentation that COMMAND INFO/DOCS return (the argument lists
+ * are in cmd_docs.c); gen_meta.py copies them from redis-server 7.0.
  *
- * Where a handler runs is decided before it is called (conn_exec.c):
+ * Where a handler runs is decided before it is called (route.h decides,
+ * conn_exec.c carries it out):
  *  - no keys, or CMD_CLIENT: on the client's own core;
  *  - keys all owned by one shard: a write on that owner; a read on the
  *    client's core under RCU (or on the owner, when the client has writes
@@ -31,32 +33,92 @@
 #include <strings.h>
 
 #include "resp/resp.h"
+#include "route/route_keys.h"
 #include "store/store.h"
 
 struct worker;
 struct client;
 struct wstats;
 
-/* Redis command flags (COMMAND INFO names them) */
+/* Redis command flags, in the order COMMAND INFO lists them */
 #define CMD_WRITE (1u << 0)
 #define CMD_READONLY (1u << 1)
 #define CMD_DENYOOM (1u << 2)
-#define CMD_ADMIN (1u << 3)
-#define CMD_PUBSUB (1u << 4)
-#define CMD_NOSCRIPT (1u << 5)
-#define CMD_BLOCKING (1u << 6)
-#define CMD_LOADING (1u << 7)
-#define CMD_STALE (1u << 8)
-#define CMD_SKIP_MONITOR (1u << 9)
-#define CMD_SKIP_SLOWLOG (1u << 10)
-#define CMD_FAST (1u << 11)
-#define CMD_NO_AUTH (1u << 12)
-#define CMD_NO_MULTI (1u << 13)
-#define CMD_ALLOW_BUSY (1u << 14)
+#define CMD_MODULE (1u << 3)
+#define CMD_ADMIN (1u << 4)
+#define CMD_PUBSUB (1u << 5)
+#define CMD_NOSCRIPT (1u << 6)
+#define CMD_BLOCKING (1u << 7)
+#define CMD_LOADING (1u << 8)
+#define CMD_STALE (1u << 9)
+#define CMD_SKIP_MONITOR (1u << 10)
+#define CMD_SKIP_SLOWLOG (1u << 11)
+#define CMD_ASKING (1u << 12)
+#define CMD_FAST (1u << 13)
+#define CMD_NO_AUTH (1u << 14)
+#define CMD_NO_MANDATORY_KEYS (1u << 15)
+#define CMD_NO_ASYNC_LOADING (1u << 16)
+#define CMD_NO_MULTI (1u << 17)
+#define CMD_MOVABLE_KEYS (1u << 18)
+#define CMD_ALLOW_BUSY (1u << 19)
+#define CMD_NFLAGS 20
 /* cachalot routing flags (not shown by COMMAND INFO) */
 #define CMD_CLIENT (1u << 24)	  /* touches the client: run on its core */
 #define CMD_ALL_SHARDS (1u << 25) /* hold every shard (FLUSHALL, ...) */
 #define CMD_HAS_SUBS (1u << 26)	  /* dispatch on argv[1] */
+
+/* ACL categories, declared per command in the .def lines, in the order
+ * COMMAND INFO lists them (Redis's ACLCommandCategories). */
+#define CMD_ACL_KEYSPACE (1u << 0)
+#define CMD_ACL_READ (1u << 1)
+#define CMD_ACL_WRITE (1u << 2)
+#define CMD_ACL_SET (1u << 3)
+#define CMD_ACL_SORTEDSET (1u << 4)
+#define CMD_ACL_LIST (1u << 5)
+#define CMD_ACL_HASH (1u << 6)
+#define CMD_ACL_STRING (1u << 7)
+#define CMD_ACL_BITMAP (1u << 8)
+#define CMD_ACL_HYPERLOGLOG (1u << 9)
+#define CMD_ACL_GEO (1u << 10)
+#define CMD_ACL_STREAM (1u << 11)
+#define CMD_ACL_PUBSUB (1u << 12)
+#define CMD_ACL_ADMIN (1u << 13)
+#define CMD_ACL_FAST (1u << 14)
+#define CMD_ACL_SLOW (1u << 15)
+#define CMD_ACL_BLOCKING (1u << 16)
+#define CMD_ACL_DANGEROUS (1u << 17)
+#define CMD_ACL_CONNECTION (1u << 18)
+#define CMD_ACL_TRANSACTION (1u << 19)
+#define CMD_ACL_SCRIPTING (1u << 20)
+#define CMD_ACL_N 21
+
+/* COMMAND DOCS: argument flags, doc flags */
+#define CMD_ARG_OPTIONAL (1u << 0)
+#define CMD_ARG_MULTIPLE (1u << 1)
+#define CMD_ARG_MULTIPLE_TOKEN (1u << 2)
+#define CMD_DOC_DEPRECATED (1u << 0)
+#define CMD_DOC_SYSCMD (1u << 1)
+
+/** One argument of a command's documentation (Redis's redisCommandArg). */
+struct cmd_arg {
+	const char *name;
+	const char *type;   /* "key", "string", "oneof", "pure-token", ... */
+	int key_spec_index; /* -1: not a key */
+	const char *token, *summary, *since, *deprecated_since; /* or NULL */
+	unsigned flags;						/* CMD_ARG_* */
+	const struct cmd_arg *args; /* of a block or oneof */
+	int nargs;
+};
+
+/** COMMAND DOCS beyond summary/since/group/complexity (cmd_docs.c). */
+struct cmd_doc {
+	unsigned doc_flags; /* CMD_DOC_* */
+	const char *deprecated_since, *replaced_by;
+	const char *const *history; /* version, text, version, text... */
+	int nhistory;
+	const struct cmd_arg *args;
+	int nargs;
+};
 
 /** What a handler is given. */
 struct cmd_ctx {
@@ -73,19 +135,34 @@ struct cmd_ctx {
 
 typedef void (*cmd_fn)(struct cmd_ctx *c);
 
+/*
+ * One command, as its .def line declares it.  The fields route reads for
+ * every request come first.  Key positions are Redis 7's key specs
+ * (route_keys.h) plus a getkeys function where Redis has one; first_key,
+ * last_key and key_step are derived from the specs at setup as Redis
+ * derives COMMAND INFO's legacy triple, and key_simple marks the common
+ * one-spec "index N, range" shape route evaluates inline.
+ */
 struct cmd_def {
 	const char *name; /* lower case */
 	int arity;
 	uint32_t flags;
-	int first_key, last_key, key_step;
 	cmd_fn fn;
-	const char *group; /* "string", "generic", "server", ... */
+	uint16_t id;	 /* dense index for per-command stats */
+	uint8_t nspecs;	 /* key specs used in specs[] */
+	bool key_simple; /* keys are first_key..last_key by key_step */
+	int first_key, last_key, key_step;
+	route_getkeys_fn getkeys;     /* or NULL */
+	const struct cmd_def *parent; /* for subcommands */
+	const struct cmd_def **subs;  /* NULL-terminated, or NULL */
+	uint32_t acl;		      /* CMD_ACL_* */
+	const char *const *tips;      /* NULL-terminated, or NULL */
+	const char *group;	      /* "string", "generic", "server", ... */
 	const char *since;
 	const char *summary;
 	const char *complexity;
-	const struct cmd_def *parent; /* for subcommands */
-	const struct cmd_def **subs;  /* NULL-terminated, or NULL */
-	uint16_t id;		      /* dense index for per-command stats */
+	const struct cmd_doc *doc;
+	struct route_keyspec specs[ROUTE_MAX_SPECS];
 };
 
 /** Build the lookup tables.  Returns 0 or -errno.  Context: start-up. */

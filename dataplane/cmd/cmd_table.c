@@ -10,8 +10,12 @@
 
 #include "cmd.h"
 
-#define CMD(n, ...) void cmd_##n(struct cmd_ctx *c);
-#define SUB(p, n, ...) void cmd_##p##_##n(struct cmd_ctx *c);
+#define CMD(n, ...)                                                            \
+	void cmd_##n(struct cmd_ctx *c);                                       \
+	extern const struct cmd_doc cmd_doc_##n;
+#define SUB(p, n, ...)                                                         \
+	void cmd_##p##_##n(struct cmd_ctx *c);                                 \
+	extern const struct cmd_doc cmd_doc_##p##_##n;
 #include "cmd_string.def"
 #include "cmd_keys.def"
 #include "cmd_server.def"
@@ -19,20 +23,30 @@
 #undef CMD
 #undef SUB
 
+/* The .def lines' spelling (route_ks_names.h gives the key specs theirs). */
+#include "route/route_ks_names.h"
+#define TIPS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define NOTIPS NULL
+
 /* The fields every entry has; fn_ is its handler.  A container
  * (CMD_HAS_SUBS) has none: the constant condition folds the reference away,
  * so its handler need not exist.  COMMAND has subcommands and also runs
- * alone, so it is not flagged CMD_HAS_SUBS; its SUB lines are enough. */
-#define CMD_FIELDS(n, fn_, ar, fl, fk, lk, st, grp_, since_, sum_, cx_)        \
+ * alone, so it is not flagged CMD_HAS_SUBS; its SUB lines are enough.  The
+ * key specs come last, so a line lists as many as it needs. */
+#define CMD_FIELDS(n, doc_, fn_, ar, fl, acl_, tips_, gk, grp_, since_, sum_,  \
+		   cx_, ...)                                                   \
 	{                                                                      \
-		.name = #n, .arity = ar, .flags = fl, .first_key = fk,         \
-		.last_key = lk, .key_step = st, .fn = fn_, .group = grp_,      \
-		.since = since_, .summary = sum_, .complexity = cx_            \
+		.name = #n, .arity = ar, .flags = fl, .fn = fn_,               \
+		.getkeys = gk, .acl = acl_, .tips = tips_, .group = grp_,      \
+		.since = since_, .summary = sum_, .complexity = cx_,           \
+		.doc = &doc_, .specs = {                                       \
+			__VA_ARGS__                                            \
+		}                                                              \
 	}
 
 #define CMD(n, ar, fl, ...)                                                    \
-	CMD_FIELDS(n, ((fl)&CMD_HAS_SUBS) ? (cmd_fn)0 : cmd_##n, ar, fl,       \
-		   __VA_ARGS__),
+	CMD_FIELDS(n, cmd_doc_##n, ((fl)&CMD_HAS_SUBS) ? (cmd_fn)0 : cmd_##n,  \
+		   ar, fl, __VA_ARGS__),
 #define SUB(p, n, ...)
 static struct cmd_def cmd_tops[] = {
 #include "cmd_string.def"
@@ -49,7 +63,8 @@ struct cmd_sub_def {
 };
 
 #define CMD(n, ...)
-#define SUB(p, n, ...) {#p, CMD_FIELDS(n, cmd_##p##_##n, __VA_ARGS__)},
+#define SUB(p, n, ...)                                                         \
+	{#p, CMD_FIELDS(n, cmd_doc_##p##_##n, cmd_##p##_##n, __VA_ARGS__)},
 static struct cmd_sub_def cmd_subs[] = {
 #include "cmd_string.def"
 #include "cmd_keys.def"
@@ -81,6 +96,25 @@ static bool cmd_name_eq(const char *name, const char *s, size_t len)
 	return strncasecmp(name, s, len) == 0 && name[len] == '\0';
 }
 
+/*
+ * What the table derives from a line at start-up: the number of key specs,
+ * COMMAND INFO's first/last/step (as Redis derives them), and whether the
+ * keys are one plain range that route walks without evaluating specs.
+ */
+static void cmd_derive_keys(struct cmd_def *d)
+{
+	const struct route_keyspec *s = d->specs;
+
+	d->nspecs = 0;
+	while (d->nspecs < ROUTE_MAX_SPECS && s[d->nspecs].bs != ROUTE_BS_END)
+		d->nspecs++;
+	route_keys_legacy(s, d->nspecs, &d->first_key, &d->last_key,
+			  &d->key_step);
+	d->key_simple = d->nspecs == 1 && s[0].bs == ROUTE_BS_INDEX &&
+			s[0].fk == ROUTE_FK_RANGE && s[0].fk_c == 0 &&
+			s[0].fk_b > 0 && !(s[0].flags & ROUTE_KS_INCOMPLETE);
+}
+
 /* Identifiers cannot hold '-': "no_evict" in a .def is "no-evict". */
 static int cmd_fix_name(struct cmd_def *d)
 {
@@ -102,12 +136,16 @@ int cmd_setup(void)
 {
 	unsigned id = 0;
 
-	for (unsigned i = 0; i < NTOPS; i++)
+	for (unsigned i = 0; i < NTOPS; i++) {
+		cmd_derive_keys(&cmd_tops[i]);
 		if (cmd_fix_name(&cmd_tops[i]))
 			return -ENOMEM;
-	for (unsigned i = 0; i < NSUBS; i++)
+	}
+	for (unsigned i = 0; i < NSUBS; i++) {
+		cmd_derive_keys(&cmd_subs[i].def);
 		if (cmd_fix_name(&cmd_subs[i].def))
 			return -ENOMEM;
+	}
 
 	if (NTOPS * 2 > HASH_SIZE)
 		return -E2BIG;

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Routing (the rules are in cmd.h): dispatch() finds the command, checks
- * arity and authentication, computes the owners of its keys and then runs
- * it here, sends it to its owner, or holds several owners and runs it
- * here.  Local reads stay lock-free under RCU; a client with writes in
- * flight to an owner sends its next commands for that owner there too, so
- * the ring's FIFO order gives read-your-writes.
+ * Running commands: route (route.h) decides where a request runs and
+ * conn_dispatch carries that out: here (conn_exec_local), on its owner
+ * (conn_send_remote, answered in conn_remote_done), here under holds of
+ * several owners (conn_hold_start), or later (parked until the writes in
+ * flight, the holds or the lent shard are back).
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include "clock.h"
 #include "conn_pvt.h"
+#include "route/route.h"
 
 static void conn_account(struct wstats *st, const struct cmd_def *d,
 			 const struct resp_out *o, size_t start, uint64_t ns)
@@ -167,28 +167,6 @@ void conn_remote_done(struct worker *w, struct xmsg *m)
 		conn_pause_list_add(w, c);
 }
 
-/* The owners of d's keys: returns how many keys; *mask gets their cores. */
-static int conn_key_owners(const struct cmd_def *d, int argc,
-			   const struct resp_arg *argv, uint64_t *mask)
-{
-	int last, nkeys = 0;
-
-	*mask = 0;
-	if (d->first_key <= 0 || d->first_key >= argc)
-		return 0;
-	last = d->last_key < 0 ? argc + d->last_key : d->last_key;
-	if (last >= argc)
-		last = argc - 1;
-	for (int i = d->first_key; i <= last; i += d->key_step) {
-		uint16_t slot = slot_of(argv[i].ptr, argv[i].len);
-		*mask |= 1ull << store_owner(slot);
-		nkeys++;
-		if (d->key_step <= 0)
-			break;
-	}
-	return nkeys;
-}
-
 /* Keys on several cores, or every shard: park the request until its
  * holds are granted (conn_holds_granted runs it). */
 static bool conn_hold_start(struct conn *c, const struct cmd_def *d, int argc,
@@ -217,129 +195,41 @@ static bool conn_wait_shard(struct conn *c)
 	return false;
 }
 
-/* Returns false when the command has to wait: a keyless command that
- * reads the whole keyspace (DBSIZE, KEYS, SCAN, INFO...) must see this
- * client's writes that are still running on other cores; a command over
- * several shards waits for its holds; a write for my shard waits while
- * another core borrows it. */
-bool conn_route(struct conn *c, const struct cmd_def *d, int argc,
-		const struct resp_arg *argv)
-{
-	struct worker *w = c->w;
-	uint64_t mask;
-	unsigned owner;
-
-	if (w->n == 1 || (d->flags & CMD_CLIENT)) {
-		conn_exec_local(c, d, argc, argv);
-		return true;
-	}
-	if (d->flags & CMD_ALL_SHARDS) {
-		mask = w->n == 64 ? ~0ull : (1ull << w->n) - 1;
-		if (xcore_hold_covers(w, mask)) {
-			conn_exec_local(c, d, argc, argv);
-			return true;
-		}
-		return conn_hold_start(c, d, argc, argv, mask);
-	}
-	if (conn_key_owners(d, argc, argv, &mask) == 0) {
-		if (c->inflight_total > 0)
-			return false;
-		conn_exec_local(c, d, argc, argv);
-		return true;
-	}
-	if (mask & (mask - 1)) {
-		if (xcore_hold_covers(w, mask)) {
-			conn_exec_local(c, d, argc, argv);
-			return true;
-		}
-		return conn_hold_start(c, d, argc, argv, mask);
-	}
-	owner = (unsigned)__builtin_ctzll(mask);
-	if (owner == w->id && (d->flags & CMD_WRITE) &&
-	    caa_unlikely(xcore_lent(w)))
-		return conn_wait_shard(c);
-	if (owner == w->id ||
-	    (!(d->flags & CMD_WRITE) && c->inflight[owner] == 0))
-		conn_exec_local(c, d, argc, argv);
-	else
-		conn_send_remote(c, d, argc, argv, owner);
-	return true;
-}
-
-static void conn_unknown_command(struct conn *c, int argc,
-				 const struct resp_arg *argv)
-{
-	char msg[512];
-	size_t n;
-
-	n = (size_t)snprintf(
-	    msg, sizeof(msg),
-	    "ERR unknown command '%.*s', with args beginning with: ",
-	    (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].ptr);
-	for (int i = 1; i < argc && n < sizeof(msg) - 1; i++) {
-		size_t room = sizeof(msg) - n;
-		int len = (int)(argv[i].len > 128 ? 128 : argv[i].len);
-		n += (size_t)snprintf(msg + n, room, "'%.*s' ", len,
-				      argv[i].ptr);
-		if (n >= 128 + 64)
-			break;
-	}
-	conn_reply_error(c, msg);
-}
-
-/* Returns false when the request must be run again later (see
- * conn_route); everything else, errors included, consumes it. */
+/*
+ * Carry out route's decision (route.h) for one request.  Returns false
+ * when the request must be run again later: it waits for this client's
+ * writes in flight, for its holds, or for this core's lent shard;
+ * everything else, errors included, consumes it.
+ */
 bool conn_dispatch(struct conn *c, int argc, const struct resp_arg *argv)
 {
-	const struct cmd_def *d = cmd_lookup(argv[0].ptr, argv[0].len);
-	char msg[256];
+	struct route_flight fl = {.per_core = c->inflight,
+				  .total = c->inflight_total};
+	struct route_decision d;
 
-	if (!d) {
-		conn_unknown_command(c, argc, argv);
+	switch (route_request(c->w, &c->cl, &fl, argc, argv, &d)) {
+	case ROUTE_RUN_HERE:
+		c->cl.last_cmd = d.cmd;
+		conn_exec_local(c, d.cmd, argc, argv);
 		return true;
-	}
-	if (d->subs && argc >= 2) {
-		const struct cmd_def *sub =
-		    cmd_lookup_sub(d, argv[1].ptr, argv[1].len);
-		if (!sub) {
-			char up[32];
-			size_t i;
-			for (i = 0; d->name[i] && i < sizeof(up) - 1; i++)
-				up[i] = (char)(d->name[i] & ~0x20);
-			up[i] = '\0';
-			snprintf(msg, sizeof(msg),
-				 "ERR unknown subcommand '%.*s'. Try %s HELP.",
-				 (int)(argv[1].len > 128 ? 128 : argv[1].len),
-				 argv[1].ptr, up);
-			conn_reply_error(c, msg);
-			return true;
-		}
-		d = sub;
-	}
-	if ((d->arity > 0 && argc != d->arity) ||
-	    (d->arity < 0 && argc < -d->arity) || !d->fn) {
-		char name[64];
-		cmd_fullname(d, name, sizeof(name));
-		snprintf(msg, sizeof(msg),
-			 "ERR wrong number of arguments for '%s' command",
-			 name);
-		c->w->st.cmd[d->id].rejected_calls++;
-		conn_reply_error(c, msg);
+	case ROUTE_SEND:
+		c->cl.last_cmd = d.cmd;
+		conn_send_remote(c, d.cmd, argc, argv, d.owner);
 		return true;
+	case ROUTE_HOLD:
+		c->cl.last_cmd = d.cmd;
+		return conn_hold_start(c, d.cmd, argc, argv, d.mask);
+	case ROUTE_WAIT_FLIGHT:
+		c->cl.last_cmd = d.cmd;
+		return false;
+	case ROUTE_WAIT_LENT:
+		c->cl.last_cmd = d.cmd;
+		return conn_wait_shard(c);
+	case ROUTE_ERROR:
+		break;
 	}
-	if (!c->cl.authed && !(d->flags & CMD_NO_AUTH)) {
-		if (cfg_cur()->requirepass[0] != '\0') {
-			c->w->st.cmd[d->id].rejected_calls++;
-			conn_reply_error(c, "NOAUTH Authentication required.");
-			return true;
-		}
-		c->cl.authed = true;
-	}
-	if ((d->flags & CMD_DENYOOM) && caa_unlikely(worker_mem_oom())) {
-		c->w->st.cmd[d->id].rejected_calls++;
-		conn_reply_error(c, CONN_OOM_ERROR);
-		return true;
-	}
-	c->cl.last_cmd = d;
-	return conn_route(c, d, argc, argv);
+	if (d.cmd)
+		c->w->st.cmd[d.cmd->id].rejected_calls++;
+	conn_reply_error(c, d.err);
+	return true;
 }

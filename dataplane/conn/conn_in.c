@@ -113,7 +113,7 @@ static bool conn_grow_for(struct conn *c, size_t need)
 	return true;
 }
 
-/* A request that had to wait (conn_route) is kept parsed: parsing again
+/* A request that had to wait (conn_dispatch) is kept parsed: parsing again
  * is not possible because inline requests are unquoted in place.  Its
  * arguments are stored as offsets from ipos, which survive the buffer
  * moving or growing while the connection waits. */

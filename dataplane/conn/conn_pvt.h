@@ -20,8 +20,6 @@
 #include "worker_pvt.h"
 #include "xcore.h"
 
-#include "xcore.h"
-
 #define CONN_IBUF_INIT 16384
 #define CONN_ARGV_INLINE 16
 #define CONN_MAX_INFLIGHT 1024
@@ -151,8 +149,6 @@ bool conn_dispatch(struct conn *c, int argc, const struct resp_arg *argv);
 void conn_exec_local(struct conn *c, const struct cmd_def *d, int argc,
 		     const struct resp_arg *argv);
 void conn_pause_list_add(struct worker *w, struct conn *c);
-bool conn_route(struct conn *c, const struct cmd_def *d, int argc,
-		const struct resp_arg *argv);
 
 /*
  * Client memory, as Redis's getClientMemoryUsage counts it: the struct,

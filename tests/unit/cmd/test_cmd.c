@@ -57,13 +57,10 @@ static int proto = 2;
 #undef CMD
 #undef SUB
 
-#define CMD(n, ar, fl, fk, lk, ks, ...)                                        \
+#define CMD(n, ar, fl, ...)                                                    \
 	{.name = #n,                                                           \
 	 .arity = ar,                                                          \
 	 .flags = fl,                                                          \
-	 .first_key = fk,                                                      \
-	 .last_key = lk,                                                       \
-	 .key_step = ks,                                                       \
 	 .fn = ((fl)&CMD_HAS_SUBS) ? (cmd_fn)0 : cmd_##n},
 #define SUB(p, n, ...)
 static struct cmd_def tops[] = {
@@ -79,15 +76,8 @@ struct sub_def {
 };
 
 #define CMD(n, ...)
-#define SUB(p, n, ar, fl, fk, lk, ks, ...)                                     \
-	{#p,                                                                   \
-	 {.name = #n,                                                          \
-	  .arity = ar,                                                         \
-	  .flags = fl,                                                         \
-	  .first_key = fk,                                                     \
-	  .last_key = lk,                                                      \
-	  .key_step = ks,                                                      \
-	  .fn = cmd_##p##_##n}},
+#define SUB(p, n, ar, fl, ...)                                                 \
+	{#p, {.name = #n, .arity = ar, .flags = fl, .fn = cmd_##p##_##n}},
 static struct sub_def subs[] = {
 #include "cmd/cmd_string.def"
 #include "cmd/cmd_keys.def"
