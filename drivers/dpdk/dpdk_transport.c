@@ -634,6 +634,8 @@ static void dpdk_dispatch(struct worker *w)
 		if (n < NIC_BURST)
 			break;
 	}
+	/* eof() comes from here now, after the frames (net.h). */
+	net_readable(dw->s);
 	net_timers(dw->s);
 	dw->in_stack = false;
 	if (dw->ndefer)
