@@ -7,20 +7,26 @@
  * A turn: wait() takes a first burst (and, when nothing came and the
  * worker may idle, naps dpdk-idle-sleep-us); dispatch() hands every frame
  * to net_rx(), keeps polling until the queue runs dry or a bound is hit,
- * takes the frames other workers steered here, then runs the requests of
- * every connection that received bytes (net_readable), then the stack's
- * timers.  flush() moves every dirty connection's output into TCP, lets
- * TCP emit, and sends the turn's frames in bursts: TX is batched until the
- * RX queue ran dry, never held on a timer, and the ACK of a request rides
- * on its reply.
+ * takes the frames other workers steered here, and after each burst runs
+ * the requests of every connection that received bytes in it
+ * (net_readable), then the stack's timers.  flush() moves every dirty
+ * connection's output into TCP, lets TCP emit, and sends the turn's frames in
+ * bursts: TX is batched until the RX queue ran dry, never held on a timer, and
+ * the ACK of a request rides on its reply.
  *
  * Parse after receive, as the kernel transports do: their kernel runs TCP
  * input for the whole softirq batch, and the worker reads and parses once
  * it returns.  Here recv() only copies a segment's bytes into the
  * connection's input buffer (conn_rx_space, conn_rx_add); the stack keeps
  * a readable list of the connections it delivered to, and net_readable()
- * hands each one back once, after the frames, where conn parses and runs
- * its requests (conn_rx_done(c, 0)), then hears of its FIN (eof).  So no
+ * hands each one back once, after the burst's frames, where conn parses
+ * and runs its requests (conn_rx_done(c, 0)), then hears of its FIN (eof).
+ * After each burst of NIC_BURST frames, not once after the up to
+ * DPDK_RX_ROUNDS bursts of a turn: a connection's unparsed input is then
+ * at most a burst's worth (46 KB), so a pipelining client's query buffer,
+ * which counts against maxmemory, grows to 64 KB rather than to the
+ * window's 256 KB (test_evict's volatile-ttl test saw the difference as
+ * keys evicted too many).  Replies still leave together at the flush.  So no
  * command, hold or close ever runs while TCP is inside a segment: a QUIT,
  * a protocol error or CLIENT KILL closes with net_tcp_close() at once, and
  * the list of deferred closes this file used to keep is gone.
@@ -580,6 +586,7 @@ static void dpdk_dispatch(struct worker *w)
 	for (int round = 0;; round++) {
 		for (unsigned i = 0; i < n; i++)
 			dpdk_input(dw, dw->rx[i], 0);
+		net_readable(dw->s); /* the burst went through TCP: run it */
 		if (n < NIC_BURST || round == DPDK_RX_ROUNDS)
 			break;
 		n = dpdk_rx_burst(dw);
@@ -591,11 +598,10 @@ static void dpdk_dispatch(struct worker *w)
 		dw->st.steered_in += n;
 		for (unsigned i = 0; i < n; i++)
 			dpdk_input(dw, in[i], NET_RX_STEERED);
+		net_readable(dw->s);
 		if (n < NIC_BURST)
 			break;
 	}
-	/* Every frame went through TCP: now the requests they carried. */
-	net_readable(dw->s);
 	net_timers(dw->s);
 	if (unlikely(dw->now_us >= dw->check_us))
 		dpdk_check_drops(dw);
