@@ -73,6 +73,10 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer,
 char *conn_rx_space(struct conn *c, size_t *avail);
 /** n bytes arrived in the space conn_rx_space gave: parse and run them. */
 void conn_rx_done(struct conn *c, size_t n);
+/** n bytes arrived there, to run later with conn_rx_done(c, 0): for a
+ * transport that takes a whole receive burst before any request runs
+ * (DPDK).  Context: owner. */
+void conn_rx_add(struct conn *c, size_t n);
 /** Bytes a paused connection holds unparsed (0 while it is parsing, even
  * mid-request): a transport with flow control advertises its window minus
  * this. */

@@ -224,11 +224,16 @@ static void conn_parse(struct conn *c)
 	conn_obuf_close(c);
 }
 
-void conn_rx_done(struct conn *c, size_t n)
+void conn_rx_add(struct conn *c, size_t n)
 {
 	c->ilen += n;
 	c->cl.last_ms = c->w->now_ms;
 	c->w->st.net_input_bytes += n;
+}
+
+void conn_rx_done(struct conn *c, size_t n)
+{
+	conn_rx_add(c, n);
 	if (c->rx_stopped) {
 		c->ipos = c->ilen = 0;
 		conn_mem_sync(c); /* conn_rx_space may have grown ib */

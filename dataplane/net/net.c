@@ -117,6 +117,11 @@ void net_set_time(struct net_stack *s, uint64_t now_us)
 		s->now_us = now_us;
 }
 
+void net_readable(struct net_stack *s)
+{
+	tcp_readable(s->tcp);
+}
+
 void net_timers(struct net_stack *s)
 {
 	timer_run(s->tw, s->now_us);

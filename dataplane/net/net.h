@@ -13,11 +13,21 @@
  *
  * A worker turn, for the driver:
  *   net_set_time(s, now_us);
- *   for each received frame: net_rx(s, ...);
+ *   for each received frame: net_rx(s, ...);   recv() copies the bytes
+ *   net_readable(s);          readable(), eof(): the application runs the
+ *                             requests, outside the receive path
  *   net_timers(s);            RTO, delayed ACK, persist, keepalive, TIME_WAIT
  *   ... application writes with net_tcp_send() ...
  *   net_flush(s);             emit pending segments; io->send gets frames
  * and then the driver transmits the frames it collected (one burst).
+ *
+ * Upcalls made while a segment is being processed (accept, recv,
+ * writable, closed) only take note: they must not send, close or abort,
+ * except as each one says.  A connection's work (parsing, commands,
+ * closing) happens in readable() and eof(), which net_readable() makes
+ * after the frames, once per connection and turn, in the order the
+ * connections received bytes, when TCP is in no segment: whatever the
+ * application does there to any connection is safe.
  *
  * Threading: every function runs on the stack's own worker.
  */
@@ -75,24 +85,37 @@ struct net_io {
  */
 struct net_app_ops {
 	/** A passive open completed (ESTABLISHED).  Return the application's
-	 * handle; NULL refuses it (the stack resets the connection).
+	 * handle; NULL refuses it (the stack resets the connection).  To
+	 * refuse with a message instead, net_tcp_send() it and
+	 * net_tcp_close(t) before returning (the value returned is then
+	 * ignored): the message and a FIN go out, and no upcall follows.
 	 * Addresses and ports are in host byte order. */
 	void *(*accept)(void *arg, struct tcb *t, uint32_t peer_ip,
 			uint16_t peer_port, uint32_t local_ip,
 			uint16_t local_port);
-	/** In-order bytes arrived.  The application takes all of them. */
+	/** In-order bytes arrived, inside the receive path: the application
+	 * copies all of them and runs nothing yet (readable() follows).  The
+	 * one call it may make is net_tcp_abort(t), when it cannot keep
+	 * them. */
 	void (*recv)(void *app, const uint8_t *data, size_t len);
+	/** recv() was called for app since the last net_readable(): run
+	 * what arrived.  Outside the receive path; anything goes. */
+	void (*readable)(void *app);
 	/** Bytes received and not yet consumed: the advertised window is
 	 * the receive buffer minus this. */
 	size_t (*pending)(void *app);
-	/** The send buffer has room again after it was full. */
+	/** The send buffer has room again after it was full (inside the
+	 * receive path: take note only). */
 	void (*writable)(void *app);
-	/** The peer sent FIN: no more bytes will arrive (half-close). */
+	/** The peer sent FIN: no more bytes will arrive (half-close).  From
+	 * net_readable(), after readable() for the bytes before the FIN;
+	 * anything goes. */
 	void (*eof)(void *app);
 	/** The connection died without the application asking (reset by
 	 * the peer, retransmissions timed out, stack shut down); t must not
-	 * be used again.  err is a positive errno: ECONNRESET, ETIMEDOUT,
-	 * ESHUTDOWN. */
+	 * be used again, and no readable() or eof() follows, even for bytes
+	 * recv() took this turn.  err is a positive errno: ECONNRESET,
+	 * ETIMEDOUT, ESHUTDOWN. */
 	void (*closed)(void *app, int err);
 };
 
@@ -157,6 +180,11 @@ void net_set_time(struct net_stack *s, uint64_t now_us);
  */
 void net_rx(struct net_stack *s, struct net_buf *b, uint8_t *frame, size_t len,
 	    unsigned flags, uint32_t rss_hash);
+/** The connections that received bytes or a FIN in the net_rx() calls
+ * since the last one: readable() for each that got bytes, then eof() for
+ * each that got its FIN, once per connection, in the order they first
+ * received.  net_flush() does it too if the driver has not. */
+void net_readable(struct net_stack *s);
 /** Run due timers. */
 void net_timers(struct net_stack *s);
 /** Microseconds until the next timer (for an idle sleep), or UINT64_MAX. */

@@ -198,5 +198,7 @@ void tcp_input(struct net_stack *s, struct net_buf *b, uint32_t src,
 	       uint32_t dst, uint8_t *seg, size_t len);
 /** Emit the segments the turn queued (net_flush). */
 void tcp_flush(struct net_stack *s);
+/* The readable list's upcalls (net_readable). */
+void tcp_readable(struct tcp_state *ts);
 
 #endif

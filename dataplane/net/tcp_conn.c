@@ -59,6 +59,7 @@ int tcp_init(struct net_stack *s)
 	memcpy(ts->cookie_key, s->conf.secret + 16, 16);
 	ts->hseed = tcp_siphash(ts->isn_key, "tcp-table", 9) | 1;
 	ts->qtail = &ts->qhead;
+	ts->rtail = &ts->rhead;
 	ts->s = s;
 	ts->our_mss = s->conf.mtu > 40 + 64 ? s->conf.mtu - 40 : 536;
 	/* The smallest scale that lets the whole receive buffer show. */

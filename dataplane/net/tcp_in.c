@@ -26,9 +26,17 @@
  *
  * Output is deferred: input marks the TCB (ACK owed, data to send) and
  * tcp_flush emits at the end of the turn, so the ACK of a request rides
- * on its reply.  Upcalls (accept, recv, writable, eof) may call back into
- * net_tcp_send/close/abort; after each one the code checks whether the
- * TCB died (state CLOSED; its memory stays valid until the flush).
+ * on its reply.  So is the application's work: recv only copies, and the
+ * TCB joins the readable list (tcb_readable), which tcp_readable turns
+ * into readable() and eof() upcalls once the driver has given the turn's
+ * frames (net_readable).  What the application does there -- run
+ * requests, close the connection or another -- then never happens to a
+ * TCB in the middle of one of its segments, between a delivery and the
+ * out-of-order drain or the FIN that follow it.  Inside input, upcalls
+ * only take note (writable, closed), copy (recv; it may abort), or
+ * refuse a connection (accept, which may send and close; tcp_establish
+ * checks).  After each the code checks whether the TCB died (state
+ * CLOSED; its memory stays valid until the flush).
  */
 #include <errno.h>
 #include <string.h>
@@ -281,6 +289,12 @@ static bool tcp_establish(struct tcb *t, struct tcp_seg *sg)
 	app = s->app.accept(s->app_arg, t, t->rip, t->rport, t->lip, t->lport);
 	if (t->state == TCPS_CLOSED)
 		return false;
+	if (t->flags & TF_APP_GONE) {
+		/* Refused with a message and closed: it leaves with the FIN;
+		 * the ACK goes on in FIN_WAIT_1, data after it draws a RST. */
+		s->st.tcp_passive_opens++;
+		return true;
+	}
 	if (!app) {
 		t->flags |= TF_APP_GONE;
 		tcp_send_rst_tcb(t);
@@ -666,6 +680,7 @@ static bool tcp_rcv_ack(struct tcb *t, struct tcp_seg *sg)
 static void tcp_deliver(struct tcb *t, const uint8_t *d, uint32_t len)
 {
 	t->rcv_nxt += len;
+	tcb_readable(t, TF_READABLE);
 	t->s->app.recv(t->app, d, len);
 }
 
@@ -679,7 +694,7 @@ static void tcp_rcv_fin(struct tcb *t)
 	case TCPS_ESTABLISHED:
 		tcb_set_state(t, TCPS_CLOSE_WAIT);
 		if (t->app)
-			t->s->app.eof(t->app);
+			tcb_readable(t, TF_EOF_OWED);
 		break;
 	case TCPS_FIN_WAIT_1:
 		tcb_set_state(t, TCPS_CLOSING);
@@ -950,6 +965,35 @@ static void tcp_input_conn(struct tcb *t, struct tcp_seg *sg)
 		return;
 	if (sg->len || (sg->flags & TCP_FIN))
 		tcp_rcv_data(t, sg);
+}
+
+/*
+ * The application's turn, after the frames: readable() for each TCB that
+ * delivered bytes, then eof() if its FIN came, in the order they first
+ * received.  A TCB that died meanwhile (reset, aborted, closed by the
+ * application: app is NULL) is skipped; its memory stays valid until
+ * tcp_flush, which runs this first.  An upcall may close or abort any
+ * connection, this one included, and send on any.
+ */
+void tcp_readable(struct tcp_state *ts)
+{
+	struct net_stack *s = ts->s;
+	struct tcb *t;
+
+	while ((t = ts->rhead)) {
+		uint32_t what = t->flags;
+
+		ts->rhead = t->rnext;
+		if (!ts->rhead)
+			ts->rtail = &ts->rhead;
+		t->flags &= ~(TF_RLIST | TF_READABLE | TF_EOF_OWED);
+		if (t->state == TCPS_CLOSED || !t->app)
+			continue;
+		if ((what & TF_READABLE) && s->app.readable)
+			s->app.readable(t->app);
+		if ((what & TF_EOF_OWED) && t->state != TCPS_CLOSED && t->app)
+			s->app.eof(t->app);
+	}
 }
 
 /* TIME_WAIT: re-ACK a retransmitted FIN, let a newer SYN reuse the pair

@@ -599,6 +599,8 @@ void tcp_flush(struct net_stack *s)
 	struct tcp_state *ts = s->tcp;
 	struct tcb *t;
 
+	if (ts->rhead) /* the driver did not: before any zombie goes */
+		tcp_readable(ts);
 	if (ts->wlow)
 		tcp_check_wlow(ts);
 	while ((t = ts->qhead)) {

@@ -74,6 +74,9 @@ enum tcp_st {
 #define TF_SACK (1u << 15)     /* RFC 2018 SACK permitted both ways */
 #define TF_TLP (1u << 16)      /* a tail loss probe is scheduled (tlp_at) */
 #define TF_TLP_SENT (1u << 17) /* a probe went out: its SACK marks losses */
+#define TF_RLIST (1u << 18)    /* on the readable list (tcp_readable) */
+#define TF_READABLE (1u << 19) /* recv() was called: readable() owed */
+#define TF_EOF_OWED (1u << 20) /* the FIN arrived: eof() owed */
 
 /* A range of sequence space [start, end). */
 struct tcp_rng {
@@ -99,6 +102,7 @@ struct tcb {
 	struct tcb *hnext; /* connection table chain */
 	struct tcb *qnext; /* flush list / zombie list / pool free list */
 	struct tcb *wnext; /* small-window list */
+	struct tcb *rnext; /* readable list */
 	struct net_stack *s;
 	void *app;
 	uint32_t rip, lip; /* host order */
@@ -188,6 +192,7 @@ struct tcp_state {
 	struct tcb *qhead, **qtail; /* flush list */
 	struct tcb *zombies;	    /* freed this turn */
 	struct tcb *wlow;	    /* advertised a small window */
+	struct tcb *rhead, **rtail; /* readable list: upcalls owed */
 	struct net_stack *s;
 	struct tcp_tw **tw_ht;		  /* TIME_WAIT table (ht_mask) */
 	struct tcp_tw *tw_head, *tw_tail; /* oldest first */
@@ -277,6 +282,22 @@ static inline void tcb_queue(struct tcb *t)
 	t->qnext = NULL;
 	*ts->qtail = t;
 	ts->qtail = &t->qnext;
+}
+
+/* t owes the application readable() (what) or eof() (TF_EOF_OWED) from
+ * tcp_readable, after the frames: upcalls that may do anything wait there
+ * until TCP is out of the segment. */
+static inline void tcb_readable(struct tcb *t, uint32_t what)
+{
+	struct tcp_state *ts = t->s->tcp;
+
+	t->flags |= what;
+	if (t->flags & TF_RLIST)
+		return;
+	t->flags |= TF_RLIST;
+	t->rnext = NULL;
+	*ts->rtail = t;
+	ts->rtail = &t->rnext;
 }
 
 /* An ACK is owed but may wait: a reply sent this turn will carry it, else

@@ -7,20 +7,42 @@
  * A turn: wait() takes a first burst (and, when nothing came and the
  * worker may idle, naps dpdk-idle-sleep-us); dispatch() hands every frame
  * to net_rx(), keeps polling until the queue runs dry or a bound is hit,
- * takes the frames other workers steered here, runs the stack's timers;
- * the requests those frames carried ran inside the recv upcalls.  flush()
- * moves every dirty connection's output into TCP, lets TCP emit, and sends
- * the turn's frames in bursts: TX is batched until the RX queue ran dry,
- * never held on a timer.
+ * takes the frames other workers steered here, and after each burst runs
+ * the requests of every connection that received bytes in it
+ * (net_readable), then the stack's timers.  flush() moves every dirty
+ * connection's output into TCP, lets TCP emit, and sends the turn's frames in
+ * bursts: TX is batched until the RX queue ran dry, never held on a timer, and
+ * the ACK of a request rides on its reply.
  *
- * Re-entrancy.  conn may close a connection from inside an upcall (a
- * protocol error while parsing what recv() delivered); TCP is then in the
- * middle of that connection's segment, so net_tcp_close() waits in a small
- * per-worker list until net_rx() returned.  Each entry is keyed by the
- * upcall's app pointer so a closed() upcall for the same connection in
- * between cancels it.  A refused connection (maxclients, protected mode)
- * gets the kernel transports' message and is closed the same way; its app
- * pointer is its entry in that list.
+ * Parse after receive, as the kernel transports do: their kernel runs TCP
+ * input for the whole softirq batch, and the worker reads and parses once
+ * it returns.  Here recv() only copies a segment's bytes into the
+ * connection's input buffer (conn_rx_space, conn_rx_add); the stack keeps
+ * a readable list of the connections it delivered to, and net_readable()
+ * hands each one back once, after the burst's frames, where conn parses
+ * and runs its requests (conn_rx_done(c, 0)), then hears of its FIN (eof).
+ * After each burst of NIC_BURST frames, not once after the up to
+ * DPDK_RX_ROUNDS bursts of a turn: a connection's unparsed input is then
+ * at most a burst's worth (46 KB), so a pipelining client's query buffer,
+ * which counts against maxmemory, grows to 64 KB rather than to the
+ * window's 256 KB (test_evict's volatile-ttl test saw the difference as
+ * keys evicted too many).  Replies still leave together at the flush.  So no
+ * command, hold or close ever runs while TCP is inside a segment: a QUIT,
+ * a protocol error or CLIENT KILL closes with net_tcp_close() at once, and
+ * the list of deferred closes this file used to keep is gone.
+ *
+ * Why copy in recv() rather than leave the bytes in TCP until readable():
+ * the stack does not queue in-order data (tcp_in.c), and keeping the
+ * frames would hold pool mbufs -- a paused connection's up to a window's
+ * worth (rcvbuf, 256 KB: some 180 mbufs) -- for as long as it waits, where
+ * the copy into the input buffer is the one copy conn needs anyway (it
+ * parses contiguous bytes).  Same copies as before, frames freed at once.
+ *
+ * Flow control is as before: a paused connection (its commands wait for
+ * other cores) parses nothing, and pending() (conn_rx_pending) closes the
+ * advertised window by what it holds unparsed, so it buffers at most the
+ * window it had advertised; there is no rx_resume (conn_rx_hold stays
+ * false here), TCP's window is the hold.
  *
  * Nothing here allocates or makes a syscall per packet; the idle nap is the
  * one syscall, and only when the operator asked for it.
@@ -53,7 +75,6 @@
 #define DPDK_RX_ROUNDS 8    /* bursts per dispatch after the first */
 #define DPDK_STEER_ROUNDS 8 /* steering bursts per dispatch */
 #define DPDK_TX_TRIES 4
-#define DPDK_DEFER_MAX 32
 #define DPDK_CHECK_US 1000000ull       /* drop counters looked at */
 #define DPDK_WARN_US (60 * 1000000ull) /* one warning of a kind a minute */
 #define DPDK_WARN_BAD_CSUM 8	       /* bad checksums before a warning */
@@ -74,12 +95,6 @@ struct dpdk_qstats {
 	uint64_t tx_csum_offload; /* the port computes their checksums */
 };
 
-/* A net_tcp_close() waiting until TCP is out of the current segment. */
-struct dpdk_defer {
-	void *app; /* the conn, or this entry for a refused connection */
-	struct tcb *t;
-};
-
 struct dpdk_worker {
 	struct worker *w;
 	struct net_stack *s;
@@ -90,13 +105,10 @@ struct dpdk_worker {
 	uint16_t port, q;
 	unsigned nworkers;
 	bool rx_csum;
-	bool in_stack; /* inside net_rx / net_timers: closes wait */
 	uint64_t now_us;
 	/* Drops the log has not explained yet (dpdk_check_drops). */
 	uint64_t check_us, told_bad_csum, told_gso_cut;
-	unsigned ndefer;
 	unsigned nrx, ntx;
-	struct dpdk_defer defer[DPDK_DEFER_MAX];
 	struct rte_mbuf *rx[NIC_BURST];
 	struct rte_mbuf *tx[NIC_BURST];
 	struct rte_mbuf *txf[3 * NIC_BURST + 2]; /* after the faults */
@@ -250,59 +262,23 @@ static bool dpdk_steer(void *drv, unsigned to, struct net_buf *b,
 
 /* ---- the application side: conn ----------------------------------- */
 
-static bool dpdk_is_refused(struct dpdk_worker *dw, const void *app)
-{
-	return (const char *)app >= (const char *)dw->defer &&
-	       (const char *)app < (const char *)(dw->defer + DPDK_DEFER_MAX);
-}
-
-static struct dpdk_defer *dpdk_defer_slot(struct dpdk_worker *dw)
-{
-	for (unsigned i = 0; i < DPDK_DEFER_MAX; i++)
-		if (!dw->defer[i].app) {
-			if (i >= dw->ndefer)
-				dw->ndefer = i + 1;
-			return &dw->defer[i];
-		}
-	return NULL;
-}
-
-/* TCP is out of its segment: do the closes that waited. */
-static void dpdk_run_deferred(struct dpdk_worker *dw)
-{
-	for (unsigned i = 0; i < dw->ndefer; i++) {
-		struct dpdk_defer *d = &dw->defer[i];
-
-		if (d->t)
-			net_tcp_close(d->t);
-		d->t = NULL;
-		d->app = NULL;
-	}
-	dw->ndefer = 0;
-}
-
-static void dpdk_tcp_close(struct dpdk_worker *dw, void *app, struct tcb *t)
-{
-	struct dpdk_defer *d;
-
-	if (!dw->in_stack || !(d = dpdk_defer_slot(dw))) {
-		net_tcp_close(t);
-		return;
-	}
-	d->app = app;
-	d->t = t;
-}
-
+/*
+ * A connection's tcb is conn_tp(c) while it is open; the stack's app
+ * pointer for it is c.  Both go together: dpdk_close() and the OOM exit of
+ * dpdk_recv() clear the first and close or abort the tcb (its app becomes
+ * NULL), and closed() comes only when the stack already cleared its own.
+ * So every upcall below is for a conn that is open.
+ */
 static void dpdk_close(struct worker *w, struct conn *c)
 {
-	struct dpdk_worker *dw = w->tpd;
 	struct tcb *t = conn_tp(c);
 
+	(void)w;
 	if (!t)
 		return;
 	conn_set_tp(c, NULL);
 	conn_closed(c);
-	dpdk_tcp_close(dw, c, t);
+	net_tcp_close(t); /* never inside a segment: see the top */
 }
 
 static void *dpdk_accept(void *arg, struct tcb *t, uint32_t peer_ip,
@@ -318,7 +294,6 @@ static void *dpdk_accept(void *arg, struct tcb *t, uint32_t peer_ip,
 				    .sin_addr.s_addr = htonl(local_ip)};
 	struct conn *c = conn_new(dw->w, -1, (struct sockaddr *)&peer,
 				  (struct sockaddr *)&local);
-	struct dpdk_defer *d;
 	const char *msg;
 	size_t len;
 
@@ -328,37 +303,48 @@ static void *dpdk_accept(void *arg, struct tcb *t, uint32_t peer_ip,
 	}
 	dw->st.rejected++;
 	msg = transport_reject_text(errno, &len);
-	if (!msg || !(d = dpdk_defer_slot(dw)))
+	if (!msg)
 		return NULL; /* the stack resets it */
+	/* The kernel transports' message, then FIN (net.h: accept). */
 	net_tcp_send(t, msg, len);
-	d->app = d;
-	d->t = t;
-	return d;
+	net_tcp_close(t);
+	return NULL;
 }
 
+/* Inside the segment: copy only (the top says why); readable() runs it. */
 static void dpdk_recv(void *app, const uint8_t *data, size_t len)
 {
-	struct dpdk_worker *dw = dpdk_self;
 	struct conn *c = app;
 
-	if (dpdk_is_refused(dw, app) || !conn_tp(c))
-		return;
 	while (len) {
 		size_t avail, n;
 		char *p = conn_rx_space(c, &avail);
 
 		if (!p || !avail) {
-			dpdk_close(dw->w, c);
+			/* No memory for its input: a hole in the stream
+			 * would follow, so it goes now (RST), the one thing
+			 * recv() may do to TCP. */
+			struct tcb *t = conn_tp(c);
+
+			conn_set_tp(c, NULL);
+			conn_closed(c);
+			net_tcp_abort(t);
 			return;
 		}
 		n = avail < len ? avail : len;
 		memcpy(p, data, n);
-		conn_rx_done(c, n);
-		if (!conn_tp(c))
-			return; /* closed while parsing */
+		conn_rx_add(c, n);
 		data += n;
 		len -= n;
 	}
+}
+
+/* After the frames: parse and run what this turn's segments brought.  The
+ * commands may close c (QUIT, a protocol error, its output limit) or other
+ * connections, and may take holds: TCP is in no segment now. */
+static void dpdk_readable(void *app)
+{
+	conn_rx_done(app, 0);
 }
 
 /* What shrinks the advertised window: the bytes a paused connection (too
@@ -366,51 +352,33 @@ static void dpdk_recv(void *app, const uint8_t *data, size_t len)
  * than the shard owners answer is slowed by TCP, not by memory. */
 static size_t dpdk_pending(void *app)
 {
-	if (dpdk_is_refused(dpdk_self, app))
-		return 0;
 	return conn_rx_pending(app);
 }
 
 static void dpdk_writable(void *app)
 {
-	struct conn *c = app;
-
-	if (dpdk_is_refused(dpdk_self, app) || !conn_tp(c))
-		return;
-	worker_mark_dirty(dpdk_self->w, c);
+	worker_mark_dirty(dpdk_self->w, app);
 }
 
 /*
  * The peer will send nothing more.  Replies to what it sent before its FIN
  * still go out (the kernel transports send them in the turn before they
  * read the end of file), then the connection closes as on read() == 0.
+ * From net_readable(), after readable() ran the bytes before the FIN.
  */
 static void dpdk_eof(void *app)
 {
 	struct conn *c = app;
 
-	if (dpdk_is_refused(dpdk_self, app) || !conn_tp(c))
-		return;
 	conn_client(c)->close_after_reply = true;
 	worker_mark_dirty(dpdk_self->w, c);
 }
 
 static void dpdk_closed(void *app, int err)
 {
-	struct dpdk_worker *dw = dpdk_self;
 	struct conn *c = app;
 
-	if (dpdk_is_refused(dw, app)) {
-		((struct dpdk_defer *)app)->t = NULL;
-		return;
-	}
-	if (!conn_tp(c)) {
-		/* We closed it this segment: the close is moot now. */
-		for (unsigned i = 0; i < dw->ndefer; i++)
-			if (dw->defer[i].app == app)
-				dw->defer[i].t = NULL;
-		return;
-	}
+	(void)err;
 	conn_set_tp(c, NULL);
 	conn_closed(c);
 }
@@ -418,6 +386,7 @@ static void dpdk_closed(void *app, int err)
 static const struct net_app_ops dpdk_app_ops = {
     .accept = dpdk_accept,
     .recv = dpdk_recv,
+    .readable = dpdk_readable,
     .pending = dpdk_pending,
     .writable = dpdk_writable,
     .eof = dpdk_eof,
@@ -478,8 +447,6 @@ static void dpdk_input(struct dpdk_worker *dw, struct rte_mbuf *m,
 	}
 	net_rx(dw->s, (struct net_buf *)m, rte_pktmbuf_mtod(m, uint8_t *),
 	       m->data_len, flags | f, m->hash.rss);
-	if (dw->ndefer)
-		dpdk_run_deferred(dw);
 }
 
 static unsigned dpdk_rx_burst(struct dpdk_worker *dw)
@@ -616,10 +583,10 @@ static void dpdk_dispatch(struct worker *w)
 
 	dw->now_us = dpdk_now_us();
 	net_set_time(dw->s, dw->now_us);
-	dw->in_stack = true;
 	for (int round = 0;; round++) {
 		for (unsigned i = 0; i < n; i++)
 			dpdk_input(dw, dw->rx[i], 0);
+		net_readable(dw->s); /* the burst went through TCP: run it */
 		if (n < NIC_BURST || round == DPDK_RX_ROUNDS)
 			break;
 		n = dpdk_rx_burst(dw);
@@ -631,13 +598,11 @@ static void dpdk_dispatch(struct worker *w)
 		dw->st.steered_in += n;
 		for (unsigned i = 0; i < n; i++)
 			dpdk_input(dw, in[i], NET_RX_STEERED);
+		net_readable(dw->s);
 		if (n < NIC_BURST)
 			break;
 	}
 	net_timers(dw->s);
-	dw->in_stack = false;
-	if (dw->ndefer)
-		dpdk_run_deferred(dw);
 	if (unlikely(dw->now_us >= dw->check_us))
 		dpdk_check_drops(dw);
 }
@@ -763,8 +728,6 @@ static void dpdk_detach(struct worker *w)
 
 	if (!dw)
 		return;
-	dw->in_stack = false;
-	dpdk_run_deferred(dw);
 	s = dw->s;
 	__atomic_store_n(&dw->s, NULL, __ATOMIC_RELEASE);
 	net_free(s); /* resets what is left; may emit RSTs */

@@ -196,12 +196,17 @@ struct app {
 	size_t nrx;
 	size_t pending;
 	int eof, writable, closed, err;
-	const char *reply; /* sent from inside recv() */
-	bool close_in_recv, close_on_eof, abort_in_recv;
+	int readable;	   /* readable() upcalls */
+	int readable_at;   /* rd_seq at the last one */
+	size_t nrx_eof;	   /* nrx when eof() came */
+	const char *reply; /* sent from readable() */
+	bool close_in_readable, close_on_eof, abort_in_recv;
+	bool close_other; /* readable() closes apps[1] (apps[0] only) */
 };
 
 static struct app apps[4];
 static unsigned napps;
+static int rd_seq; /* readable() upcalls, all apps */
 static bool refuse;
 
 static void *app_accept(void *arg, struct tcb *t, uint32_t pip, uint16_t pport,
@@ -226,13 +231,27 @@ static void app_recv(void *p, const uint8_t *d, size_t n)
 	assert_true(a->nrx + n <= sizeof(a->rx));
 	memcpy(a->rx + a->nrx, d, n);
 	a->nrx += n;
+	assert_int_equal(a->eof, 0);
+	if (a->abort_in_recv)
+		net_tcp_abort(a->t);
+}
+
+static void app_readable(void *p)
+{
+	struct app *a = p;
+
+	assert_false(a->closed);
+	a->readable++;
+	a->readable_at = ++rd_seq;
 	if (a->reply)
 		assert_int_equal(net_tcp_send(a->t, a->reply, strlen(a->reply)),
 				 strlen(a->reply));
-	if (a->close_in_recv)
+	if (a->close_in_readable)
 		net_tcp_close(a->t);
-	if (a->abort_in_recv)
-		net_tcp_abort(a->t);
+	if (a->close_other && apps[1].t) {
+		net_tcp_close(apps[1].t);
+		apps[1].t = NULL;
+	}
 }
 
 static size_t app_pending(void *p)
@@ -250,6 +269,7 @@ static void app_eof(void *p)
 	struct app *a = p;
 
 	a->eof++;
+	a->nrx_eof = a->nrx;
 	if (a->close_on_eof)
 		net_tcp_close(a->t);
 }
@@ -262,8 +282,15 @@ static void app_closed(void *p, int err)
 	a->err = err;
 }
 
-static const struct net_app_ops app_ops = {app_accept,	 app_recv, app_pending,
-					   app_writable, app_eof,  app_closed};
+static const struct net_app_ops app_ops = {
+    .accept = app_accept,
+    .recv = app_recv,
+    .readable = app_readable,
+    .pending = app_pending,
+    .writable = app_writable,
+    .eof = app_eof,
+    .closed = app_closed,
+};
 
 /* ---- harness ---------------------------------------------------------------
  */
@@ -1707,12 +1734,12 @@ static void test_data_after_close_rst(void **state)
 	assert_int_equal(a->closed, 0);
 }
 
-static void test_close_from_recv(void **state)
+static void test_close_from_readable(void **state)
 {
 	struct app *a = handshake();
 
 	a->reply = "-ERR\r\n";
-	a->close_in_recv = true;
+	a->close_in_readable = true;
 	peer(TCP_ACK | TCP_PSH, "bad", 3);
 	struct cap *c = expect_seg(TCP_ACK | TCP_PSH | TCP_FIN, H.sseq, H.pseq);
 
@@ -1729,6 +1756,157 @@ static void test_abort_from_recv(void **state)
 	assert_null(conn());
 	assert_int_equal(a->closed, 0);
 	assert_int_equal(ST.tcp_out_rsts, 1);
+}
+
+/* ---- the application's turn (net_readable) -------------------------------
+ */
+
+/* A burst of segments for two connections: recv() copies during the
+ * frames, readable() runs after them, once per connection, in the order
+ * they first received; eof() after the readable() of the bytes before the
+ * FIN, however they arrived. */
+static void test_readable_after_the_frames(void **state)
+{
+	struct app *a = handshake_opts(false, true, 1460);
+	uint32_t a_seq = H.pseq, a_ack = H.sseq;
+
+	H.sport = PPORT + 1;
+	struct app *b = handshake_opts(false, true, 1460);
+
+	peer_rx(TCP_ACK | TCP_PSH, "b1", 2);
+	H.sport = PPORT;
+	rx_seg(H.sport, TCP_ACK | TCP_PSH, a_seq, a_ack, H.pwin, NULL, "a1", 2);
+	rx_seg(H.sport, TCP_ACK | TCP_PSH | TCP_FIN, a_seq + 2, a_ack, H.pwin,
+	       NULL, "a2", 2);
+	assert_int_equal(a->nrx, 4);
+	assert_int_equal(b->nrx, 2);
+	assert_int_equal(a->readable + b->readable + a->eof, 0);
+	expect_none(); /* ACKs wait for the flush, replies with them */
+	b->reply = "+B\r\n";
+	net_readable(H.s);
+	assert_int_equal(a->readable, 1);
+	assert_int_equal(b->readable, 1);
+	assert_true(b->readable_at < a->readable_at); /* b received first */
+	assert_int_equal(a->eof, 1);
+	assert_int_equal(a->nrx_eof, 4);
+	net_readable(H.s); /* nothing new: no upcall */
+	assert_int_equal(a->readable + b->readable, 2);
+	net_flush(H.s);
+	assert_int_equal(ncaps(), 2); /* one segment each: the ACK and B's
+					 reply in one */
+	drain();
+}
+
+/* readable() may close its connection and another: no upcall follows for
+ * the other, although it received bytes in the same burst. */
+static void test_close_other_from_readable(void **state)
+{
+	struct app *a = handshake_opts(false, true, 1460);
+	uint32_t a_seq = H.pseq, a_ack = H.sseq;
+
+	H.sport = PPORT + 1;
+	struct app *b = handshake_opts(false, true, 1460);
+
+	H.sport = PPORT;
+	rx_seg(H.sport, TCP_ACK | TCP_PSH, a_seq, a_ack, H.pwin, NULL, "KILL",
+	       4);
+	H.sport = PPORT + 1;
+	peer_rx(TCP_ACK | TCP_PSH, "GET", 3);
+	a->close_other = true;
+	a->close_in_readable = true;
+	net_flush(H.s); /* runs net_readable itself */
+	assert_int_equal(a->readable, 1);
+	assert_int_equal(b->readable, 0);
+	assert_int_equal(b->nrx, 3);
+	assert_int_equal(b->closed, 0);
+	assert_int_equal(conn()->state, TCPS_FIN_WAIT_1);
+	H.sport = PPORT;
+	assert_int_equal(conn()->state, TCPS_FIN_WAIT_1);
+	drain();
+}
+
+/* A hole filled in the same burst as a close: the out-of-order bytes
+ * reach recv() before readable() closes, and the FIN follows them. */
+static void test_close_from_readable_after_ooo(void **state)
+{
+	struct app *a = handshake();
+	uint32_t s0 = H.pseq;
+
+	H.pseq = s0 + 3;
+	peer_rx(TCP_ACK | TCP_PSH, "def", 3);
+	H.pseq = s0;
+	peer_rx(TCP_ACK | TCP_PSH, "abc", 3);
+	assert_int_equal(a->nrx, 6);
+	drain(); /* the duplicate ACK for the hole went at once */
+	a->reply = "-ERR\r\n";
+	a->close_in_readable = true;
+	net_readable(H.s);
+	net_flush(H.s);
+	struct cap *c = expect_seg(TCP_ACK | TCP_PSH | TCP_FIN, H.sseq, s0 + 6);
+
+	assert_int_equal(c->len, 6);
+	assert_int_equal(a->readable, 1);
+}
+
+/* A reset after data in the same burst: closed(), and no readable(). */
+static void test_reset_in_burst_no_readable(void **state)
+{
+	struct app *a = handshake_opts(false, true, 1460);
+
+	peer_rx(TCP_ACK | TCP_PSH, "PING\r\n", 6);
+	rx_seg(H.sport, TCP_RST, H.pseq, 0, 0, NULL, NULL, 0);
+	assert_int_equal(a->closed, 1);
+	net_readable(H.s);
+	net_flush(H.s);
+	assert_int_equal(a->readable, 0);
+	assert_int_equal(a->eof, 0);
+	assert_null(conn());
+	expect_none();
+}
+
+/* accept() may refuse with a message: the message and a FIN go out, no
+ * upcall follows, and data after it draws a RST. */
+static bool refuse_with_msg;
+
+static void *app_accept_msg(void *arg, struct tcb *t, uint32_t pip,
+			    uint16_t pport, uint32_t lip, uint16_t lport)
+{
+	if (!refuse_with_msg)
+		return app_accept(arg, t, pip, pport, lip, lport);
+	assert_int_equal(net_tcp_send(t, "-ERR max\r\n", 10), 10);
+	net_tcp_close(t);
+	return NULL;
+}
+
+static void test_refused_with_message(void **state)
+{
+	struct net_app_ops ops = app_ops;
+
+	ops.accept = app_accept_msg;
+	refuse_with_msg = true;
+	H.s = net_new(&H.conf, &fk_io, &ops, NULL);
+	assert_non_null(H.s);
+	net_set_time(H.s, H.now);
+	peer_arp(peer_mac);
+	net_flush(H.s);
+	struct topt o = {.mss_on = true, .mss = 1460};
+
+	inject(TCP_SYN, PEER_ISS, 0, 65535, &o, NULL, 0);
+	uint32_t iss = next_seg()->seq;
+
+	inject(TCP_ACK, PEER_ISS + 1, iss + 1, 65535, NULL, NULL, 0);
+	struct cap *c =
+	    expect_seg(TCP_ACK | TCP_PSH | TCP_FIN, iss + 1, PEER_ISS + 1);
+
+	assert_int_equal(c->len, 10);
+	assert_memory_equal(c->data, "-ERR max\r\n", 10);
+	assert_int_equal(napps, 0);
+	assert_int_equal(conn()->state, TCPS_FIN_WAIT_1);
+	assert_int_equal(ST.tcp_passive_opens, 1);
+	inject(TCP_ACK | TCP_PSH, PEER_ISS + 1, iss + 12, 65535, NULL, "x", 1);
+	expect_seg(TCP_RST | TCP_ACK, iss + 12, PEER_ISS + 1);
+	assert_null(conn());
+	refuse_with_msg = false;
 }
 
 /* ---- resets
@@ -2318,7 +2496,12 @@ int main(void)
 	    T(test_simultaneous_close),
 	    T(test_fin_wait_2_timeout),
 	    T(test_data_after_close_rst),
-	    T(test_close_from_recv),
+	    T(test_close_from_readable),
+	    T(test_readable_after_the_frames),
+	    T(test_close_other_from_readable),
+	    T(test_close_from_readable_after_ooo),
+	    T(test_reset_in_burst_no_readable),
+	    T(test_refused_with_message),
 	    T(test_abort_from_recv),
 	    T(test_rst_established),
 	    T(test_rst_syn_rcvd),
