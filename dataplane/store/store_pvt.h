@@ -28,6 +28,7 @@
 #include <mimalloc.h>
 
 #include "store.h"
+#include "store_evict.h"
 
 /*
  * -DSTORE_SYSTEM_MALLOC routes the store's allocations to libc so that
