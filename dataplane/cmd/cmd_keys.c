@@ -57,6 +57,16 @@ static const char *type_name(const struct sobj *o)
 	switch (sobj_type(o)) {
 	case SOBJ_STRING:
 		return "string";
+	case SOBJ_LIST:
+		return "list";
+	case SOBJ_SET:
+		return "set";
+	case SOBJ_ZSET:
+		return "zset";
+	case SOBJ_HASH:
+		return "hash";
+	case SOBJ_STREAM:
+		return "stream";
 	default:
 		return "unknown";
 	}

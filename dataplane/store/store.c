@@ -366,11 +366,12 @@ unsigned store_owner(uint16_t slot)
 
 /* ---- objects --------------------------------------------------------- */
 
-struct sobj *sobj_new_string(const struct skey *k, const void *val, size_t vlen,
-			     bool ttl)
+/* An object of k with room for vlen value bytes (filled when val is not
+ * NULL); flags: type, encoding and SOBJ_F_EXT when wanted. */
+static struct sobj *sobj_build(const struct skey *k, unsigned flags,
+			       const void *val, size_t vlen)
 {
 	bool lng = k->len > SOBJ_SHORT_MAX || vlen > SOBJ_SHORT_MAX;
-	unsigned flags = SOBJ_STRING;
 	struct sobj *o;
 	char *p;
 
@@ -382,8 +383,6 @@ struct sobj *sobj_new_string(const struct skey *k, const void *val, size_t vlen,
 	 * add one would cost more than the 12 bytes. */
 	if (lng)
 		flags |= SOBJ_F_LONG | SOBJ_F_EXT;
-	if (ttl)
-		flags |= SOBJ_F_EXT;
 	o = sobj_alloc(offsetof(struct sobj, data) + sobj_pre(flags) + k->len +
 		       vlen);
 	if (!o) {
@@ -425,9 +424,56 @@ struct sobj *sobj_new_string(const struct skey *k, const void *val, size_t vlen,
 	return o;
 }
 
+struct sobj *sobj_new_string(const struct skey *k, const void *val, size_t vlen,
+			     bool ttl)
+{
+	return sobj_build(k, SOBJ_STRING | (ttl ? SOBJ_F_EXT : 0), val, vlen);
+}
+
+struct sobj *sobj_new_ptr(const struct skey *k, enum sobj_type t,
+			  enum sobj_enc enc, void *body, uint64_t body_bytes)
+{
+	struct sobj_ptr v = {.body = body, .bytes = body_bytes};
+
+	if (t == SOBJ_STRING || (unsigned)t >= SOBJ_NTYPES ||
+	    (unsigned)enc >= SOBJ_NENCS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return sobj_build(
+	    k, (unsigned)t | (unsigned)enc << SOBJ_F_ENC_SHIFT | SOBJ_F_EXT, &v,
+	    sizeof(v));
+}
+
+static sobj_body_free_fn body_free[SOBJ_NTYPES];
+
+int store_type_register(enum sobj_type t, sobj_body_free_fn fn)
+{
+	if (t == SOBJ_STRING || (unsigned)t >= SOBJ_NTYPES)
+		return -EINVAL;
+	body_free[t] = fn;
+	return 0;
+}
+
+/* Free o and, in pointer form, its body.  Reads o: for objects still warm
+ * (see retire_free for the cold ones). */
+void sobj_destroy(struct sobj *o)
+{
+	if (sobj_is_ptr(o)) {
+		sobj_body_free_fn fn = body_free[sobj_type(o)];
+		void *body = sobj_body(o);
+
+		if (body && fn)
+			fn(body);
+	}
+	sobj_free(o);
+}
+
 /*
  * o again, with room for an expiry, its type and access bits; hash is its
- * key hash (not the reverse).  Context: owner, or any for an unpublished o.
+ * key hash (not the reverse).  Only for strings: a pointer-form object
+ * always has the extension, so its body never gets a second header.
+ * Context: owner, or any for an unpublished o.
  */
 struct sobj *sobj_copy_ext(const struct sobj *o, uint64_t hash)
 {
@@ -436,7 +482,7 @@ struct sobj *sobj_copy_ext(const struct sobj *o, uint64_t hash)
 			 .slot = o->slot,
 			 .hash = hash};
 	struct sobj *n = sobj_new_string(&k, sobj_val(o), sobj_vlen(o), true);
-	uint32_t keep = (SOBJ_F_TYPE << 24) | SOBJ_ACCESS_MASK;
+	uint32_t keep = ((SOBJ_F_TYPE | SOBJ_F_ENC) << 24) | SOBJ_ACCESS_MASK;
 
 	if (n)
 		n->meta = (n->meta & ~keep) | (st_load(&o->meta) & keep);
@@ -445,7 +491,7 @@ struct sobj *sobj_copy_ext(const struct sobj *o, uint64_t hash)
 
 void sobj_free_unpublished(struct sobj *o)
 {
-	sobj_free(o);
+	sobj_destroy(o);
 }
 
 /*
@@ -484,10 +530,23 @@ static __thread struct retire_batch *retire_cur;
 static __thread struct retire_batch *retire_spare;
 static __thread struct retire_home *retire_home;
 
+/*
+ * Entries of a batch are tagged (RETIRE_PTR) when the object has a body to
+ * destroy, so freeing a string reads nothing of it: a retired object is
+ * cold by then (see sobj_free).
+ */
+#define RETIRE_PTR ((uintptr_t)1)
+
 static void retire_free(struct retire_batch *b)
 {
-	for (unsigned i = 0; i < b->n; i++)
-		sobj_free(b->objs[i]);
+	for (unsigned i = 0; i < b->n; i++) {
+		uintptr_t p = (uintptr_t)b->objs[i];
+
+		if (caa_unlikely(p & RETIRE_PTR))
+			sobj_destroy((struct sobj *)(p & ~RETIRE_PTR));
+		else
+			sobj_free((struct sobj *)p);
+	}
 	mi_free(b);
 }
 
@@ -581,13 +640,14 @@ static void sobj_retire(struct sobj *o)
 		}
 		if (!b) {
 			synchronize_rcu();
-			sobj_free(o);
+			sobj_destroy(o);
 			return;
 		}
 		b->n = 0;
 		retire_cur = b;
 	}
-	b->objs[b->n++] = o;
+	b->objs[b->n++] =
+	    (struct sobj *)((uintptr_t)o | (sobj_is_ptr(o) ? RETIRE_PTR : 0));
 	if (b->n == RETIRE_BATCH)
 		store_retire_flush();
 }
@@ -693,7 +753,7 @@ void store_obj_unlink(unsigned db, struct shard_db *sd, struct sobj *o)
 	if (expire_set(sobj_expire(o)))
 		st_add(&sd->expires, -1);
 	st_add(&sd->keys, -1);
-	st_account(sd, -(int64_t)sobj_alloc_size(o));
+	st_account(sd, -(int64_t)sobj_usage(o));
 	table_check_shrink(sd);
 	sobj_retire(o);
 }
@@ -712,8 +772,7 @@ static void put_replace(struct shard_db *sd, struct sobj *old, struct sobj *o)
 		heap_insert(sd, o);
 	if (had != has)
 		st_add(&sd->expires, has ? 1 : -1);
-	st_account(sd,
-		   (int64_t)sobj_alloc_size(o) - (int64_t)sobj_alloc_size(old));
+	st_account(sd, (int64_t)sobj_usage(o) - (int64_t)sobj_usage(old));
 	sobj_retire(old);
 }
 
@@ -728,14 +787,14 @@ struct sobj *store_put(unsigned db, struct sobj *o, int64_t expire_ms)
 	if (caa_unlikely(expire_set(expire_ms) && !sobj_has_ext(o))) {
 		struct sobj *n = sobj_copy_ext(o, hash);
 
-		sobj_free(o);
+		sobj_free(o); /* a string: nothing else to free */
 		if (!n)
 			return NULL;
 		o = n;
 	}
 	t = table_for_put(sd);
 	if (caa_unlikely(!t)) {
-		sobj_free(o);
+		sobj_destroy(o);
 		return NULL;
 	}
 	if (sobj_has_ext(o)) {
@@ -756,7 +815,7 @@ struct sobj *store_put(unsigned db, struct sobj *o, int64_t expire_ms)
 		st_add(&sd->expires, 1);
 	}
 	st_add(&sd->keys, 1);
-	st_account(sd, (int64_t)sobj_alloc_size(o));
+	st_account(sd, (int64_t)sobj_usage(o));
 	table_check_grow(sd);
 	return o;
 }
@@ -774,6 +833,14 @@ int store_delete(unsigned db, const struct skey *k, int64_t now_ms)
 void store_delete_obj(unsigned db, struct sobj *o)
 {
 	store_obj_unlink(db, sdb_of(db, o->slot), o);
+}
+
+void store_obj_resize(unsigned db, struct sobj *o, int64_t delta)
+{
+	uint64_t n = sobj_body_bytes(o) + (uint64_t)delta;
+
+	memcpy(sobj_val_w(o) + offsetof(struct sobj_ptr, bytes), &n, sizeof(n));
+	st_account(sdb_of(db, o->slot), delta);
 }
 
 /* ---- counters -------------------------------------------------------- */

@@ -96,14 +96,59 @@ unsigned store_owner(uint16_t slot);
  */
 struct sobj *sobj_new_string(const struct skey *k, const void *val, size_t vlen,
 			     bool ttl);
-/** Free an object that was never published. */
+/**
+ * A fresh pointer-form object of type t (not SOBJ_STRING) and encoding enc
+ * for key k: its value is body, accounted as body_bytes.  It always carries
+ * the expiry extension.  From now on the object owns the body: freeing the
+ * object (after its grace period, once published) calls t's destructor on
+ * it.  Returns NULL on allocation failure (the body is still the caller's).
+ * Context: owner of k->slot.
+ */
+struct sobj *sobj_new_ptr(const struct skey *k, enum sobj_type t,
+			  enum sobj_enc enc, void *body, uint64_t body_bytes);
+/** Free an object that was never published (a pointer-form one with its
+ * body). */
 void sobj_free_unpublished(struct sobj *o);
 /**
- * Bytes the allocator gave o: what the store accounts for it (used_memory,
- * MEMORY USAGE).  The same for an object's whole life.  Context: any
- * thread that may read o.
+ * Bytes the allocator gave o itself (for a pointer-form object, its header
+ * and key, not the body).  The same for an object's whole life.
+ * Context: any thread that may read o.
  */
 size_t sobj_alloc_size(const struct sobj *o);
+/**
+ * Bytes the store accounts for o (used_memory, MEMORY USAGE): its
+ * allocation plus, in pointer form, its body's bytes.  Context: any
+ * thread for a string; the owner for a pointer-form object.
+ */
+static inline size_t sobj_usage(const struct sobj *o)
+{
+	size_t n = sobj_alloc_size(o);
+
+	return sobj_is_ptr(o) ? n + (size_t)sobj_body_bytes(o) : n;
+}
+
+/*
+ * A type's body destructor.  It runs once the object is unreachable: after
+ * the grace period of a retired object, on whichever thread frees it (the
+ * owner worker usually, the store's background thread after a flush, the
+ * call_rcu thread for threads without a reclaim home), or at once for an
+ * object never published.  It must not touch the store.
+ */
+typedef void (*sobj_body_free_fn)(void *body);
+/**
+ * Register t's destructor (every type built in pointer form needs one).
+ * Returns 0, or -EINVAL for SOBJ_STRING or a type out of range.
+ * Context: start-up, before any object of t exists.
+ */
+int store_type_register(enum sobj_type t, sobj_body_free_fn fn);
+
+/**
+ * A published pointer-form object's body grew (delta > 0) or shrank in
+ * place by delta bytes: its accounted bytes and its shard's used_bytes
+ * follow, so maxmemory and MEMORY USAGE stay exact.
+ * Context: owner of o's slot; o is published in db.
+ */
+void store_obj_resize(unsigned db, struct sobj *o, int64_t delta);
 
 /**
  * Look a key up.  Returns NULL when absent or expired at now_ms.  Does not

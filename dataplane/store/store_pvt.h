@@ -300,9 +300,12 @@ static inline size_t sobj_bytes(const struct sobj *o)
 /** Room for an object of `bytes` (sobj_bytes of what will be built);
  * NULL and errno ENOMEM.  Context: any thread. */
 struct sobj *sobj_alloc(size_t bytes);
-/** Free an object from sobj_alloc (its lengths and flags set).
- * Context: any thread. */
+/** Free an object from sobj_alloc (its lengths and flags set), not its
+ * body: without reading it.  Context: any thread. */
 void sobj_free(struct sobj *o);
+/** sobj_free, and first a pointer-form object's body (store.c).
+ * Context: any thread, once o is unreachable. */
+void sobj_destroy(struct sobj *o);
 /** size: a multiple of 8, at most SLAB_MAX.  Context: any thread. */
 void *slab_alloc(size_t size);
 void slab_free(void *p);
