@@ -575,7 +575,7 @@ void cmd_randomkey(struct cmd_ctx *c)
  * names are the same; the same name is then a no-op. */
 static void rename_generic(struct cmd_ctx *c, bool nx)
 {
-	struct sobj *o, *n;
+	struct sobj *o;
 	struct skey src, dst;
 
 	cmd_key(&src, &c->argv[1]);
@@ -596,13 +596,10 @@ static void rename_generic(struct cmd_ctx *c, bool nx)
 		resp_int(c->out, 0);
 		return;
 	}
-	n = clone_as(c, &dst, o);
-	if (!n)
+	if (!store_rename(c->db, o, c->db, &dst)) {
+		resp_error(c->out, cmd_err_oom);
 		return;
-	sobj_copy_access(n, o);
-	if (!cmd_put(c, c->db, n, sobj_expire(o)))
-		return;
-	store_delete(c->db, &src, c->now_ms);
+	}
 	if (nx)
 		resp_int(c->out, 1);
 	else
@@ -621,7 +618,7 @@ void cmd_renamenx(struct cmd_ctx *c)
 
 void cmd_move(struct cmd_ctx *c)
 {
-	struct sobj *o, *n;
+	struct sobj *o;
 	unsigned dstdb;
 	struct skey k;
 
@@ -637,13 +634,10 @@ void cmd_move(struct cmd_ctx *c)
 		resp_int(c->out, 0);
 		return;
 	}
-	n = clone_as(c, &k, o);
-	if (!n)
+	if (!store_rename(c->db, o, dstdb, &k)) {
+		resp_error(c->out, cmd_err_oom);
 		return;
-	sobj_copy_access(n, o);
-	if (!cmd_put(c, dstdb, n, sobj_expire(o)))
-		return;
-	store_delete(c->db, &k, c->now_ms);
+	}
 	resp_int(c->out, 1);
 }
 

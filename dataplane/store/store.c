@@ -489,6 +489,19 @@ struct sobj *sobj_copy_ext(const struct sobj *o, uint64_t hash)
 	return n;
 }
 
+struct sobj *sobj_copy_as(const struct sobj *o, const struct skey *k)
+{
+	unsigned flags = sobj_flags(o) & (SOBJ_F_TYPE | SOBJ_F_ENC);
+	struct sobj *n;
+
+	if (sobj_is_ptr(o) || expire_set(sobj_expire(o)))
+		flags |= SOBJ_F_EXT;
+	n = sobj_build(k, flags, sobj_val(o), sobj_vlen(o));
+	if (n)
+		sobj_copy_access(n, o);
+	return n;
+}
+
 void sobj_free_unpublished(struct sobj *o)
 {
 	sobj_destroy(o);
@@ -628,7 +641,7 @@ int store_reclaim_local(bool on)
 	return 0;
 }
 
-static void sobj_retire(struct sobj *o)
+void sobj_retire(struct sobj *o)
 {
 	struct retire_batch *b = retire_cur;
 
@@ -654,7 +667,7 @@ static void sobj_retire(struct sobj *o)
 
 /* ---- lookups --------------------------------------------------------- */
 
-static inline struct sobj *lookup(unsigned db, const struct skey *k)
+struct sobj *obj_lookup(unsigned db, const struct skey *k)
 {
 	struct store_table *t = rcu_dereference(sdb_of(db, k->slot)->tab);
 	struct cds_lfht_iter iter;
@@ -669,7 +682,7 @@ static inline struct sobj *lookup(unsigned db, const struct skey *k)
 
 struct sobj *store_find(unsigned db, const struct skey *k, int64_t now_ms)
 {
-	struct sobj *o = lookup(db, k);
+	struct sobj *o = obj_lookup(db, k);
 
 	if (o && sobj_expired(o, now_ms))
 		return NULL;
@@ -678,15 +691,12 @@ struct sobj *store_find(unsigned db, const struct skey *k, int64_t now_ms)
 
 struct sobj *store_find_w(unsigned db, const struct skey *k, int64_t now_ms)
 {
-	struct sobj *o = lookup(db, k);
+	struct sobj *o = obj_lookup(db, k);
 
 	lru_clock_note(lru_seconds(now_ms));
 	if (o && sobj_expired(o, now_ms)) {
-		struct shard *sh = shard_of_slot(k->slot);
-
-		store_notify(db, o, STORE_EV_EXPIRED);
-		store_obj_unlink(db, &sh->db[db], o);
-		st_add(&sh->expired_keys, 1);
+		door_drop(db, o, STORE_CHG_EXPIRED);
+		st_add(&shard_of_slot(k->slot)->expired_keys, 1);
 		return NULL;
 	}
 	return o;
@@ -736,17 +746,13 @@ static inline void table_check_shrink(struct shard_db *sd)
 		table_resize(sd, sd->ht_size / 2);
 }
 
-/*
- * Unpublish o (of db) from its table and the heap, fix the counters and
- * free it after a grace period.  Context: owner.
- */
-void store_obj_unlink(unsigned db, struct shard_db *sd, struct sobj *o)
+bool obj_unlink(unsigned db, struct shard_db *sd, struct sobj *o)
 {
 	int ret;
 
 	ret = cds_lfht_del(sd->tab->ht, &o->node);
 	if (ret) /* not in the table: a double delete, keep going */
-		return;
+		return false;
 	st_add(slot_count_of(db, o->slot), -1);
 	if (sobj_heap_idx(o) != HEAP_NONE)
 		heap_remove(sd, o);
@@ -755,7 +761,7 @@ void store_obj_unlink(unsigned db, struct shard_db *sd, struct sobj *o)
 	st_add(&sd->keys, -1);
 	st_account(sd, -(int64_t)sobj_usage(o));
 	table_check_shrink(sd);
-	sobj_retire(o);
+	return true;
 }
 
 /* o takes old's place in the heap and the counters. */
@@ -773,10 +779,9 @@ static void put_replace(struct shard_db *sd, struct sobj *old, struct sobj *o)
 	if (had != has)
 		st_add(&sd->expires, has ? 1 : -1);
 	st_account(sd, (int64_t)sobj_usage(o) - (int64_t)sobj_usage(old));
-	sobj_retire(old);
 }
 
-struct sobj *store_put(unsigned db, struct sobj *o, int64_t expire_ms)
+int obj_put(unsigned db, struct sobj *o, int64_t expire_ms, struct sobj **oldp)
 {
 	struct shard_db *sd = sdb_of(db, o->slot);
 	unsigned long hash = o->node.reverse_hash;
@@ -784,19 +789,9 @@ struct sobj *store_put(unsigned db, struct sobj *o, int64_t expire_ms)
 	struct store_table *t;
 	struct skey k;
 
-	if (caa_unlikely(expire_set(expire_ms) && !sobj_has_ext(o))) {
-		struct sobj *n = sobj_copy_ext(o, hash);
-
-		sobj_free(o); /* a string: nothing else to free */
-		if (!n)
-			return NULL;
-		o = n;
-	}
 	t = table_for_put(sd);
-	if (caa_unlikely(!t)) {
-		sobj_destroy(o);
-		return NULL;
-	}
+	if (caa_unlikely(!t))
+		return -ENOMEM;
 	if (sobj_has_ext(o)) {
 		*sobj_expire_p(o) = expire_ms;
 		sobj_set_heap_idx(o, HEAP_NONE);
@@ -806,9 +801,11 @@ struct sobj *store_put(unsigned db, struct sobj *o, int64_t expire_ms)
 	k.slot = o->slot;
 	old = cds_lfht_add_replace(t->ht, hash, match_key, &k, &o->node);
 	if (old) {
-		put_replace(sd, sobj_of_node(old), o);
-		return o;
+		*oldp = sobj_of_node(old);
+		put_replace(sd, *oldp, o);
+		return 0;
 	}
+	*oldp = NULL;
 	st_add(slot_count_of(db, o->slot), 1);
 	if (expire_set(expire_ms)) {
 		heap_insert(sd, o);
@@ -817,22 +814,7 @@ struct sobj *store_put(unsigned db, struct sobj *o, int64_t expire_ms)
 	st_add(&sd->keys, 1);
 	st_account(sd, (int64_t)sobj_usage(o));
 	table_check_grow(sd);
-	return o;
-}
-
-int store_delete(unsigned db, const struct skey *k, int64_t now_ms)
-{
-	struct sobj *o = store_find_w(db, k, now_ms);
-
-	if (!o)
-		return 0;
-	store_obj_unlink(db, sdb_of(db, k->slot), o);
-	return 1;
-}
-
-void store_delete_obj(unsigned db, struct sobj *o)
-{
-	store_obj_unlink(db, sdb_of(db, o->slot), o);
+	return 0;
 }
 
 void store_obj_resize(unsigned db, struct sobj *o, int64_t delta)
@@ -921,19 +903,6 @@ uint64_t store_used(void)
 	for (unsigned i = 0; i < store_st.nshards; i++)
 		n += store_shard_used(i);
 	return n;
-}
-
-static store_notify_fn notify_hook;
-
-void store_set_notify_hook(store_notify_fn fn)
-{
-	notify_hook = fn;
-}
-
-void store_notify(unsigned db, const struct sobj *o, enum store_event ev)
-{
-	if (caa_unlikely(notify_hook != NULL))
-		notify_hook(db, o, ev);
 }
 
 /* ---- LRU / LFU hints ------------------------------------------------ */

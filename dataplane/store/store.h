@@ -16,10 +16,13 @@
  *    cross-core hold protocol counts as its owner for the duration.
  *  - Any thread registered with urcu-qsbr and online may read any shard.
  *    Objects are immutable once published, except `expire` (owner writes,
- *    anyone reads; one aligned 64-bit word) and `access` (relaxed stores
- *    from any reader: LRU/LFU hints only).
- *  - Changing a value means building a new object and store_put() it; the
+ *    anyone reads; one aligned 64-bit word), `access` (relaxed stores
+ *    from any reader: LRU/LFU hints only) and a pointer-form object's
+ *    body, which only the owner reads or writes (store_obj.h).
+ *  - Changing a string means building a new object and store_put() it; the
  *    old one is freed after a grace period (call_rcu, in batches).
+ *  - Every change passes through the change door (store_door.h), which
+ *    tells the snapshot, the change log and keyspace events about it.
  *
  * Expiry: lookups never return a logically expired object.  The owner
  * deletes expired keys lazily (store_find_w) and actively from a per-shard
@@ -40,6 +43,7 @@
 #include <urcu/rculfhash.h>
 
 #include "slot.h"
+#include "store_door.h"
 #include "store_obj.h"
 
 #define STORE_MAX_SHARDS 64
@@ -163,6 +167,11 @@ struct sobj *store_find(unsigned db, const struct skey *k, int64_t now_ms);
  */
 struct sobj *store_find_w(unsigned db, const struct skey *k, int64_t now_ms);
 
+/*
+ * Changes.  Each of these is a shape of the change door (store_door.h),
+ * which raises its consumers' hooks and counts it.
+ */
+
 /**
  * Publish o in db with the given expiry, replacing any object with the same
  * key (the old one is reclaimed after a grace period).  Returns the object
@@ -196,6 +205,17 @@ int store_reclaim_local(bool on);
 
 /** Delete an object of db found by store_find_w.  Context: owner. */
 void store_delete_obj(unsigned db, struct sobj *o);
+
+/**
+ * RENAME / MOVE: o (published in db, found by store_find_w) goes to key
+ * dst of dst_db with its value (a pointer form's body moves with it),
+ * expiry and access, replacing whatever dst held.  Returns the object now
+ * at dst; NULL when out of memory (nothing changed).  dst must differ from
+ * o's key when dst_db is db.
+ * Context: owner of both keys.
+ */
+struct sobj *store_rename(unsigned db, struct sobj *o, unsigned dst_db,
+			  const struct skey *dst);
 
 /**
  * Set or clear (STORE_NO_EXPIRE) the expiry of a published object of db.
@@ -308,20 +328,5 @@ void store_db_overhead(unsigned db, uint64_t *main, uint64_t *expires);
 uint64_t store_shard_used(unsigned shard);
 /** The same summed over the shards.  Context: any thread. */
 uint64_t store_used(void);
-
-/*
- * Keyspace events the store itself causes.  The hook (NULL: none) runs on
- * the owner just before the key goes, with the object still readable; it
- * must not touch the store.  For `notify-keyspace-events` once pub/sub
- * exists.
- */
-enum store_event {
-	STORE_EV_EXPIRED,
-	STORE_EV_EVICTED,
-};
-typedef void (*store_notify_fn)(unsigned db, const struct sobj *o,
-				enum store_event ev);
-/** Context: start-up, before workers run. */
-void store_set_notify_hook(store_notify_fn fn);
 
 #endif
