@@ -111,9 +111,10 @@ static bool parse_db(struct cmd_ctx *c, const struct resp_arg *a, unsigned *db)
 	return true;
 }
 
-/* A copy of o named k, accessed now (RENAME and MOVE then carry o's
- * access time over), with room for o's expiry if it has one; NULL after
- * the OOM reply. */
+/* COPY: a string like o named k, accessed now, with room for o's expiry
+ * if it has one; NULL after the OOM reply.  (RENAME and MOVE move the
+ * object instead: store_rename.)  A pointer-form value will need its
+ * type's deep copy here. */
 static struct sobj *clone_as(struct cmd_ctx *c, const struct skey *k,
 			     const struct sobj *o)
 {
