@@ -702,6 +702,13 @@ static bool policy_lru(enum cfg_policy p)
 	return p == CFG_POLICY_ALLKEYS_LRU || p == CFG_POLICY_VOLATILE_LRU;
 }
 
+/* A collection's encoding is in its header (store_obj.h). */
+static const char *const enc_names[SOBJ_NENCS] = {
+    [SOBJ_ENC_LISTPACK] = "listpack", [SOBJ_ENC_QUICKLIST] = "quicklist",
+    [SOBJ_ENC_INTSET] = "intset",     [SOBJ_ENC_HASHTABLE] = "hashtable",
+    [SOBJ_ENC_SKIPLIST] = "skiplist", [SOBJ_ENC_STREAM] = "stream",
+};
+
 void cmd_object_encoding(struct cmd_ctx *c)
 {
 	const struct sobj *o = lookup_notouch(c, &c->argv[2]);
@@ -709,6 +716,10 @@ void cmd_object_encoding(struct cmd_ctx *c)
 
 	if (!o)
 		resp_null(c->out);
+	else if (sobj_is_ptr(o))
+		resp_bulk_str(c->out, enc_names[sobj_enc(o)]
+					  ? enc_names[sobj_enc(o)]
+					  : "unknown");
 	else if (value_ll(o, &v))
 		resp_bulk_str(c->out, "int");
 	else
