@@ -667,7 +667,7 @@ void sobj_retire(struct sobj *o)
 
 /* ---- lookups --------------------------------------------------------- */
 
-struct sobj *obj_lookup(unsigned db, const struct skey *k)
+static inline struct sobj *lookup(unsigned db, const struct skey *k)
 {
 	struct store_table *t = rcu_dereference(sdb_of(db, k->slot)->tab);
 	struct cds_lfht_iter iter;
@@ -680,9 +680,15 @@ struct sobj *obj_lookup(unsigned db, const struct skey *k)
 	return node ? sobj_of_node(node) : NULL;
 }
 
+/* For the door; the read paths below keep lookup() inlined. */
+struct sobj *obj_lookup(unsigned db, const struct skey *k)
+{
+	return lookup(db, k);
+}
+
 struct sobj *store_find(unsigned db, const struct skey *k, int64_t now_ms)
 {
-	struct sobj *o = obj_lookup(db, k);
+	struct sobj *o = lookup(db, k);
 
 	if (o && sobj_expired(o, now_ms))
 		return NULL;
@@ -691,7 +697,7 @@ struct sobj *store_find(unsigned db, const struct skey *k, int64_t now_ms)
 
 struct sobj *store_find_w(unsigned db, const struct skey *k, int64_t now_ms)
 {
-	struct sobj *o = obj_lookup(db, k);
+	struct sobj *o = lookup(db, k);
 
 	lru_clock_note(lru_seconds(now_ms));
 	if (o && sobj_expired(o, now_ms)) {

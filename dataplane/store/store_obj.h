@@ -55,8 +55,8 @@ enum sobj_enc {
  *   node      16  cds_lfht_node, in the shard table of its db
  *   meta       4  bits 0..23 access (LRU seconds, or LFU minutes:16 +
  *                 counter:8, as Redis's 24-bit lru field); bits 24..31
- *                 flags: type (3 bits), SOBJ_F_EXT, SOBJ_F_LONG,
- *                 encoding (3 bits)
+ *                 flags: type (3 bits), SOBJ_F_LONG, encoding (3
+ *                 bits), SOBJ_F_EXT
  *   slot       2
  *   klen, vlen 1+1 the "short" form, when both are <= 255
  *
@@ -90,11 +90,13 @@ enum sobj_enc {
  * a hint, last one wins); a new encoding takes a new header.  expire is
  * written by the owner and read by anyone (relaxed, aligned).
  */
+/* SOBJ_F_LONG keeps its old bit: sobj_pre(), on every lookup, stays one
+ * mask of the flags with no shift. */
 #define SOBJ_F_TYPE 0x07u
-#define SOBJ_F_EXT 0x08u  /* carries the expiry extension */
-#define SOBJ_F_LONG 0x10u /* 32-bit lengths after the header */
-#define SOBJ_F_ENC_SHIFT 5
+#define SOBJ_F_LONG 0x08u /* 32-bit lengths after the header */
+#define SOBJ_F_ENC_SHIFT 4
 #define SOBJ_F_ENC (0x07u << SOBJ_F_ENC_SHIFT)
+#define SOBJ_F_EXT 0x80u /* carries the expiry extension */
 #define SOBJ_ACCESS_MASK 0xffffffu
 #define SOBJ_SHORT_MAX 255u
 
