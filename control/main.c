@@ -27,6 +27,7 @@
 #include "listen.h"
 #include "log.h"
 #include "store/store.h"
+#include "store/store_evict.h"
 #include "transport.h"
 #include "worker.h"
 

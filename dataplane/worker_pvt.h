@@ -17,6 +17,7 @@
 #include "ring.h"
 #include "stats.h"
 #include "store/store.h"
+#include "store/store_evict.h"
 #include "worker.h"
 
 struct conn;

@@ -57,6 +57,16 @@ static const char *type_name(const struct sobj *o)
 	switch (sobj_type(o)) {
 	case SOBJ_STRING:
 		return "string";
+	case SOBJ_LIST:
+		return "list";
+	case SOBJ_SET:
+		return "set";
+	case SOBJ_ZSET:
+		return "zset";
+	case SOBJ_HASH:
+		return "hash";
+	case SOBJ_STREAM:
+		return "stream";
 	default:
 		return "unknown";
 	}
@@ -101,9 +111,10 @@ static bool parse_db(struct cmd_ctx *c, const struct resp_arg *a, unsigned *db)
 	return true;
 }
 
-/* A copy of o named k, accessed now (RENAME and MOVE then carry o's
- * access time over), with room for o's expiry if it has one; NULL after
- * the OOM reply. */
+/* COPY: a string like o named k, accessed now, with room for o's expiry
+ * if it has one; NULL after the OOM reply.  (RENAME and MOVE move the
+ * object instead: store_rename.)  A pointer-form value will need its
+ * type's deep copy here. */
 static struct sobj *clone_as(struct cmd_ctx *c, const struct skey *k,
 			     const struct sobj *o)
 {
@@ -565,7 +576,7 @@ void cmd_randomkey(struct cmd_ctx *c)
  * names are the same; the same name is then a no-op. */
 static void rename_generic(struct cmd_ctx *c, bool nx)
 {
-	struct sobj *o, *n;
+	struct sobj *o;
 	struct skey src, dst;
 
 	cmd_key(&src, &c->argv[1]);
@@ -586,13 +597,10 @@ static void rename_generic(struct cmd_ctx *c, bool nx)
 		resp_int(c->out, 0);
 		return;
 	}
-	n = clone_as(c, &dst, o);
-	if (!n)
+	if (!store_rename(c->db, o, c->db, &dst)) {
+		resp_error(c->out, cmd_err_oom);
 		return;
-	sobj_copy_access(n, o);
-	if (!cmd_put(c, c->db, n, sobj_expire(o)))
-		return;
-	store_delete(c->db, &src, c->now_ms);
+	}
 	if (nx)
 		resp_int(c->out, 1);
 	else
@@ -611,7 +619,7 @@ void cmd_renamenx(struct cmd_ctx *c)
 
 void cmd_move(struct cmd_ctx *c)
 {
-	struct sobj *o, *n;
+	struct sobj *o;
 	unsigned dstdb;
 	struct skey k;
 
@@ -627,13 +635,10 @@ void cmd_move(struct cmd_ctx *c)
 		resp_int(c->out, 0);
 		return;
 	}
-	n = clone_as(c, &k, o);
-	if (!n)
+	if (!store_rename(c->db, o, dstdb, &k)) {
+		resp_error(c->out, cmd_err_oom);
 		return;
-	sobj_copy_access(n, o);
-	if (!cmd_put(c, dstdb, n, sobj_expire(o)))
-		return;
-	store_delete(c->db, &k, c->now_ms);
+	}
 	resp_int(c->out, 1);
 }
 
@@ -697,6 +702,13 @@ static bool policy_lru(enum cfg_policy p)
 	return p == CFG_POLICY_ALLKEYS_LRU || p == CFG_POLICY_VOLATILE_LRU;
 }
 
+/* A collection's encoding is in its header (store_obj.h). */
+static const char *const enc_names[SOBJ_NENCS] = {
+    [SOBJ_ENC_LISTPACK] = "listpack", [SOBJ_ENC_QUICKLIST] = "quicklist",
+    [SOBJ_ENC_INTSET] = "intset",     [SOBJ_ENC_HASHTABLE] = "hashtable",
+    [SOBJ_ENC_SKIPLIST] = "skiplist", [SOBJ_ENC_STREAM] = "stream",
+};
+
 void cmd_object_encoding(struct cmd_ctx *c)
 {
 	const struct sobj *o = lookup_notouch(c, &c->argv[2]);
@@ -704,6 +716,10 @@ void cmd_object_encoding(struct cmd_ctx *c)
 
 	if (!o)
 		resp_null(c->out);
+	else if (sobj_is_ptr(o))
+		resp_bulk_str(c->out, enc_names[sobj_enc(o)]
+					  ? enc_names[sobj_enc(o)]
+					  : "unknown");
 	else if (value_ll(o, &v))
 		resp_bulk_str(c->out, "int");
 	else

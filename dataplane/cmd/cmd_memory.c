@@ -362,7 +362,7 @@ void cmd_memory_stats(struct cmd_ctx *c)
  */
 size_t cmd_mem_usage(const struct sobj *o)
 {
-	size_t n = sobj_alloc_size(o) + sizeof(struct cds_lfht_node);
+	size_t n = sobj_usage(o) + sizeof(struct cds_lfht_node);
 
 	if (sobj_expire(o) != STORE_NO_EXPIRE)
 		n += sizeof(struct sobj *);

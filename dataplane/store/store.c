@@ -366,11 +366,12 @@ unsigned store_owner(uint16_t slot)
 
 /* ---- objects --------------------------------------------------------- */
 
-struct sobj *sobj_new_string(const struct skey *k, const void *val, size_t vlen,
-			     bool ttl)
+/* An object of k with room for vlen value bytes (filled when val is not
+ * NULL); flags: type, encoding and SOBJ_F_EXT when wanted. */
+static struct sobj *sobj_build(const struct skey *k, unsigned flags,
+			       const void *val, size_t vlen)
 {
 	bool lng = k->len > SOBJ_SHORT_MAX || vlen > SOBJ_SHORT_MAX;
-	unsigned flags = SOBJ_STRING;
 	struct sobj *o;
 	char *p;
 
@@ -382,8 +383,6 @@ struct sobj *sobj_new_string(const struct skey *k, const void *val, size_t vlen,
 	 * add one would cost more than the 12 bytes. */
 	if (lng)
 		flags |= SOBJ_F_LONG | SOBJ_F_EXT;
-	if (ttl)
-		flags |= SOBJ_F_EXT;
 	o = sobj_alloc(offsetof(struct sobj, data) + sobj_pre(flags) + k->len +
 		       vlen);
 	if (!o) {
@@ -425,9 +424,56 @@ struct sobj *sobj_new_string(const struct skey *k, const void *val, size_t vlen,
 	return o;
 }
 
+struct sobj *sobj_new_string(const struct skey *k, const void *val, size_t vlen,
+			     bool ttl)
+{
+	return sobj_build(k, SOBJ_STRING | (ttl ? SOBJ_F_EXT : 0), val, vlen);
+}
+
+struct sobj *sobj_new_ptr(const struct skey *k, enum sobj_type t,
+			  enum sobj_enc enc, void *body, uint64_t body_bytes)
+{
+	struct sobj_ptr v = {.body = body, .bytes = body_bytes};
+
+	if (t == SOBJ_STRING || (unsigned)t >= SOBJ_NTYPES ||
+	    (unsigned)enc >= SOBJ_NENCS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return sobj_build(
+	    k, (unsigned)t | (unsigned)enc << SOBJ_F_ENC_SHIFT | SOBJ_F_EXT, &v,
+	    sizeof(v));
+}
+
+static sobj_body_free_fn body_free[SOBJ_NTYPES];
+
+int store_type_register(enum sobj_type t, sobj_body_free_fn fn)
+{
+	if (t == SOBJ_STRING || (unsigned)t >= SOBJ_NTYPES)
+		return -EINVAL;
+	body_free[t] = fn;
+	return 0;
+}
+
+/* Free o and, in pointer form, its body.  Reads o: for objects still warm
+ * (see retire_free for the cold ones). */
+void sobj_destroy(struct sobj *o)
+{
+	if (sobj_is_ptr(o)) {
+		sobj_body_free_fn fn = body_free[sobj_type(o)];
+		void *body = sobj_body(o);
+
+		if (body && fn)
+			fn(body);
+	}
+	sobj_free(o);
+}
+
 /*
  * o again, with room for an expiry, its type and access bits; hash is its
- * key hash (not the reverse).  Context: owner, or any for an unpublished o.
+ * key hash (not the reverse).  Only for strings: a pointer-form object
+ * always has the extension, so its body never gets a second header.
+ * Context: owner, or any for an unpublished o.
  */
 struct sobj *sobj_copy_ext(const struct sobj *o, uint64_t hash)
 {
@@ -436,16 +482,29 @@ struct sobj *sobj_copy_ext(const struct sobj *o, uint64_t hash)
 			 .slot = o->slot,
 			 .hash = hash};
 	struct sobj *n = sobj_new_string(&k, sobj_val(o), sobj_vlen(o), true);
-	uint32_t keep = (SOBJ_F_TYPE << 24) | SOBJ_ACCESS_MASK;
+	uint32_t keep = ((SOBJ_F_TYPE | SOBJ_F_ENC) << 24) | SOBJ_ACCESS_MASK;
 
 	if (n)
 		n->meta = (n->meta & ~keep) | (st_load(&o->meta) & keep);
 	return n;
 }
 
+struct sobj *sobj_copy_as(const struct sobj *o, const struct skey *k)
+{
+	unsigned flags = sobj_flags(o) & (SOBJ_F_TYPE | SOBJ_F_ENC);
+	struct sobj *n;
+
+	if (sobj_is_ptr(o) || expire_set(sobj_expire(o)))
+		flags |= SOBJ_F_EXT;
+	n = sobj_build(k, flags, sobj_val(o), sobj_vlen(o));
+	if (n)
+		sobj_copy_access(n, o);
+	return n;
+}
+
 void sobj_free_unpublished(struct sobj *o)
 {
-	sobj_free(o);
+	sobj_destroy(o);
 }
 
 /*
@@ -484,10 +543,23 @@ static __thread struct retire_batch *retire_cur;
 static __thread struct retire_batch *retire_spare;
 static __thread struct retire_home *retire_home;
 
+/*
+ * Entries of a batch are tagged (RETIRE_PTR) when the object has a body to
+ * destroy, so freeing a string reads nothing of it: a retired object is
+ * cold by then (see sobj_free).
+ */
+#define RETIRE_PTR ((uintptr_t)1)
+
 static void retire_free(struct retire_batch *b)
 {
-	for (unsigned i = 0; i < b->n; i++)
-		sobj_free(b->objs[i]);
+	for (unsigned i = 0; i < b->n; i++) {
+		uintptr_t p = (uintptr_t)b->objs[i];
+
+		if (caa_unlikely(p & RETIRE_PTR))
+			sobj_destroy((struct sobj *)(p & ~RETIRE_PTR));
+		else
+			sobj_free((struct sobj *)p);
+	}
 	mi_free(b);
 }
 
@@ -569,7 +641,7 @@ int store_reclaim_local(bool on)
 	return 0;
 }
 
-static void sobj_retire(struct sobj *o)
+void sobj_retire(struct sobj *o)
 {
 	struct retire_batch *b = retire_cur;
 
@@ -581,13 +653,14 @@ static void sobj_retire(struct sobj *o)
 		}
 		if (!b) {
 			synchronize_rcu();
-			sobj_free(o);
+			sobj_destroy(o);
 			return;
 		}
 		b->n = 0;
 		retire_cur = b;
 	}
-	b->objs[b->n++] = o;
+	b->objs[b->n++] =
+	    (struct sobj *)((uintptr_t)o | (sobj_is_ptr(o) ? RETIRE_PTR : 0));
 	if (b->n == RETIRE_BATCH)
 		store_retire_flush();
 }
@@ -607,6 +680,12 @@ static inline struct sobj *lookup(unsigned db, const struct skey *k)
 	return node ? sobj_of_node(node) : NULL;
 }
 
+/* For the door; the read paths below keep lookup() inlined. */
+struct sobj *obj_lookup(unsigned db, const struct skey *k)
+{
+	return lookup(db, k);
+}
+
 struct sobj *store_find(unsigned db, const struct skey *k, int64_t now_ms)
 {
 	struct sobj *o = lookup(db, k);
@@ -622,11 +701,8 @@ struct sobj *store_find_w(unsigned db, const struct skey *k, int64_t now_ms)
 
 	lru_clock_note(lru_seconds(now_ms));
 	if (o && sobj_expired(o, now_ms)) {
-		struct shard *sh = shard_of_slot(k->slot);
-
-		store_notify(db, o, STORE_EV_EXPIRED);
-		store_obj_unlink(db, &sh->db[db], o);
-		st_add(&sh->expired_keys, 1);
+		door_drop(db, o, STORE_CHG_EXPIRED);
+		st_add(&shard_of_slot(k->slot)->expired_keys, 1);
 		return NULL;
 	}
 	return o;
@@ -676,26 +752,22 @@ static inline void table_check_shrink(struct shard_db *sd)
 		table_resize(sd, sd->ht_size / 2);
 }
 
-/*
- * Unpublish o (of db) from its table and the heap, fix the counters and
- * free it after a grace period.  Context: owner.
- */
-void store_obj_unlink(unsigned db, struct shard_db *sd, struct sobj *o)
+bool obj_unlink(unsigned db, struct shard_db *sd, struct sobj *o)
 {
 	int ret;
 
 	ret = cds_lfht_del(sd->tab->ht, &o->node);
 	if (ret) /* not in the table: a double delete, keep going */
-		return;
+		return false;
 	st_add(slot_count_of(db, o->slot), -1);
 	if (sobj_heap_idx(o) != HEAP_NONE)
 		heap_remove(sd, o);
 	if (expire_set(sobj_expire(o)))
 		st_add(&sd->expires, -1);
 	st_add(&sd->keys, -1);
-	st_account(sd, -(int64_t)sobj_alloc_size(o));
+	st_account(sd, -(int64_t)sobj_usage(o));
 	table_check_shrink(sd);
-	sobj_retire(o);
+	return true;
 }
 
 /* o takes old's place in the heap and the counters. */
@@ -712,12 +784,10 @@ static void put_replace(struct shard_db *sd, struct sobj *old, struct sobj *o)
 		heap_insert(sd, o);
 	if (had != has)
 		st_add(&sd->expires, has ? 1 : -1);
-	st_account(sd,
-		   (int64_t)sobj_alloc_size(o) - (int64_t)sobj_alloc_size(old));
-	sobj_retire(old);
+	st_account(sd, (int64_t)sobj_usage(o) - (int64_t)sobj_usage(old));
 }
 
-struct sobj *store_put(unsigned db, struct sobj *o, int64_t expire_ms)
+int obj_put(unsigned db, struct sobj *o, int64_t expire_ms, struct sobj **oldp)
 {
 	struct shard_db *sd = sdb_of(db, o->slot);
 	unsigned long hash = o->node.reverse_hash;
@@ -725,19 +795,9 @@ struct sobj *store_put(unsigned db, struct sobj *o, int64_t expire_ms)
 	struct store_table *t;
 	struct skey k;
 
-	if (caa_unlikely(expire_set(expire_ms) && !sobj_has_ext(o))) {
-		struct sobj *n = sobj_copy_ext(o, hash);
-
-		sobj_free(o);
-		if (!n)
-			return NULL;
-		o = n;
-	}
 	t = table_for_put(sd);
-	if (caa_unlikely(!t)) {
-		sobj_free(o);
-		return NULL;
-	}
+	if (caa_unlikely(!t))
+		return -ENOMEM;
 	if (sobj_has_ext(o)) {
 		*sobj_expire_p(o) = expire_ms;
 		sobj_set_heap_idx(o, HEAP_NONE);
@@ -747,33 +807,28 @@ struct sobj *store_put(unsigned db, struct sobj *o, int64_t expire_ms)
 	k.slot = o->slot;
 	old = cds_lfht_add_replace(t->ht, hash, match_key, &k, &o->node);
 	if (old) {
-		put_replace(sd, sobj_of_node(old), o);
-		return o;
+		*oldp = sobj_of_node(old);
+		put_replace(sd, *oldp, o);
+		return 0;
 	}
+	*oldp = NULL;
 	st_add(slot_count_of(db, o->slot), 1);
 	if (expire_set(expire_ms)) {
 		heap_insert(sd, o);
 		st_add(&sd->expires, 1);
 	}
 	st_add(&sd->keys, 1);
-	st_account(sd, (int64_t)sobj_alloc_size(o));
+	st_account(sd, (int64_t)sobj_usage(o));
 	table_check_grow(sd);
-	return o;
+	return 0;
 }
 
-int store_delete(unsigned db, const struct skey *k, int64_t now_ms)
+void store_obj_resize(unsigned db, struct sobj *o, int64_t delta)
 {
-	struct sobj *o = store_find_w(db, k, now_ms);
+	uint64_t n = sobj_body_bytes(o) + (uint64_t)delta;
 
-	if (!o)
-		return 0;
-	store_obj_unlink(db, sdb_of(db, k->slot), o);
-	return 1;
-}
-
-void store_delete_obj(unsigned db, struct sobj *o)
-{
-	store_obj_unlink(db, sdb_of(db, o->slot), o);
+	memcpy(sobj_val_w(o) + offsetof(struct sobj_ptr, bytes), &n, sizeof(n));
+	st_account(sdb_of(db, o->slot), delta);
 }
 
 /* ---- counters -------------------------------------------------------- */
@@ -854,19 +909,6 @@ uint64_t store_used(void)
 	for (unsigned i = 0; i < store_st.nshards; i++)
 		n += store_shard_used(i);
 	return n;
-}
-
-static store_notify_fn notify_hook;
-
-void store_set_notify_hook(store_notify_fn fn)
-{
-	notify_hook = fn;
-}
-
-void store_notify(unsigned db, const struct sobj *o, enum store_event ev)
-{
-	if (caa_unlikely(notify_hook != NULL))
-		notify_hook(db, o, ev);
 }
 
 /* ---- LRU / LFU hints ------------------------------------------------ */

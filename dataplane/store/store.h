@@ -16,10 +16,13 @@
  *    cross-core hold protocol counts as its owner for the duration.
  *  - Any thread registered with urcu-qsbr and online may read any shard.
  *    Objects are immutable once published, except `expire` (owner writes,
- *    anyone reads; one aligned 64-bit word) and `access` (relaxed stores
- *    from any reader: LRU/LFU hints only).
- *  - Changing a value means building a new object and store_put() it; the
+ *    anyone reads; one aligned 64-bit word), `access` (relaxed stores
+ *    from any reader: LRU/LFU hints only) and a pointer-form object's
+ *    body, which only the owner reads or writes (store_obj.h).
+ *  - Changing a string means building a new object and store_put() it; the
  *    old one is freed after a grace period (call_rcu, in batches).
+ *  - Every change passes through the change door (store_door.h), which
+ *    tells the snapshot, the change log and keyspace events about it.
  *
  * Expiry: lookups never return a logically expired object.  The owner
  * deletes expired keys lazily (store_find_w) and actively from a per-shard
@@ -40,143 +43,10 @@
 #include <urcu/rculfhash.h>
 
 #include "slot.h"
+#include "store_door.h"
+#include "store_obj.h"
 
 #define STORE_MAX_SHARDS 64
-#define STORE_NO_EXPIRE (-1LL)
-
-enum sobj_type {
-	SOBJ_STRING = 0,
-};
-
-/*
- * A key and its value in one allocation, behind a 24-byte header:
- *
- *   node      16  cds_lfht_node, in the shard table of its db
- *   meta       4  bits 0..23 access (LRU seconds, or LFU minutes:16 +
- *                 counter:8, as Redis's 24-bit lru field); bits 24..31
- *                 flags (type, SOBJ_F_EXT, SOBJ_F_LONG)
- *   slot       2
- *   klen, vlen 1+1 the "short" form, when both are <= 255
- *
- * then, in this order: in the "long" form (SOBJ_F_LONG) a 32-bit klen and
- * vlen; with SOBJ_F_EXT a 12-byte expiry extension (int64 expire, 8-byte
- * aligned at offset 24 or 32, and uint32 heap index); the key bytes; the
- * value bytes.  16-byte keys with 32-byte values take 72 bytes.
- *
- * Only objects that may expire carry the extension: those built for an
- * expiry, and every long one (copying a large value to add it would cost
- * more than the 12 bytes).  EXPIRE on a short object without one swaps in
- * a copy with it (store_set_expire), as any overwrite does; PERSIST keeps
- * it, set to "no expiry".  The db is not stored: callers always know it.
- *
- * Readers on any core see an object only through RCU.  The flags never
- * change once published, so any core may store the whole meta word with
- * new access bits and the flags it read (relaxed: a hint, last one wins).
- * expire is written by the owner and read by anyone (relaxed, aligned).
- */
-#define SOBJ_F_TYPE 0x03u
-#define SOBJ_F_EXT 0x04u  /* carries the expiry extension */
-#define SOBJ_F_LONG 0x08u /* 32-bit lengths after the header */
-#define SOBJ_ACCESS_MASK 0xffffffu
-#define SOBJ_SHORT_MAX 255u
-
-struct sobj {
-	struct cds_lfht_node node;
-	uint32_t meta;
-	uint16_t slot;
-	uint8_t klen8;
-	uint8_t vlen8;
-	char data[];
-};
-
-static inline unsigned sobj_flags(const struct sobj *o)
-{
-	return __atomic_load_n(&o->meta, __ATOMIC_RELAXED) >> 24;
-}
-
-static inline enum sobj_type sobj_type(const struct sobj *o)
-{
-	return (enum sobj_type)(sobj_flags(o) & SOBJ_F_TYPE);
-}
-
-static inline bool sobj_has_ext(const struct sobj *o)
-{
-	return sobj_flags(o) & SOBJ_F_EXT;
-}
-
-static inline uint32_t sobj_klen(const struct sobj *o)
-{
-	uint32_t n;
-
-	if (!(sobj_flags(o) & SOBJ_F_LONG))
-		return o->klen8;
-	memcpy(&n, o->data, sizeof(n));
-	return n;
-}
-
-static inline uint32_t sobj_vlen(const struct sobj *o)
-{
-	uint32_t n;
-
-	if (!(sobj_flags(o) & SOBJ_F_LONG))
-		return o->vlen8;
-	memcpy(&n, o->data + 4, sizeof(n));
-	return n;
-}
-
-/* Bytes between the header and the key: lengths and extension. */
-static inline size_t sobj_pre(unsigned flags)
-{
-	return (flags & SOBJ_F_LONG ? 8 : 0) + (flags & SOBJ_F_EXT ? 12 : 0);
-}
-
-static inline const char *sobj_key(const struct sobj *o)
-{
-	return o->data + sobj_pre(sobj_flags(o));
-}
-
-static inline const char *sobj_val(const struct sobj *o)
-{
-	return sobj_key(o) + sobj_klen(o);
-}
-
-/** Writable value bytes: only between sobj_new_*() and store_put(). */
-static inline char *sobj_val_w(struct sobj *o)
-{
-	return (char *)sobj_val(o);
-}
-
-/** Expiry extension; only when sobj_has_ext(o). */
-static inline int64_t *sobj_expire_p(const struct sobj *o)
-{
-	return (int64_t *)(void *)(o->data +
-				   (sobj_flags(o) & SOBJ_F_LONG ? 8 : 0));
-}
-
-static inline uint32_t *sobj_heap_idx_p(const struct sobj *o)
-{
-	return (uint32_t *)(void *)((char *)sobj_expire_p(o) + 8);
-}
-
-/** Unix ms or STORE_NO_EXPIRE.  Context: any thread (relaxed load). */
-static inline int64_t sobj_expire(const struct sobj *o)
-{
-	if (!sobj_has_ext(o))
-		return STORE_NO_EXPIRE;
-	return __atomic_load_n(sobj_expire_p(o), __ATOMIC_RELAXED);
-}
-
-/** The 24-bit access word (LRU or LFU).  Context: any thread. */
-static inline uint32_t sobj_access(const struct sobj *o)
-{
-	return __atomic_load_n(&o->meta, __ATOMIC_RELAXED) & SOBJ_ACCESS_MASK;
-}
-
-/** Carry src's access word over to an unpublished dst (RENAME, MOVE). */
-static inline void sobj_copy_access(struct sobj *dst, const struct sobj *src)
-{
-	dst->meta = (dst->meta & ~SOBJ_ACCESS_MASK) | sobj_access(src);
-}
 
 /** A key with its slot and table hash computed once per request. */
 struct skey {
@@ -230,14 +100,59 @@ unsigned store_owner(uint16_t slot);
  */
 struct sobj *sobj_new_string(const struct skey *k, const void *val, size_t vlen,
 			     bool ttl);
-/** Free an object that was never published. */
+/**
+ * A fresh pointer-form object of type t (not SOBJ_STRING) and encoding enc
+ * for key k: its value is body, accounted as body_bytes.  It always carries
+ * the expiry extension.  From now on the object owns the body: freeing the
+ * object (after its grace period, once published) calls t's destructor on
+ * it.  Returns NULL on allocation failure (the body is still the caller's).
+ * Context: owner of k->slot.
+ */
+struct sobj *sobj_new_ptr(const struct skey *k, enum sobj_type t,
+			  enum sobj_enc enc, void *body, uint64_t body_bytes);
+/** Free an object that was never published (a pointer-form one with its
+ * body). */
 void sobj_free_unpublished(struct sobj *o);
 /**
- * Bytes the allocator gave o: what the store accounts for it (used_memory,
- * MEMORY USAGE).  The same for an object's whole life.  Context: any
- * thread that may read o.
+ * Bytes the allocator gave o itself (for a pointer-form object, its header
+ * and key, not the body).  The same for an object's whole life.
+ * Context: any thread that may read o.
  */
 size_t sobj_alloc_size(const struct sobj *o);
+/**
+ * Bytes the store accounts for o (used_memory, MEMORY USAGE): its
+ * allocation plus, in pointer form, its body's bytes.  Context: any
+ * thread for a string; the owner for a pointer-form object.
+ */
+static inline size_t sobj_usage(const struct sobj *o)
+{
+	size_t n = sobj_alloc_size(o);
+
+	return sobj_is_ptr(o) ? n + (size_t)sobj_body_bytes(o) : n;
+}
+
+/*
+ * A type's body destructor.  It runs once the object is unreachable: after
+ * the grace period of a retired object, on whichever thread frees it (the
+ * owner worker usually, the store's background thread after a flush, the
+ * call_rcu thread for threads without a reclaim home), or at once for an
+ * object never published.  It must not touch the store.
+ */
+typedef void (*sobj_body_free_fn)(void *body);
+/**
+ * Register t's destructor (every type built in pointer form needs one).
+ * Returns 0, or -EINVAL for SOBJ_STRING or a type out of range.
+ * Context: start-up, before any object of t exists.
+ */
+int store_type_register(enum sobj_type t, sobj_body_free_fn fn);
+
+/**
+ * A published pointer-form object's body grew (delta > 0) or shrank in
+ * place by delta bytes: its accounted bytes and its shard's used_bytes
+ * follow, so maxmemory and MEMORY USAGE stay exact.
+ * Context: owner of o's slot; o is published in db.
+ */
+void store_obj_resize(unsigned db, struct sobj *o, int64_t delta);
 
 /**
  * Look a key up.  Returns NULL when absent or expired at now_ms.  Does not
@@ -251,6 +166,11 @@ struct sobj *store_find(unsigned db, const struct skey *k, int64_t now_ms);
  * expired_keys) and NULL returned.  Context: owner of k->slot.
  */
 struct sobj *store_find_w(unsigned db, const struct skey *k, int64_t now_ms);
+
+/*
+ * Changes.  Each of these is a shape of the change door (store_door.h),
+ * which raises its consumers' hooks and counts it.
+ */
 
 /**
  * Publish o in db with the given expiry, replacing any object with the same
@@ -285,6 +205,17 @@ int store_reclaim_local(bool on);
 
 /** Delete an object of db found by store_find_w.  Context: owner. */
 void store_delete_obj(unsigned db, struct sobj *o);
+
+/**
+ * RENAME / MOVE: o (published in db, found by store_find_w) goes to key
+ * dst of dst_db with its value (a pointer form's body moves with it),
+ * expiry and access, replacing whatever dst held.  Returns the object now
+ * at dst; NULL when out of memory (nothing changed).  dst must differ from
+ * o's key when dst_db is db.
+ * Context: owner of both keys.
+ */
+struct sobj *store_rename(unsigned db, struct sobj *o, unsigned dst_db,
+			  const struct skey *dst);
 
 /**
  * Set or clear (STORE_NO_EXPIRE) the expiry of a published object of db.
@@ -397,49 +328,5 @@ void store_db_overhead(unsigned db, uint64_t *main, uint64_t *expires);
 uint64_t store_shard_used(unsigned shard);
 /** The same summed over the shards.  Context: any thread. */
 uint64_t store_used(void);
-
-/*
- * Keyspace events the store itself causes.  The hook (NULL: none) runs on
- * the owner just before the key goes, with the object still readable; it
- * must not touch the store.  For `notify-keyspace-events` once pub/sub
- * exists.
- */
-enum store_event {
-	STORE_EV_EXPIRED,
-	STORE_EV_EVICTED,
-};
-typedef void (*store_notify_fn)(unsigned db, const struct sobj *o,
-				enum store_event ev);
-/** Context: start-up, before workers run. */
-void store_set_notify_hook(store_notify_fn fn);
-
-/*
- * Eviction (store_evict.c).  The policies of `maxmemory-policy`, in the
- * order of enum cfg_policy.
- */
-enum store_policy {
-	STORE_EVICT_NONE = 0,
-	STORE_EVICT_ALLKEYS_LRU,
-	STORE_EVICT_ALLKEYS_LFU,
-	STORE_EVICT_ALLKEYS_RANDOM,
-	STORE_EVICT_VOLATILE_LRU,
-	STORE_EVICT_VOLATILE_LFU,
-	STORE_EVICT_VOLATILE_RANDOM,
-	STORE_EVICT_VOLATILE_TTL,
-};
-
-/** Policy and `maxmemory-samples` (1..64).  Context: any thread; owners
- * see it on their next eviction. */
-void store_evict_conf(enum store_policy policy, unsigned samples);
-
-/**
- * Evict keys of the shard, as its policy chooses, until `bytes` are freed
- * or `max_keys` keys are gone.  Returns the keys evicted, or -1 when the
- * policy finds nothing to evict (noeviction, or a volatile policy and no
- * key with an expiry).  *freed (may be NULL) gets the bytes freed.
- * Context: owner of the shard.
- */
-int store_evict(unsigned shard, uint64_t bytes, unsigned max_keys,
-		int64_t now_ms, uint64_t *freed);
 
 #endif

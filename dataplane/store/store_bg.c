@@ -154,7 +154,7 @@ void reclaim_table(struct store_table *t, struct store_bg *bg)
 		cds_lfht_next(t->ht, &iter);
 		cds_lfht_del(t->ht, node);
 		if (!store_is_anchor(t, node))
-			sobj_free(sobj_of_node(node));
+			sobj_destroy(sobj_of_node(node));
 		if (++n % RECLAIM_BATCH == 0) {
 			rcu_quiescent_state();
 			if (bg)

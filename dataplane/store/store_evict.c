@@ -301,8 +301,7 @@ int store_evict(unsigned shard, uint64_t bytes, unsigned max_keys,
 
 		if (!o)
 			break;
-		store_notify(db, o, STORE_EV_EVICTED);
-		store_obj_unlink(db, &sh->db[db], o);
+		door_drop(db, o, STORE_CHG_EVICTED);
 		n++;
 		gone = start > sh->used_bytes ? start - sh->used_bytes : 0;
 	}

@@ -137,17 +137,24 @@ void heap_reset(struct shard_db *sd)
  * overwrite (readers on other cores see the old or the new one, both
  * whole).  PERSIST keeps the extension, set to no expiry.
  */
-struct sobj *store_set_expire(unsigned db, struct sobj *o, int64_t expire_ms)
+struct sobj *obj_set_expire(unsigned db, struct sobj *o, int64_t expire_ms,
+			    struct sobj **oldp)
 {
 	struct shard_db *sd = sdb_of(db, o->slot);
 	bool had, has = expire_set(expire_ms);
 	struct sobj *n;
 
+	*oldp = NULL;
 	if (!sobj_has_ext(o)) {
 		if (!has)
 			return o;
 		n = sobj_copy_ext(o, store_bitrev64(o->node.reverse_hash));
-		return n ? store_put(db, n, expire_ms) : NULL;
+		if (n && obj_put(db, n, expire_ms, oldp)) {
+			sobj_free(
+			    n); /* a string (pointer forms have the ext) */
+			n = NULL;
+		}
+		return n;
 	}
 	had = expire_set(sobj_exp_own(o));
 	st_store(sobj_expire_p(o), expire_ms);
@@ -180,8 +187,7 @@ unsigned store_active_expire(unsigned shard, int64_t now_ms, unsigned max_keys)
 
 		while (n < max_keys && sd->heap_len &&
 		       heap_key(sd, 0) <= now_ms) {
-			store_notify(d, sd->heap[0], STORE_EV_EXPIRED);
-			store_obj_unlink(d, sd, sd->heap[0]);
+			door_drop(d, sd->heap[0], STORE_CHG_EXPIRED);
 			n++;
 		}
 		if (n == max_keys) {

@@ -21,8 +21,9 @@ static void flush_slow(unsigned db, struct shard_db *sd)
 	cds_lfht_first(t->ht, &iter);
 	while ((node = cds_lfht_iter_get_node(&iter)) != NULL) {
 		cds_lfht_next(t->ht, &iter);
-		if (!store_is_anchor(t, node))
-			store_obj_unlink(db, sd, sobj_of_node(node));
+		if (!store_is_anchor(t, node) &&
+		    obj_unlink(db, sd, sobj_of_node(node)))
+			sobj_retire(sobj_of_node(node));
 	}
 }
 
@@ -64,7 +65,7 @@ static void flush_db(unsigned db, struct bg_job *job)
 		flush_slots(db);
 }
 
-void store_flush(unsigned db)
+void flush_raw(unsigned db)
 {
 	unsigned lo = db, hi = db + 1, d;
 	struct bg_job *job;

@@ -28,6 +28,8 @@
 #include <mimalloc.h>
 
 #include "store.h"
+#include "store_door.h"
+#include "store_evict.h"
 
 /*
  * -DSTORE_SYSTEM_MALLOC routes the store's allocations to libc so that
@@ -123,6 +125,7 @@ struct store_evict_state;
 struct shard {
 	struct shard_db *db;   /* ndbs entries, fixed after setup */
 	uint64_t used_bytes;   /* owner writes, any reads: sum of the dbs' */
+	uint64_t dirty;	       /* owner writes, any reads: the door's changes */
 	uint64_t expired_keys; /* owner writes, any reads (relaxed) */
 	uint64_t evicted_keys; /* same */
 	unsigned expire_db;    /* owner: where active expiry resumes */
@@ -235,12 +238,37 @@ static inline void st_account(struct shard_db *sd, int64_t delta)
 	st_add(sd->shard_used, (uint64_t)delta);
 }
 
-/* Keyspace events (store_set_notify_hook); o is still readable. */
-void store_notify(unsigned db, const struct sobj *o, enum store_event ev);
-
-/* store.c */
-void store_obj_unlink(unsigned db, struct shard_db *sd, struct sobj *o);
+/*
+ * store.c: the raw changes.  Only the change door (store_door.c) and the
+ * flush call them: they move objects and counters, and call no consumer.
+ * Context: owner.
+ */
+/* The object of k in db, expired or not. */
+struct sobj *obj_lookup(unsigned db, const struct skey *k);
+/* Publish o (with the extension when expire_ms is set), replacing the
+ * object of its key, given back in *old (NULL: none) counted out but not
+ * retired.  0, or -ENOMEM for the db's first table (o untouched). */
+int obj_put(unsigned db, struct sobj *o, int64_t expire_ms, struct sobj **old);
+/* Unpublish o (of db) from its table and the heap and fix the counters;
+ * the caller retires it.  False when o was not in the table. */
+bool obj_unlink(unsigned db, struct shard_db *sd, struct sobj *o);
+/* Free o after a grace period (in batches). */
+void sobj_retire(struct sobj *o);
 struct sobj *sobj_copy_ext(const struct sobj *o, uint64_t hash);
+/* o's type, encoding, value (a pointer form's body pointer with it),
+ * expiry room and access, under key k; unpublished. */
+struct sobj *sobj_copy_as(const struct sobj *o, const struct skey *k);
+/* store_expire.c: set o's expiry; returns the object now in the table (o,
+ * or a copy with the extension: o then in *old, to retire); NULL when
+ * that copy cannot be allocated. */
+struct sobj *obj_set_expire(unsigned db, struct sobj *o, int64_t expire_ms,
+			    struct sobj **old);
+/* store_flush.c: empty db (UINT32_MAX: all). */
+void flush_raw(unsigned db);
+
+/* store_door.c: remove a published o of db through the door (kind DEL,
+ * EXPIRED or EVICTED). */
+void door_drop(unsigned db, struct sobj *o, enum store_chg kind);
 
 /* store_expire.c: the expiry heap.  Context: owner of the shard. */
 void heap_insert(struct shard_db *sd, struct sobj *o);
@@ -299,9 +327,12 @@ static inline size_t sobj_bytes(const struct sobj *o)
 /** Room for an object of `bytes` (sobj_bytes of what will be built);
  * NULL and errno ENOMEM.  Context: any thread. */
 struct sobj *sobj_alloc(size_t bytes);
-/** Free an object from sobj_alloc (its lengths and flags set).
- * Context: any thread. */
+/** Free an object from sobj_alloc (its lengths and flags set), not its
+ * body: without reading it.  Context: any thread. */
 void sobj_free(struct sobj *o);
+/** sobj_free, and first a pointer-form object's body (store.c).
+ * Context: any thread, once o is unreachable. */
+void sobj_destroy(struct sobj *o);
 /** size: a multiple of 8, at most SLAB_MAX.  Context: any thread. */
 void *slab_alloc(size_t size);
 void slab_free(void *p);

@@ -34,7 +34,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	store_set_notify_hook(NULL);
+	store_door_setup(NULL);
 	store_teardown();
 	return 0;
 }
@@ -182,21 +182,32 @@ struct seen {
 };
 static struct seen seen;
 
-static void hook(unsigned db, const struct sobj *o, enum store_event ev)
+/* Expired and evicted keys raise their events through the change door,
+ * with the object still readable. */
+static void hook(void *arg, const struct store_change *ch, unsigned db,
+		 const char *name, const char *key, uint32_t klen)
 {
+	(void)arg;
+	(void)key;
 	assert_int_equal(db, 0);
-	assert_true(sobj_klen(o) > 0); /* still readable */
-	if (ev == STORE_EV_EXPIRED)
+	if (ch->kind == STORE_CHG_PUT)
+		return;
+	assert_true(sobj_klen(ch->old) == klen && klen > 0);
+	if (strcmp(name, "expired") == 0) {
+		assert_int_equal(ch->kind, STORE_CHG_EXPIRED);
 		seen.expired++;
-	else
+	} else {
+		assert_string_equal(name, "evicted");
+		assert_int_equal(ch->kind, STORE_CHG_EVICTED);
 		seen.evicted++;
+	}
 }
 
 static void test_notify_hook(void **state)
 {
 	(void)state;
 	memset(&seen, 0, sizeof(seen));
-	store_set_notify_hook(hook);
+	store_door_setup(&(struct store_door_hooks){.event = hook});
 	for (unsigned i = 0; i < 100; i++)
 		put_at(0, i, "e", T0 + 10, T0);
 	for (unsigned i = 0; i < 100; i++)
