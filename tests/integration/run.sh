@@ -31,4 +31,4 @@ if [ ! -d "$here/node/node_modules/ioredis" ]; then
 fi
 
 cd "$here" || exit 2
-exec "$py" -m pytest -q -rs "$@" .
+exec "$py" -m pytest -q -rfEs "$@" .

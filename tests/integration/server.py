@@ -315,7 +315,7 @@ class Server:
         try:
             c = self.raw(timeout=3.0)
             try:
-                for cmd in (("CLIENT", "LIST"), ("INFO", "everything")):
+                for cmd in (("CLIENT", "LIST"), ("INFO", "clients"), ("INFO", "stats")):
                     v = c.cmd(*cmd)
                     out.append("--- %s\n%s" % (" ".join(cmd),
                                               v.decode(errors="replace")
@@ -328,7 +328,7 @@ class Server:
             try:
                 bt = subprocess.run(
                     ["gdb", "-p", str(self.proc.pid), "-batch", "-nx",
-                     "-ex", "thread apply all bt 12"],
+                     "-ex", "thread apply all bt 8"],
                     capture_output=True, text=True, timeout=60).stdout
                 out.append("--- threads\n" + "\n".join(
                     ln for ln in bt.splitlines() if ln.startswith(("#", "Thread"))))
