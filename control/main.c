@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "cfg.h"
 #include "cmd/cmd.h"
+#include "cmd/cmd_host.h"
 #include "conn.h"
 #include "ctl.h"
 #include "ctlq.h"
@@ -325,6 +326,30 @@ static int setup_dpdk(const struct cfg *cfg, unsigned *nworkers,
 	return rc;
 }
 
+/* What the server commands see of the process (cmd_host.h). */
+static struct wstats *host_stats(unsigned i)
+{
+	return worker_stats(worker_get(i));
+}
+
+static struct cmd_host host = {
+    .workers = worker_count,
+    .stats = host_stats,
+    .max_loop_gap_us = worker_max_loop_gap_us,
+    .request_shutdown = worker_request_shutdown,
+    .transport_name = worker_transport_name,
+    .transport_mem = transport_mem_bytes,
+    .mempool_mem = transport_mempool_bytes,
+    .clients = conn_count,
+    .clients_mem = conn_mem_bytes,
+    .obuf_disconnections = conn_obuf_disconnections,
+    .clients_recent_max = conn_recent_max,
+    .visit_clients = conn_visit_all,
+    .client_info = conn_info,
+    .client_conn = client_conn,
+    .kill_client = conn_kill,
+};
+
 static int run(const struct cfg *cfg)
 {
 	bool use_dpdk = cfg->transport == CFG_TRANSPORT_DPDK;
@@ -368,6 +393,8 @@ static int run(const struct cfg *cfg)
 				   "used: %s)",
 				   tp->name, why);
 	}
+	host.transport_info = tp->info;
+	cmd_host_set(&host);
 	wc.count = nworkers;
 	wc.tp = tp;
 	wc.nlisten = nb;

@@ -5,9 +5,9 @@
 
 #include "cfg.h"
 #include "cmd.h"
+#include "cmd_host.h"
 #include "cmd_pvt.h"
 #include "conn.h"
-#include "worker.h"
 
 #define CMD(n, ...)
 #define SUB(p, n, ...) void cmd_##p##_##n(struct cmd_ctx *c);
@@ -78,7 +78,7 @@ static void client_format(struct resp_out *b, const struct conn *cn,
 	char line[768];
 	int n;
 
-	n = conn_info(cn, now_ms, line, sizeof(line) - 1);
+	n = cmd_host->client_info(cn, now_ms, line, sizeof(line) - 1);
 	if (n <= 0)
 		return;
 	if ((size_t)n > sizeof(line) - 2)
@@ -144,7 +144,7 @@ void cmd_client_list(struct cmd_ctx *c)
 			goto out;
 		}
 	}
-	conn_visit_all(client_list_visit, &cx);
+	cmd_host->visit_clients(client_list_visit, &cx);
 	resp_verbatim(c->out, cx.buf.buf ? cx.buf.buf : "", cx.buf.len);
 out:
 	resp_out_free(&cx.buf);
@@ -155,7 +155,7 @@ void cmd_client_info(struct cmd_ctx *c)
 	struct resp_out b;
 
 	resp_out_init(&b, 2);
-	client_format(&b, client_conn(c->cl), c->now_ms);
+	client_format(&b, cmd_host->client_conn(c->cl), c->now_ms);
 	resp_verbatim(c->out, b.buf ? b.buf : "", b.len);
 	resp_out_free(&b);
 }
@@ -259,9 +259,9 @@ void cmd_client_kill(struct cmd_ctx *c)
 	} else if (!kill_parse(c, &f)) {
 		return;
 	}
-	conn_visit_all(kill_visit, &f);
+	cmd_host->visit_clients(kill_visit, &f);
 	for (int i = 0; i < f.nvictims; i++)
-		conn_kill(c->w, f.victims[i]);
+		cmd_host->kill_client(c->w, f.victims[i]);
 	if (old_style) {
 		if (f.nvictims == 0)
 			resp_error(c->out, "ERR No such client");

@@ -6,9 +6,9 @@
 
 #include "cfg.h"
 #include "cmd.h"
+#include "cmd_host.h"
 #include "cmd_pvt.h"
 #include "stats.h"
-#include "worker.h"
 
 #define CMD(n, ...)
 #define SUB(p, n, ...) void cmd_##p##_##n(struct cmd_ctx *c);
@@ -106,8 +106,8 @@ void cmd_config_resetstat(struct cmd_ctx *c)
 
 	/* Counters belong to their cores; zeroing them from here can lose an
 	 * increment that races with it, which is fine for statistics. */
-	for (unsigned i = 0; i < worker_count(); i++) {
-		struct wstats *s = worker_stats(worker_get(i));
+	for (unsigned i = 0; i < cmd_host->workers(); i++) {
+		struct wstats *s = cmd_host->stats(i);
 		struct cmdstat *cmd = s->cmd;
 		struct store_stats ss;
 

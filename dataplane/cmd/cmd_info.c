@@ -17,12 +17,10 @@
 #include "rng.h"
 #include "cfg.h"
 #include "cmd.h"
+#include "cmd_host.h"
 #include "cmd_pvt.h"
 #include "conn.h"
 #include "stats.h"
-#include "transport.h"
-#include "worker.h"
-#include "worker_pvt.h"
 
 #define CMD(n, ...) void cmd_##n(struct cmd_ctx *c);
 #define SUB(p, n, ...)
@@ -126,8 +124,8 @@ static uint64_t rd(const uint64_t *p)
 static void sum_stats(struct totals *t)
 {
 	memset(t, 0, sizeof(*t));
-	for (unsigned i = 0; i < worker_count(); i++) {
-		const struct wstats *s = worker_stats(worker_get(i));
+	for (unsigned i = 0; i < cmd_host->workers(); i++) {
+		const struct wstats *s = cmd_host->stats(i);
 		struct store_stats ss;
 
 		t->s.keyspace_hits += rd(&s->keyspace_hits);
@@ -173,7 +171,7 @@ static void info_server(struct info_buf *b, const struct cmd_ctx *c)
 	add(b, "os:%s %s %s", u.sysname, u.release, u.machine);
 	add(b, "arch_bits:%d", (int)(sizeof(void *) * 8));
 	add(b, "monotonic_clock:POSIX clock_gettime");
-	add(b, "multiplexing_api:%s", worker_transport_name());
+	add(b, "multiplexing_api:%s", cmd_host->transport_name());
 	add(b, "atomicvar_api:c11-builtin");
 	add(b, "gcc_version:%d.%d.%d", __GNUC__, __GNUC_MINOR__,
 	    __GNUC_PATCHLEVEL__);
@@ -194,16 +192,16 @@ static void info_server(struct info_buf *b, const struct cmd_ctx *c)
 	add(b, "cachalot_version:%s", CACHALOT_VERSION);
 	add(b, "cachalot_transport:%s",
 	    cfg->transport == CFG_TRANSPORT_DPDK ? "dpdk" : "kernel");
-	add(b, "cachalot_workers:%u", worker_count());
+	add(b, "cachalot_workers:%u", cmd_host->workers());
 }
 
 static void info_clients(struct info_buf *b)
 {
 	uint64_t in, out;
 
-	conn_recent_max(&in, &out);
+	cmd_host->clients_recent_max(&in, &out);
 	section(b, "Clients");
-	add(b, "connected_clients:%u", conn_count());
+	add(b, "connected_clients:%u", cmd_host->clients());
 	add(b, "cluster_connections:0");
 	add(b, "maxclients:%lld", cfg_cur()->maxclients);
 	add(b, "client_recent_max_input_buffer:%llu", (unsigned long long)in);
@@ -405,12 +403,12 @@ static void info_stats(struct info_buf *b, const struct totals *t)
 	add(b, "io_threaded_writes_processed:0");
 	/* Redis 7.0 has no such counter; later versions put it here. */
 	add(b, "client_output_buffer_limit_disconnections:%lu",
-	    conn_obuf_disconnections());
+	    cmd_host->obuf_disconnections());
 	add(b, "reply_buffer_shrinks:0");
 	add(b, "reply_buffer_expands:0");
 	/* cachalot: the longest turn of a worker loop, for latency audits. */
 	add(b, "cachalot_max_loop_gap_us:%llu",
-	    (unsigned long long)worker_max_loop_gap_us());
+	    (unsigned long long)cmd_host->max_loop_gap_us());
 	add(b, "cachalot_loop_turns:%llu", (unsigned long long)t->s.loop_turns);
 	add(b, "cachalot_xcore_messages:%llu",
 	    (unsigned long long)t->s.xcore_msgs_sent);
@@ -460,8 +458,8 @@ static void info_errorstats(struct info_buf *b)
 	int n = 0;
 
 	section(b, "Errorstats");
-	for (unsigned i = 0; i < worker_count(); i++) {
-		const struct wstats *s = worker_stats(worker_get(i));
+	for (unsigned i = 0; i < cmd_host->workers(); i++) {
+		const struct wstats *s = cmd_host->stats(i);
 		for (int k = 0; k < STATS_ERR_KINDS && s->err[k].name[0]; k++) {
 			int j;
 			for (j = 0; j < n; j++)
@@ -490,9 +488,8 @@ static void info_commandstats(struct info_buf *b)
 		struct cmdstat cs = {0};
 		char name[64];
 
-		for (unsigned i = 0; i < worker_count(); i++) {
-			const struct cmdstat *s =
-			    &worker_stats(worker_get(i))->cmd[id];
+		for (unsigned i = 0; i < cmd_host->workers(); i++) {
+			const struct cmdstat *s = &cmd_host->stats(i)->cmd[id];
 			cs.calls += rd(&s->calls);
 			cs.nsec += rd(&s->nsec);
 			cs.rejected_calls += rd(&s->rejected_calls);
@@ -532,12 +529,12 @@ static void info_emit(void *arg, const char *line)
 }
 
 /* The transport's counters (ports, queues, TCP/IP stack): DPDK only. */
-static void info_network(struct info_buf *b, const struct worker *w)
+static void info_network(struct info_buf *b)
 {
-	if (!w || !w->tp->info)
+	if (!cmd_host->transport_info)
 		return;
 	section(b, "Network");
-	w->tp->info(info_emit, b);
+	cmd_host->transport_info(info_emit, b);
 }
 
 enum {
@@ -615,7 +612,7 @@ void cmd_info(struct cmd_ctx *c)
 	if (mask & SEC_KEYSPACE)
 		info_keyspace(&b);
 	if (mask & SEC_NETWORK)
-		info_network(&b, c->w);
+		info_network(&b);
 	if (mask & SEC_COMMANDSTATS)
 		info_commandstats(&b);
 	resp_verbatim(c->out, b.o.buf ? b.o.buf : "", b.o.len);
@@ -637,8 +634,8 @@ void cmd_cron(int64_t now_ms)
 	if (now_ms - ops_last_ms < 100)
 		return;
 	cmd_mem_peak_update();
-	for (unsigned i = 0; i < worker_count(); i++)
-		total += rd(&worker_stats(worker_get(i))->total_commands);
+	for (unsigned i = 0; i < cmd_host->workers(); i++)
+		total += rd(&cmd_host->stats(i)->total_commands);
 	if (ops_last_ms && total >= ops_last_count)
 		__atomic_store_n(&ops_samples[ops_idx++ % OPS_SAMPLES],
 				 (total - ops_last_count) * 1000 /

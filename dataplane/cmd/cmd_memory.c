@@ -37,10 +37,9 @@
 
 #include "cfg.h"
 #include "cmd.h"
+#include "cmd_host.h"
 #include "cmd_pvt.h"
 #include "conn.h"
-#include "transport.h"
-#include "worker.h"
 
 #define CMD(n, ...)
 #define SUB(p, n, ...) void cmd_##p##_##n(struct cmd_ctx *c);
@@ -58,7 +57,7 @@ static uint64_t mem_startup;
 
 uint64_t cmd_used_memory(void)
 {
-	return store_used() + conn_mem_bytes();
+	return store_used() + cmd_host->clients_mem();
 }
 
 static void mem_peak_fold(uint64_t used)
@@ -119,8 +118,8 @@ void cmd_mem_collect(struct cmd_mem *m)
 		m->tables += ss.table_bytes;
 		m->keys += ss.keys;
 	}
-	m->clients = conn_mem_bytes();
-	m->nclients = conn_count();
+	m->clients = cmd_host->clients_mem();
+	m->nclients = cmd_host->clients();
 	m->startup = __atomic_load_n(&mem_startup, __ATOMIC_RELAXED);
 	mem_peak_fold(m->store + m->clients);
 	m->peak = __atomic_load_n(&mem_peak, __ATOMIC_RELAXED);
@@ -128,8 +127,8 @@ void cmd_mem_collect(struct cmd_mem *m)
 	mi_process_info(&elapsed, &utime, &stime, &rss, &peak_rss, &commit,
 			&peak_commit, &pf);
 	m->committed = commit;
-	m->transport = transport_mem_bytes();
-	m->mempools = transport_mempool_bytes();
+	m->transport = cmd_host->transport_mem();
+	m->mempools = cmd_host->mempool_mem();
 	/* The transport's buffers are resident but not mimalloc's. */
 	m->resident = m->rss > m->transport ? m->rss - m->transport : 0;
 	if (m->resident > commit)

@@ -13,10 +13,10 @@
 
 #include "cfg.h"
 #include "cmd.h"
+#include "cmd_host.h"
 #include "cmd_pvt.h"
 #include "conn.h"
 #include "stats.h"
-#include "worker.h"
 
 #define CMD(n, ...) void cmd_##n(struct cmd_ctx *c);
 #define SUB(p, n, ...) void cmd_##p##_##n(struct cmd_ctx *c);
@@ -325,7 +325,7 @@ void cmd_shutdown(struct cmd_ctx *c)
 		return;
 	}
 	/* Like Redis, the client gets no reply: the connection just ends. */
-	worker_request_shutdown();
+	cmd_host->request_shutdown();
 	if (c->cl)
 		c->cl->close_after_reply = true;
 }

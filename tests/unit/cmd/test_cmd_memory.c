@@ -5,9 +5,10 @@
  * behaviour with a short buffer, and MEMORY USAGE over a one-shard store
  * (sizes, nil, Redis 7.0's error replies for SAMPLES).
  *
- * The connection and transport gauges are stubbed here, as is
- * cmd_reply_help, so the linker takes cmd_memory.o and cmd_string.o (for
- * SET) out of cmd_lib without the server-side files.
+ * The connection and transport gauges come from a host table (cmd_host.h)
+ * with nothing behind it, and cmd_reply_help is stubbed, so the linker
+ * takes cmd_memory.o and cmd_string.o (for SET) out of cmd_lib without
+ * the server-side files.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 
 #include "cfg.h"
 #include "cmd/cmd.h"
+#include "cmd/cmd_host.h"
 #include "cmd/cmd_pvt.h"
 #include "stats.h"
 
@@ -35,28 +37,23 @@ const struct cfg *__wrap_cfg_cur(void)
 	return &test_cfg;
 }
 
-/* Stubs for what cmd_memory.c reads outside cmd_lib. */
-uint64_t conn_mem_bytes(void);
-unsigned conn_count(void);
-uint64_t transport_mem_bytes(void);
-uint64_t transport_mempool_bytes(void);
+/* What cmd_memory.c reads outside cmd_lib: no clients, no transport. */
+static uint64_t zero64(void)
+{
+	return 0;
+}
+static unsigned zero(void)
+{
+	return 0;
+}
 
-uint64_t conn_mem_bytes(void)
-{
-	return 0;
-}
-unsigned conn_count(void)
-{
-	return 0;
-}
-uint64_t transport_mem_bytes(void)
-{
-	return 0;
-}
-uint64_t transport_mempool_bytes(void)
-{
-	return 0;
-}
+static const struct cmd_host host = {
+    .clients = zero,
+    .clients_mem = zero64,
+    .transport_mem = zero64,
+    .mempool_mem = zero64,
+};
+
 void cmd_reply_help(struct cmd_ctx *c, const char *const *lines, size_t n)
 {
 	resp_array(c->out, (long)n);
@@ -126,6 +123,7 @@ static int setup(void **state)
 	memset(&test_cfg, 0, sizeof(test_cfg));
 	test_cfg.databases = 16;
 	test_cfg.proto_max_bulk_len = 512LL * 1024 * 1024;
+	cmd_host_set(&host);
 	return store_setup(&conf);
 }
 

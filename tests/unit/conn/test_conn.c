@@ -24,6 +24,7 @@
 
 #include "cfg.h"
 #include "cmd/cmd.h"
+#include "cmd/cmd_host.h"
 #include "conn.h"
 #include "store/store.h"
 #include "transport.h"
@@ -46,16 +47,26 @@ static const struct transport_ops fake_tp = {
     .close = ft_close,
 };
 
-/* What the drivers give INFO and MEMORY: nothing here. */
-uint64_t transport_mem_bytes(void)
+/* What the server commands see: this worker and its clients. */
+static struct wstats *host_stats(unsigned i)
 {
-	return 0;
+	return worker_stats(worker_get(i));
 }
 
-uint64_t transport_mempool_bytes(void)
-{
-	return 0;
-}
+static const struct cmd_host host = {
+    .workers = worker_count,
+    .stats = host_stats,
+    .max_loop_gap_us = worker_max_loop_gap_us,
+    .transport_name = worker_transport_name,
+    .clients = conn_count,
+    .clients_mem = conn_mem_bytes,
+    .obuf_disconnections = conn_obuf_disconnections,
+    .clients_recent_max = conn_recent_max,
+    .visit_clients = conn_visit_all,
+    .client_info = conn_info,
+    .client_conn = client_conn,
+    .kill_client = conn_kill,
+};
 
 /* ---- environment --------------------------------------------------- */
 
@@ -74,6 +85,7 @@ static int setup_all(void **state)
 	if (cfg_setup() || store_setup(&sc) || cmd_setup() || conn_setup() ||
 	    worker_setup(&wc))
 		return -1;
+	cmd_host_set(&host);
 	w = worker_get(0);
 	w->now_ms = 1700000000000LL;
 	return 0;
@@ -252,6 +264,19 @@ static void test_output_hard_limit_closes(void **state)
 	set_cfg("client-output-buffer-limit", "normal 0 0 0");
 }
 
+/* CLIENT SETNAME, then CLIENT LIST shows this connection as conn_info
+ * formats it, through the host table. */
+static void test_client_list_sees_this_client(void **state)
+{
+	(void)state;
+	expect("CLIENT SETNAME unit\r\n", "+OK\r\n");
+	outlen = 0;
+	feed("CLIENT LIST\r\n");
+	drain();
+	assert_non_null(strstr(out, " name=unit "));
+	assert_non_null(strstr(out, "addr=127.0.0.1:40000 "));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +294,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_query_buffer_limit_closes,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_output_hard_limit_closes,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_list_sees_this_client,
 					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, setup_all, NULL);
