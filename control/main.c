@@ -26,6 +26,7 @@
 #include "ctlq.h"
 #include "dpdk/dpdk.h"
 #include "listen.h"
+#include "route/route.h"
 #include "log.h"
 #include "store/store.h"
 #include "store/store_evict.h"
@@ -377,7 +378,8 @@ static int run(const struct cfg *cfg)
 			    "the workers'",
 			    helpers);
 	if ((rc = store_setup(&sc)) || (rc = cmd_setup()) ||
-	    (rc = conn_setup()) || (rc = register_hooks(cfg))) {
+	    (rc = conn_setup()) || (rc = route_setup()) ||
+	    (rc = register_hooks(cfg))) {
 		log_warning("start-up failed: %s", strerror(-rc));
 		dpdk_teardown();
 		return 1;

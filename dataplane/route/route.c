@@ -22,6 +22,21 @@
 #define ROUTE_OOM_ERROR                                                        \
 	"OOM command not allowed when used memory > 'maxmemory'."
 
+/* What route reads of the configuration: whether requirepass is set
+ * (its cfg view, route_setup). */
+static int route_params_id = -1;
+
+static void route_params_build(const struct cfg *c, void *view)
+{
+	*(bool *)view = c->requirepass[0] != '\0';
+}
+
+int route_setup(void)
+{
+	route_params_id = cfg_view_register(sizeof(bool), route_params_build);
+	return route_params_id < 0 ? route_params_id : 0;
+}
+
 static enum route_action route_error(struct route_decision *d,
 				     const struct cmd_def *cmd, const char *err)
 {
@@ -195,7 +210,7 @@ enum route_action route_request(struct worker *w, struct client *cl,
 		return route_arity(d, cmd);
 	/* 3. authentication */
 	if (caa_unlikely(!cl->authed) && !(cmd->flags & CMD_NO_AUTH)) {
-		if (cfg_cur()->requirepass[0] != '\0')
+		if (*(const bool *)cfg_view(route_params_id))
 			return route_error(d, cmd,
 					   "NOAUTH Authentication required.");
 		cl->authed = true;

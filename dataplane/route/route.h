@@ -68,6 +68,10 @@ struct route_decision {
 	char errbuf[512]; /* for errors that quote the request */
 };
 
+/** Register route's view of the configuration.  Returns 0 or -errno.
+ * Context: start-up, after the configuration is loaded. */
+int route_setup(void);
+
 /**
  * Decide what to do with the request argv[0..argc).  May mark the client
  * authenticated (no requirepass: every client is).  Fills *d and returns

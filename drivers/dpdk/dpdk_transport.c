@@ -125,6 +125,8 @@ struct dpdk_ctx {
 };
 
 static struct dpdk_ctx *dpdk;
+/* dpdk-idle-sleep-us, as the transport's cfg view (dpdk_setup). */
+static int dpdk_params_id = -1;
 static __thread struct dpdk_worker *dpdk_self;
 
 static inline uint64_t dpdk_now_us(void)
@@ -482,7 +484,7 @@ static int dpdk_wait(struct worker *w, int timeout_ms)
 	dw->nrx = dpdk_rx_burst(dw);
 	if (dw->nrx || timeout_ms == 0)
 		return (int)dw->nrx;
-	idle = cfg_cur()->dpdk_idle_sleep_us;
+	idle = *(const long long *)cfg_view(dpdk_params_id);
 	if (idle <= 0 || dpdk_busy(dw))
 		return 0;
 	nap = (uint64_t)idle;
@@ -997,6 +999,11 @@ static void dpdk_net_conf(struct dpdk_ctx *x, const struct cfg *cfg)
 	n->keepalive_s = (unsigned)cfg->tcp_keepalive;
 }
 
+static void dpdk_params_build(const struct cfg *c, void *view)
+{
+	*(long long *)view = c->dpdk_idle_sleep_us;
+}
+
 int dpdk_setup(const struct cfg *cfg, unsigned *nworkers,
 	       const struct transport_ops **tp)
 {
@@ -1012,6 +1019,12 @@ int dpdk_setup(const struct cfg *cfg, unsigned *nworkers,
 
 	if (!x)
 		return -ENOMEM;
+	dpdk_params_id =
+	    cfg_view_register(sizeof(long long), dpdk_params_build);
+	if (dpdk_params_id < 0) {
+		free(x);
+		return dpdk_params_id;
+	}
 	x->port.port_id = RTE_MAX_ETHPORTS;
 	snprintf(x->gw_text, sizeof(x->gw_text), "none");
 	if ((rc = dpdk_addresses(x, cfg)))

@@ -158,10 +158,19 @@ bool kernel_accept_wake(struct kernel_accept_rest *r, int64_t now_ms)
 	return true;
 }
 
+/* The one parameter a kernel socket reads, as the kernel transports' cfg
+ * view (registered when the transport is chosen, at start-up). */
+static int kernel_params_id = -1;
+
+static void kernel_params_build(const struct cfg *c, void *view)
+{
+	*(long long *)view = c->tcp_keepalive;
+}
+
 void kernel_tune_socket(int fd)
 {
 	int one = 1;
-	long long ka = cfg_cur()->tcp_keepalive;
+	long long ka = *(const long long *)cfg_view(kernel_params_id);
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (ka > 0) {
@@ -188,6 +197,9 @@ void kernel_reject(int fd, int err)
 const struct transport_ops *kernel_transport(int mode, const char **why)
 {
 	*why = NULL;
+	if (kernel_params_id < 0)
+		kernel_params_id =
+		    cfg_view_register(sizeof(long long), kernel_params_build);
 	if (mode == CFG_IO_EPOLL) {
 		*why = "kernel-io is set to epoll";
 		return &kernel_epoll_ops;

@@ -26,6 +26,7 @@
 #include "cmd/cmd.h"
 #include "cmd/cmd_host.h"
 #include "conn.h"
+#include "route/route.h"
 #include "store/store.h"
 #include "transport.h"
 #include "worker.h"
@@ -83,7 +84,7 @@ static int setup_all(void **state)
 
 	rcu_register_thread();
 	if (cfg_setup() || store_setup(&sc) || cmd_setup() || conn_setup() ||
-	    worker_setup(&wc))
+	    route_setup() || worker_setup(&wc))
 		return -1;
 	cmd_host_set(&host);
 	w = worker_get(0);
