@@ -128,8 +128,8 @@ const struct cfg *cfg_cur(void)
 
 int cfg_view_register(size_t size, cfg_view_fn build)
 {
-	struct cfg_snap *s;
 	size_t off = (views_size + 15) & ~(size_t)15;
+	unsigned char *vmem, *old;
 	int id;
 
 	pthread_mutex_lock(&cfg_lock);
@@ -137,20 +137,23 @@ int cfg_view_register(size_t size, cfg_view_fn build)
 		pthread_mutex_unlock(&cfg_lock);
 		return current ? -ENOSPC : -EINVAL;
 	}
+	vmem = mi_zalloc(off + size);
+	if (!vmem) {
+		pthread_mutex_unlock(&cfg_lock);
+		return -ENOMEM;
+	}
 	id = nviews++;
 	views[id] =
 	    (struct cfg_view_def){.off = off, .size = size, .build = build};
 	views_size = off + size;
-	/* Rebuilt with room for every view so far; start-up has no readers
-	 * yet, so the old one goes at once. */
-	s = snap_dup(&current->c);
-	if (!s) {
-		views_size = off;
-		nviews--;
-		pthread_mutex_unlock(&cfg_lock);
-		return -ENOMEM;
-	}
-	snap_publish(s, false);
+	/* The snapshot itself stays: start-up code holds cfg_cur() pointers
+	 * across this.  Only its views move to a block with room for the
+	 * new one; nobody reads views before the workers start. */
+	for (int i = 0; i < nviews; i++)
+		views[i].build(&current->c, vmem + views[i].off);
+	old = current->vmem;
+	__atomic_store_n(&current->vmem, vmem, __ATOMIC_RELEASE);
+	mi_free(old);
 	pthread_mutex_unlock(&cfg_lock);
 	return id;
 }

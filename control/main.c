@@ -445,6 +445,9 @@ static int run(const struct cfg *cfg)
 		dpdk_teardown();
 		log_notice("DPDK port stopped and closed");
 	}
+	/* cfg went with the first CONFIG SET's grace period: the current
+	 * snapshot (pidfile cannot change, but its struct can). */
+	cfg = cfg_cur();
 	if (cfg->pidfile && *cfg->pidfile)
 		unlink(cfg->pidfile);
 	close(sfd);

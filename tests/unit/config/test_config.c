@@ -730,11 +730,15 @@ static void tview2_build(const struct cfg *c, void *view)
  * quiescent state, and the next read sees the new values. */
 static void test_views(void **state)
 {
+	/* Start-up code keeps cfg_cur() across registrations (dpdk_setup
+	 * got its cfg, then registered): the snapshot must stay. */
+	const struct cfg *before = cfg_cur();
 	int id = cfg_view_register(sizeof(struct tview), tview_build);
 	int id2 = cfg_view_register(sizeof(long long), tview2_build);
 	const struct tview *old;
 	int builds;
 
+	assert_ptr_equal(cfg_cur(), before);
 	assert_true(id >= 0);
 	assert_true(id2 > id);
 	old = cfg_view(id);
