@@ -10,10 +10,10 @@
 
 #include <stdint.h>
 
-/** The next number from *state, which must not be 0. */
+/** The next number from *state (a zero state starts from a constant). */
 static inline uint64_t rng_next(uint64_t *state)
 {
-	uint64_t x = *state;
+	uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ULL;
 
 	x ^= x << 13;
 	x ^= x >> 7;

@@ -24,6 +24,7 @@
  * finds it still in its table, which compares the pointer without reading
  * through it.
  */
+#include "rng.h"
 #include "store_pvt.h"
 
 #include <errno.h>
@@ -67,17 +68,6 @@ void store_evict_conf(enum store_policy policy, unsigned samples)
 	__atomic_store_n(&evict_conf.policy, (int)policy, __ATOMIC_RELAXED);
 }
 
-static inline uint64_t ev_rand(struct store_evict_state *ev)
-{
-	uint64_t x = ev->rng;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	ev->rng = x;
-	return x;
-}
-
 static struct store_evict_state *ev_of(struct shard *sh, unsigned shard)
 {
 	struct store_evict_state *ev = sh->ev;
@@ -92,7 +82,7 @@ static struct store_evict_state *ev_of(struct shard *sh, unsigned shard)
 	/* Evenly spaced: cursors move at one pace, so they stay apart and
 	 * never sample the same keys twice in a row. */
 	for (unsigned d = 0; d < store_st.ndbs; d++) {
-		uint64_t base = ev_rand(ev);
+		uint64_t base = rng_next(&ev->rng);
 
 		for (unsigned k = 0; k < EVICT_CURSORS; k++)
 			ev->cur[d * EVICT_CURSORS + k].pos =
@@ -170,7 +160,7 @@ static unsigned sample_db(struct store_evict_state *ev, struct shard_db *sd,
 				     EVICT_CURSORS, ev->gen, n, out, now_ms)
 			       : 0;
 	while (got < n && sd->heap_len)
-		out[got++] = sd->heap[ev_rand(ev) % sd->heap_len];
+		out[got++] = sd->heap[rng_next(&ev->rng) % sd->heap_len];
 	return got;
 }
 

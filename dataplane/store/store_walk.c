@@ -12,6 +12,7 @@
  * Anchors are skipped by address.  A key replaced meanwhile is linked
  * next to its old version, so a walk may meet both.
  */
+#include "rng.h"
 #include "store_pvt.h"
 
 int walk_match_ptr(struct cds_lfht_node *node, const void *key)
@@ -42,17 +43,6 @@ static void seek_pos(struct store_table *t, uint64_t pos,
 static inline struct store_table *table_of(unsigned shard, unsigned db)
 {
 	return rcu_dereference(store_st.shard[shard].db[db].tab);
-}
-
-static inline uint64_t xorshift64(uint64_t *state)
-{
-	uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ULL;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*state = x;
-	return x;
 }
 
 /* Visit every live key of t with fn, those of one slot when slot >= 0. */
@@ -152,7 +142,7 @@ static const struct sobj *random_in_shard(unsigned shard, unsigned db,
 					  int64_t now_ms, uint64_t *rng)
 {
 	struct store_table *t = table_of(shard, db);
-	uint64_t pos = xorshift64(rng);
+	uint64_t pos = rng_next(rng);
 	struct cds_lfht_iter it;
 	struct cds_lfht_node *node;
 	bool wrapped = false;
@@ -190,7 +180,7 @@ const struct sobj *store_random(unsigned db, int64_t now_ms, uint64_t *rng)
 	}
 	if (!total)
 		return NULL;
-	r = xorshift64(rng) % total;
+	r = rng_next(rng) % total;
 	for (s = 0; s + 1 < n && r >= keys[s]; s++)
 		r -= keys[s];
 	for (i = 0; i < n; i++) {
@@ -208,7 +198,7 @@ unsigned store_sample(unsigned shard, unsigned db, unsigned n,
 		      struct sobj **out, int64_t now_ms, uint64_t *rng)
 {
 	struct store_table *t = table_of(shard, db);
-	unsigned p = (unsigned)(xorshift64(rng) % STORE_ANCHORS), got = 0;
+	unsigned p = (unsigned)(rng_next(rng) % STORE_ANCHORS), got = 0;
 	uint64_t start = (uint64_t)p << STORE_ANCHOR_SHIFT, steps = 0;
 	struct cds_lfht_iter it;
 	struct cds_lfht_node *node;

@@ -63,6 +63,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "clock.h"
 #include "cfg.h"
 #include "conn.h"
 #include "dpdk.h"
@@ -131,10 +132,7 @@ static __thread struct dpdk_worker *dpdk_self;
 
 static inline uint64_t dpdk_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no syscall */
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return (uint64_t)clock_mono_us(); /* vDSO: no syscall */
 }
 
 /* ---- transmit ------------------------------------------------------- */
