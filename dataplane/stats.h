@@ -38,7 +38,6 @@ struct wstats {
 	uint64_t total_error_replies;
 	uint64_t unexpected_error_replies;
 	uint64_t expired_keys;
-	uint64_t dirty; /* successful writes (rdb_changes_since_last_save) */
 	uint64_t io_reads;
 	uint64_t io_writes;
 	uint64_t xcore_msgs_sent;

@@ -25,8 +25,6 @@ static void conn_account(struct wstats *st, const struct cmd_def *d,
 	if (o->len > start && o->buf[start] == '-') {
 		cs->failed_calls++;
 		conn_count_error(st, o, start);
-	} else if (d->flags & CMD_WRITE) {
-		st->dirty++;
 	}
 }
 
