@@ -131,6 +131,10 @@ struct cmd_ctx {
 	struct resp_out *out; /* exactly one reply goes here */
 	int64_t now_ms;	      /* unix ms, fixed for the whole command */
 	uint64_t *rng;	      /* the core's xorshift64 state */
+	/* The keyspace event its puts raise (cmd_put: "incrby", "append",
+	 * ...); NULL for "set".  Deletes, renames and expiries are named by
+	 * the store's change door itself. */
+	const char *event;
 };
 
 typedef void (*cmd_fn)(struct cmd_ctx *c);

@@ -672,6 +672,7 @@ void cmd_copy(struct cmd_ctx *c)
 		return;
 	}
 	n = clone_as(c, &dst, o);
+	c->event = "copy_to";
 	if (!n || !cmd_put(c, dstdb, n, sobj_expire(o)))
 		return;
 	resp_int(c->out, 1);

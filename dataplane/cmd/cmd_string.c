@@ -466,6 +466,7 @@ static void incr_by(struct cmd_ctx *c, long long incr)
 		resp_error(c->out, cmd_err_overflow);
 		return;
 	}
+	c->event = "incrby"; /* Redis's name for all four */
 	if (put_value(c, &k, buf, (size_t)resp_ll2str(buf, v),
 		      o ? sobj_expire(o) : STORE_NO_EXPIRE))
 		resp_int(c->out, v);
@@ -569,6 +570,7 @@ void cmd_incrbyfloat(struct cmd_ctx *c)
 		return;
 	}
 	len = ld_to_human(buf, sizeof(buf), v);
+	c->event = "incrbyfloat";
 	if (put_value(c, &k, buf, len, o ? sobj_expire(o) : STORE_NO_EXPIRE))
 		resp_bulk(c->out, buf, len);
 }
@@ -585,6 +587,7 @@ void cmd_append(struct cmd_ctx *c)
 
 	cmd_key(&k, &c->argv[1]);
 	o = cmd_write(c, c->db, &k);
+	c->event = "append";
 	if (!o) {
 		if (put_value(c, &k, add->ptr, add->len, STORE_NO_EXPIRE))
 			resp_int(c->out, (long long)add->len);
@@ -722,6 +725,7 @@ void cmd_setrange(struct cmd_ctx *c)
 		return;
 	e = o ? sobj_expire(o) : STORE_NO_EXPIRE;
 	n = splice(c, &k, o, (size_t)off, v, e);
+	c->event = "setrange";
 	if (n && (n = cmd_put(c, c->db, n, e)) != NULL)
 		resp_int(c->out, (long long)sobj_vlen(n));
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "store/store_door.h"
 #include "stats.h"
 
 const char *const cmd_err_syntax = "ERR syntax error";
@@ -143,11 +144,17 @@ struct sobj *cmd_peek(struct cmd_ctx *c, unsigned db, const struct skey *k)
 struct sobj *cmd_put(struct cmd_ctx *c, unsigned db, struct sobj *o,
 		     int64_t expire_ms)
 {
-	struct sobj *n = store_put(db, o, expire_ms);
+	struct store_op op = {.kind = STORE_CHG_PUT,
+			      .db = db,
+			      .obj = o,
+			      .expire_at = expire_ms,
+			      .event = c->event};
 
-	if (!n)
+	if (store_apply(&op) <= 0) {
 		resp_error(c->out, cmd_err_oom);
-	return n;
+		return NULL;
+	}
+	return op.result;
 }
 
 /* Redis names a subcommand "parent|sub" in this error (its fullname). */

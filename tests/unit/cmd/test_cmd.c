@@ -25,6 +25,7 @@
 
 #include "cfg.h"
 #include "cmd/cmd.h"
+#include "store/store_door.h"
 #include "stats.h"
 
 #define T0 1700000000000LL /* the fixed "now", unix ms */
@@ -261,6 +262,50 @@ static int teardown(void **state)
 }
 
 /* ---- helpers ---------------------------------------------------------- */
+
+/* ---- keyspace event names -------------------------------------------- */
+
+static char events[16][32];
+static int nevents;
+
+static void on_event(void *arg, const struct store_change *ch, unsigned db,
+		     const char *name, const char *key, uint32_t klen)
+{
+	(void)arg, (void)ch, (void)db, (void)key, (void)klen;
+	if (nevents < 16)
+		snprintf(events[nevents++], sizeof(events[0]), "%s", name);
+}
+
+/* Each write names its event as redis-server 7.0 does (notify-keyspace-
+ * events would publish these): INCR/DECR/INCRBY/DECRBY all "incrby". */
+static void test_event_names(void **state)
+{
+	static const struct store_door_hooks hooks = {.event = on_event};
+	static const struct {
+		const char *line, *event;
+	} cases[] = {
+	    {"SET k 1", "set"},
+	    {"INCR k", "incrby"},
+	    {"DECRBY k 2", "incrby"},
+	    {"INCRBYFLOAT k 1.5", "incrbyfloat"},
+	    {"APPEND k x", "append"},
+	    {"APPEND fresh x", "append"},
+	    {"SETRANGE k 1 yy", "setrange"},
+	    {"COPY k k2", "copy_to"},
+	    {"GETSET k 5", "set"},
+	    {"DEL k2", "del"},
+	};
+	(void)state;
+
+	store_door_setup(&hooks);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		nevents = 0;
+		run(cases[i].line);
+		assert_int_equal(nevents, 1);
+		assert_string_equal(events[0], cases[i].event);
+	}
+	store_door_setup(NULL);
+}
 
 static void test_parse_ll(void **state)
 {
@@ -1379,6 +1424,7 @@ int main(void)
 	    T(test_object),
 	    T(test_object_idle_freq),
 	    T(test_dbsize_flush),
+	    T(test_event_names),
 	};
 #undef T
 	int rc;
