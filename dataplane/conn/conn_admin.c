@@ -40,7 +40,7 @@ bool conn_kill(struct worker *w, uint64_t id)
 			if (o == w) {
 				conn_kill_local(w, id);
 			} else {
-				struct xmsg *m = xcore_msg_new(0);
+				struct xmsg *m = xcore_msg_heap();
 				if (!m)
 					return false;
 				m->type = XM_KILL;
