@@ -20,7 +20,8 @@ that set in order, worker 0 on the first), the generator to CLIENT_CPU: on a two
 the generator shares worker 1's CPU, as it would share some core in production. Every
 measurement is repeated REMOTE_REPEAT times, in rotation (local and remote alternate, so a
 noisy neighbour hits both), and the median is printed with the spread (min-max) of the
-ratio.
+ratio, and the remote run's CPU split between the threads on CPU 0 (worker 0: the
+connections, parsing, sending, replies) and CPU 1 (worker 1: running the commands).
 
 Environment (optional): CACHALOT (binary, as bench/run.sh), CACHALOT_ARGS (extra server
 arguments, e.g. "--kernel-io epoll"), REMOTE_LOAD (the generator, default
@@ -59,8 +60,25 @@ def keys_owned_by(worker, nworkers, n, prefix):
     return out
 
 
+def thread_cpu(pid):
+    """{cpu the thread last ran on: utime+stime seconds} of the server's threads
+    but the main one: the workers are pinned, so the CPU names the worker."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        if int(tid) == pid:
+            continue
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        cpu = int(rest[36])
+        out[cpu] = out.get(cpu, 0) + (int(rest[11]) + int(rest[12])) / bench.CLK_TCK
+    return out
+
+
 def run_load(load, srv, conns, pipeline, requests, cmd, keyfile, vsize, cpu):
-    """One run: -> (server CPU seconds, wall seconds, errors)."""
+    """One run: -> (server CPU seconds, wall seconds, errors, {cpu: thread seconds})."""
     argv = bench.taskset(cpu) + [load, bench.HOST, str(srv.port), str(conns), str(pipeline),
                                  str(requests), "0", cmd, keyfile, str(vsize)]
     p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -68,15 +86,16 @@ def run_load(load, srv, conns, pipeline, requests, cmd, keyfile, vsize, cpu):
     if not ready.startswith("ready"):
         p.kill()
         raise SystemExit("remote_load did not connect: %r" % ready)
-    before = srv.cpu_seconds()
+    before, tb = srv.cpu_seconds(), thread_cpu(srv.proc.pid)
     p.stdin.write("go\n")
     p.stdin.flush()
     done = p.stdout.readline().split()
-    after = srv.cpu_seconds()
+    after, ta = srv.cpu_seconds(), thread_cpu(srv.proc.pid)
     p.wait()
     if p.returncode != 0 or len(done) != 4 or done[0] != "done":
         raise SystemExit("remote_load failed: %r" % done)
-    return after - before, float(done[2]), int(done[3])
+    return after - before, float(done[2]), int(done[3]), {
+        c: ta[c] - tb.get(c, 0) for c in ta}
 
 
 def main():
@@ -105,6 +124,7 @@ def main():
             f.write("\n".join(keys_owned_by(owner, 2, nkeys, "rb")) + "\n")
         keyfiles[place] = path
     res = {}  # (cmd, pipeline, place) -> [ns per request]
+    threads = {}  # the same -> [(ns on CPU 0, ns on CPU 1)]
     srv.start()
     try:
         for place in ("local", "remote"):  # GETs hit
@@ -114,29 +134,34 @@ def main():
                 for pl in pipelines:
                     n = requests if pl >= 16 else max(requests // 5, conns)
                     for place in ("local", "remote"):
-                        cpu, wall, errors = run_load(load, srv, conns, pl, n, cmd,
-                                                     keyfiles[place], vsize, ccpu)
+                        cpu, wall, errors, per = run_load(load, srv, conns, pl, n, cmd,
+                                                          keyfiles[place], vsize, ccpu)
                         if errors:
                             raise SystemExit("%d error replies (%s P%d %s)" % (
                                 errors, cmd, pl, place))
                         res.setdefault((cmd, pl, place), []).append(cpu * 1e9 / n)
-                        log("%s P%d %s: %.0f ns/req server CPU, %.0f req/s" % (
-                            cmd, pl, place, cpu * 1e9 / n, n / wall))
+                        split = (per.get(0, 0) * 1e9 / n, per.get(1, 0) * 1e9 / n)
+                        threads.setdefault((cmd, pl, place), []).append(split)
+                        log("%s P%d %s: %.0f ns/req server CPU (%.0f + %.0f on CPUs 0 + 1), "
+                            "%.0f req/s" % (cmd, pl, place, cpu * 1e9 / n, split[0], split[1],
+                                            n / wall))
     finally:
         srv.stop()
     rows = ["remote: server CPU per request, 2 workers, %d clients on worker 0, keys on "
             "worker 0 (local) or 1 (remote), %d B values, median of %d%s" % (
                 conns, vsize, repeat, (" (" + " ".join(extra) + ")") if extra else "")]
-    rows.append("%-8s %12s %12s %8s %15s" % ("workload", "local ns", "remote ns", "ratio",
-                                             "ratio min-max"))
+    rows.append("%-8s %12s %12s %8s %15s %12s %12s" % (
+        "workload", "local ns", "remote ns", "ratio", "ratio min-max", "remote cpu0", "remote cpu1"))
     for cmd in ("SET", "GET"):
         for pl in pipelines:
             lo, re_ = res[(cmd, pl, "local")], res[(cmd, pl, "remote")]
             ratios = [r / l if l else float("nan") for l, r in zip(lo, re_)]
             ml, mr = statistics.median(lo), statistics.median(re_)
-            rows.append("%-8s %12.0f %12.0f %7.2fx %7.2f-%.2f" % (
+            split = threads[(cmd, pl, "remote")]
+            rows.append("%-8s %12.0f %12.0f %7.2fx %7.2f-%.2f %12.0f %12.0f" % (
                 "%s P%d" % (cmd, pl), ml, mr, mr / ml if ml else float("nan"),
-                min(ratios), max(ratios)))
+                min(ratios), max(ratios), statistics.median(x[0] for x in split),
+                statistics.median(x[1] for x in split)))
     bench.save_table(rows, "remote")
 
 

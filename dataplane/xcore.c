@@ -109,9 +109,9 @@ void xcore_teardown(void)
 }
 
 /*
- * The pools.  A free message keeps its reply buffer (resp_out with len 0,
- * cap its usable size) and nothing else that matters: xcore_msg_get sets
- * every field a sender or receiver reads.
+ * The pools.  A free message keeps its reply buffer (len 0, cap kept)
+ * and nothing else that matters: xcore_msg_get sets every field a sender
+ * or receiver reads.
  */
 #define XCORE_POOL_KEEP 4096
 
@@ -189,15 +189,10 @@ void xcore_msg_put(struct worker *w, struct xmsg *m)
 		mi_free(m->ext);
 		m->ext = NULL;
 	}
-	if (m->out.buf) {
-		size_t cap = mi_usable_size(m->out.buf);
-
-		/* A reply cut short kept its cap at len: look again. */
-		if (cap > XMSG_OUT_KEEP)
-			resp_out_free(&m->out);
-		else
-			m->out.cap = cap;
-	}
+	/* A cap clipped by a limit stays clipped: growing past it later is
+	 * a realloc within the block, cheaper than asking its size here. */
+	if (m->out.buf && (m->out.cap > XMSG_OUT_KEEP || m->out.oom))
+		resp_out_free(&m->out);
 	if (p->nfree[k] >= XCORE_POOL_KEEP) {
 		resp_out_free(&m->out);
 		mi_free(m);

@@ -75,14 +75,9 @@ static void conn_slot_put(struct worker *w, struct rslot *s)
 		xcore_msg_put(w, s->m);
 		s->m = NULL;
 	}
-	if (s->out.buf) {
-		size_t cap = mi_usable_size(s->out.buf);
-
-		if (cap > CONN_SLOT_KEEP || s->out.oom)
-			resp_out_free(&s->out);
-		else
-			s->out.cap = cap; /* a limit may have clipped it */
-	}
+	/* As xcore_msg_put: a clipped cap is not worth a lookup. */
+	if (s->out.buf && (s->out.cap > CONN_SLOT_KEEP || s->out.oom))
+		resp_out_free(&s->out);
 	if (w->slot_nfree >= CONN_SLOT_POOL) {
 		resp_out_free(&s->out);
 		mi_free(s);
