@@ -635,6 +635,7 @@ void worker_teardown(void)
 {
 	xcore_teardown();
 	for (unsigned i = 0; i < nworkers; i++) {
+		conn_slots_teardown(workers[i]);
 		close(workers[i]->wake_fd);
 		free(workers[i]->st.cmd);
 		mi_free(workers[i]);

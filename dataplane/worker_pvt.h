@@ -21,12 +21,22 @@
 #include "worker.h"
 
 struct conn;
+struct rslot;
 struct xmsg;
 struct xhold;
 
 struct xfifo {
 	struct xmsg *head;
 	struct xmsg *tail;
+};
+
+/* A worker's message pool (xcore.c), one free list per size class. */
+#define XPOOL_CLASSES 2
+struct xpool {
+	struct xmsg *free[XPOOL_CLASSES];
+	unsigned nfree[XPOOL_CLASSES];
+	unsigned out;	 /* taken and not yet put back */
+	uint64_t allocs; /* messages and argument areas from the allocator */
 };
 
 struct worker {
@@ -52,6 +62,10 @@ struct worker {
 	struct xfifo overflow[STORE_MAX_SHARDS];
 	uint64_t staged_to; /* peers with unpublished messages */
 	struct xfifo deferred;
+	struct xpool pool;
+	/* Per peer: my HOLD (it comes back as the GRANT) and my RELEASE. */
+	struct xmsg *hold_msg[STORE_MAX_SHARDS];
+	struct xmsg *rel_msg[STORE_MAX_SHARDS];
 	int held_by;	 /* -1, or the core my shard is lent to */
 	int park;	 /* atomic, xcore.c: free while I sleep, or taken */
 	uint64_t stolen; /* cores of the running batch taken parked */
@@ -76,6 +90,9 @@ struct worker {
 	struct cds_list_head clients; /* RCU list, for CLIENT LIST */
 	struct conn *dirty;	      /* output to flush this turn */
 	struct conn *paused;	      /* waiting for in-flight commands */
+	struct rslot *slot_free;      /* reply slots to reuse (conn_out.c) */
+	unsigned slot_nfree;
+	uint64_t slot_allocs; /* reply slots that came from the allocator */
 	int64_t next_cron_ms;
 	int64_t next_expire_ms;
 	bool evicting;	    /* over maxmemory after this turn's budget */

@@ -32,9 +32,12 @@ static inline void cpu_relax(unsigned *spins)
 
 static struct worker **xc_workers;
 static unsigned xc_n;
+static unsigned xc_limit; /* xcore_msg_limit, 0 = none */
 /* Shutdown (xcore_quiesce): workers out of their loop, and workers with
  * nothing of their own in flight. */
 static unsigned xc_stopped, xc_drained;
+
+static struct xmsg *xcore_fixed_new(void);
 
 int xcore_setup(struct worker **ws, unsigned n)
 {
@@ -50,6 +53,11 @@ int xcore_setup(struct worker **ws, unsigned n)
 				return -ENOMEM;
 			ws[to]->in[from] = r;
 			ws[from]->out[to] = r;
+			/* from's hold and release messages for to */
+			ws[from]->hold_msg[to] = xcore_fixed_new();
+			ws[from]->rel_msg[to] = xcore_fixed_new();
+			if (!ws[from]->hold_msg[to] || !ws[from]->rel_msg[to])
+				return -ENOMEM;
 		}
 		ws[to]->held_by = -1;
 		ws[to]->hold_wait = -1;
@@ -57,29 +65,151 @@ int xcore_setup(struct worker **ws, unsigned n)
 	return 0;
 }
 
+static struct xmsg *xcore_fixed_new(void)
+{
+	struct xmsg *m = mi_zalloc(sizeof(*m));
+
+	if (m)
+		m->kind = XMSG_FIXED;
+	return m;
+}
+
+static void xcore_pool_free(struct xpool *p)
+{
+	for (unsigned k = 0; k < XPOOL_CLASSES; k++) {
+		struct xmsg *m;
+
+		while ((m = p->free[k]) != NULL) {
+			p->free[k] = m->next;
+			resp_out_free(&m->out);
+			mi_free(m);
+		}
+		p->nfree[k] = 0;
+	}
+}
+
 void xcore_teardown(void)
 {
-	for (unsigned to = 0; to < xc_n; to++)
-		for (unsigned from = 0; from < xc_n; from++)
-			if (from != to)
-				ring_free(xc_workers[to]->in[from]);
+	for (unsigned to = 0; to < xc_n; to++) {
+		struct worker *w = xc_workers[to];
+
+		for (unsigned from = 0; from < xc_n; from++) {
+			if (from == to)
+				continue;
+			ring_free(w->in[from]);
+			mi_free(w->hold_msg[from]);
+			mi_free(w->rel_msg[from]);
+			w->in[from] = w->out[from] = NULL;
+			w->hold_msg[from] = w->rel_msg[from] = NULL;
+		}
+		xcore_pool_free(&w->pool);
+	}
 	xc_workers = NULL;
 	xc_n = 0;
 }
 
-struct xmsg *xcore_msg_new(size_t extra)
-{
-	struct xmsg *m = mi_malloc(sizeof(*m) + extra);
+/*
+ * The pools.  A free message keeps its reply buffer (len 0, cap kept)
+ * and nothing else that matters: xcore_msg_get sets every field a sender
+ * or receiver reads.
+ */
+#define XCORE_POOL_KEEP 4096
 
-	if (m)
-		memset(m, 0, sizeof(*m));
+static const size_t xc_room[XPOOL_CLASSES] = {XMSG_SMALL, XMSG_BIG};
+
+void xcore_msg_limit(unsigned max)
+{
+	xc_limit = max;
+}
+
+struct xmsg *xcore_msg_get(struct worker *w, size_t bytes)
+{
+	struct xpool *p = &w->pool;
+	unsigned k = bytes <= XMSG_SMALL ? XMSG_POOL_SMALL : XMSG_POOL_BIG;
+	struct xmsg *m;
+
+	if (xc_limit && p->out >= xc_limit) {
+		errno = ENOBUFS;
+		return NULL;
+	}
+	m = p->free[k];
+	if (m) {
+		p->free[k] = m->next;
+		p->nfree[k]--;
+	} else {
+		m = mi_malloc(sizeof(*m) + xc_room[k]);
+		if (!m)
+			return NULL;
+		p->allocs++;
+		m->kind = (uint8_t)k;
+		resp_out_init(&m->out, 2);
+	}
+	m->ext = NULL;
+	if (bytes > XMSG_BIG) {
+		/* A 10 MB SET: one area, the only allocation of its trip. */
+		m->ext = mi_malloc(bytes);
+		if (!m->ext) {
+			m->next = p->free[k];
+			p->free[k] = m;
+			p->nfree[k]++;
+			return NULL;
+		}
+		p->allocs++;
+	}
+	m->type = 0;
+	m->from = (uint8_t)w->id;
+	m->argc = 0;
+	m->cmd = NULL;
+	m->conn = NULL;
+	m->slot = NULL;
+	m->arg64 = 0;
+	m->argv = NULL;
+	m->next = NULL;
+	m->out.len = 0;
+	m->out.limit = 0;
+	m->out.oom = 0;
+	p->out++;
 	return m;
 }
 
-void xcore_msg_free(struct xmsg *m)
+void xcore_msg_put(struct worker *w, struct xmsg *m)
 {
-	resp_out_free(&m->out);
-	mi_free(m);
+	struct xpool *p = &w->pool;
+	unsigned k = m->kind;
+
+	if (m->kind == XMSG_HEAP) {
+		resp_out_free(&m->out);
+		mi_free(m);
+		return;
+	}
+	if (m->kind == XMSG_FIXED)
+		return;
+	p->out--;
+	if (m->ext) {
+		mi_free(m->ext);
+		m->ext = NULL;
+	}
+	/* A cap clipped by a limit stays clipped: growing past it later is
+	 * a realloc within the block, cheaper than asking its size here. */
+	if (m->out.buf && (m->out.cap > XMSG_OUT_KEEP || m->out.oom))
+		resp_out_free(&m->out);
+	if (p->nfree[k] >= XCORE_POOL_KEEP) {
+		resp_out_free(&m->out);
+		mi_free(m);
+		return;
+	}
+	m->next = p->free[k];
+	p->free[k] = m;
+	p->nfree[k]++;
+}
+
+struct xmsg *xcore_msg_heap(void)
+{
+	struct xmsg *m = mi_zalloc(sizeof(*m));
+
+	if (m)
+		m->kind = XMSG_HEAP;
+	return m;
 }
 
 static void fifo_push(struct xfifo *f, struct xmsg *m)
@@ -245,10 +375,10 @@ static void xcore_do(struct worker *w, struct xmsg *m)
 		break;
 	case XM_KILL:
 		conn_kill_local(w, m->arg64);
-		xcore_msg_free(m);
+		xcore_msg_put(w, m);
 		break;
 	default:
-		xcore_msg_free(m);
+		xcore_msg_put(w, m);
 		break;
 	}
 }
@@ -279,7 +409,6 @@ static void xcore_handle(struct worker *w, struct xmsg *m)
 	case XM_GRANT:
 		if ((int)m->from == w->hold_wait)
 			w->hold_wait = -1;
-		xcore_msg_free(m);
 		hold_advance(w);
 		return;
 	case XM_RELEASE:
@@ -288,7 +417,6 @@ static void xcore_handle(struct worker *w, struct xmsg *m)
 		if (__atomic_load_n(&w->park, __ATOMIC_RELAXED) != PARK_RUNNING)
 			__atomic_store_n(&w->park, PARK_RUNNING,
 					 __ATOMIC_RELEASE);
-		xcore_msg_free(m);
 		/* My own command first if it waits for me, then what waited
 		 * for my shard (holds the command leaves deferred). */
 		hold_advance(w);
@@ -433,10 +561,7 @@ static void hold_advance(struct worker *w)
 				w->hold_left &= w->hold_left - 1;
 				continue;
 			}
-			m = xcore_msg_new(0);
-			if (!m)
-				abort(); /* a hold cannot be given up half way
-					  */
+			m = w->hold_msg[k]; /* back with the last grant */
 			m->type = XM_HOLD;
 			xcore_send(w, k, m);
 			w->hold_left &= w->hold_left - 1;
@@ -490,9 +615,8 @@ void xcore_release(struct worker *w, uint64_t mask)
 		}
 		if ((w->stolen & (1ull << k)) && xcore_return_parked(w, k))
 			continue;
-		struct xmsg *m = xcore_msg_new(0);
-		if (!m)
-			abort();
+		/* Read and handled by k before it granted this hold. */
+		struct xmsg *m = w->rel_msg[k];
 		m->type = XM_RELEASE;
 		xcore_send(w, k, m);
 	}

@@ -2,13 +2,37 @@
 /*
  * xcore: messages between worker cores.
  *
- * Every ordered pair of workers has an SPSC ring (ring.h).  A message is
- * one allocation that travels out and comes back: a command sent to its
- * shard's owner (XM_EXEC) returns as XM_DONE carrying the reply, a hold
- * request (XM_HOLD) returns as XM_GRANT.  Sends are staged and published
- * once per loop turn (xcore_flush), which is also when a sleeping peer is
- * woken; a full ring never blocks, the message waits in a per-peer overflow
- * list that keeps its order.
+ * Every ordered pair of workers has an SPSC ring (ring.h).  A message
+ * travels out and comes back: a command sent to its shard's owner
+ * (XM_EXEC) returns as XM_DONE carrying the reply, a hold request (XM_HOLD)
+ * returns as XM_GRANT.  Sends are staged and published once per loop turn
+ * (xcore_flush), which is also when a sleeping peer is woken; a full ring
+ * never blocks, the message waits in a per-peer overflow list that keeps
+ * its order.
+ *
+ * Messages cost no allocation in the steady state.  Who frees what:
+ *
+ *  1. A command's message comes from its sender's pool (xcore_msg_get) and
+ *     goes back to that pool (xcore_msg_put) on the sender, after the
+ *     reply came home in it: a pool is only ever touched by its own core.
+ *     Its arguments are inline up to XMSG_BIG bytes (two size classes);
+ *     larger ones get an area of their own, the sender's to free too.
+ *  2. The reply is written by the owner into the message's buffer, which
+ *     stays with the message when it is recycled (up to XMSG_OUT_KEEP
+ *     bytes), so a small reply grows nothing either.
+ *  3. Holds never allocate: every worker has, per peer, one message for
+ *     HOLD/GRANT and one for RELEASE, made at setup.  One of each is enough:
+ *     a core asks a peer for a second hold only after the grant of the
+ *     first came back, and releases it again only after a grant that the
+ *     peer sent after reading (and so after handling) the last RELEASE.
+ *  4. XM_KILL (CLIENT KILL of another core's client) is rare: it is
+ *     allocated with mi_malloc and freed by its receiver.
+ *
+ * A pool keeps XCORE_POOL_KEEP free messages per class; what comes back
+ * beyond that goes back to the allocator, so a burst does not pin memory
+ * for good.  xcore_msg_get fails (NULL) only when the allocator does, or
+ * past the limit set by xcore_msg_limit: the caller answers its client
+ * with an error, never aborts.
  *
  * Holds give multi-key commands Redis's atomicity across shards.  The
  * coordinating core asks each involved owner, itself included, for a hold
@@ -60,19 +84,34 @@ enum xmsg_type {
 	XM_KILL, /* close client arg64 */
 };
 
+/* Arguments carried inline: a small message's room, a big one's. */
+#define XMSG_SMALL 320
+#define XMSG_BIG 4032
+/* Reply buffer a recycled message keeps for its next reply. */
+#define XMSG_OUT_KEEP 4096
+
+enum xmsg_kind {
+	XMSG_POOL_SMALL, /* from its sender's pool (xcore_msg_get) */
+	XMSG_POOL_BIG,
+	XMSG_FIXED, /* a worker's hold or release message */
+	XMSG_HEAP,  /* mi_malloc'd, freed by its receiver */
+};
+
 struct xmsg {
 	uint8_t type;
 	uint8_t from;
 	uint8_t proto;
 	uint8_t db;
+	uint8_t kind; /* enum xmsg_kind */
 	int argc;
 	const struct cmd_def *cmd;
 	struct conn *conn; /* opaque to the receiver */
 	void *slot;	   /* opaque to the receiver */
 	uint64_t arg64;
-	struct resp_arg *argv; /* into data[] */
-	struct resp_out out;
-	struct xmsg *next; /* deferred FIFO / overflow list */
+	struct resp_arg *argv; /* into data[] or ext */
+	struct resp_out out;   /* the reply; its buffer is kept when recycled */
+	struct xmsg *next;     /* deferred FIFO / overflow list / free list */
+	char *ext;	       /* arguments too big for data[]; sender frees */
 	char data[];
 };
 
@@ -80,9 +119,32 @@ struct xmsg {
 int xcore_setup(struct worker **ws, unsigned n);
 void xcore_teardown(void);
 
-/** A message with room for extra bytes in data[]; NULL on failure. */
-struct xmsg *xcore_msg_new(size_t extra);
-void xcore_msg_free(struct xmsg *m);
+/**
+ * A message from w's pool with room for `bytes` bytes of arguments at
+ * xcore_msg_args(), its reply empty.  NULL when memory (or the limit of
+ * xcore_msg_limit) runs out.  Context: w's thread.
+ */
+struct xmsg *xcore_msg_get(struct worker *w, size_t bytes);
+/** The argument area of a message from xcore_msg_get. */
+static inline char *xcore_msg_args(struct xmsg *m)
+{
+	return m->ext ? m->ext : m->data;
+}
+/**
+ * Give m back to w's pool (a pooled message, on its sender) or free it
+ * (XMSG_HEAP, on its receiver), with its reply buffer unless recycled.
+ * Context: w's thread.
+ */
+void xcore_msg_put(struct worker *w, struct xmsg *m);
+/** A one-way message for a rare event (XM_KILL), freed by whoever handles
+ * it; NULL on failure.  Context: any worker. */
+struct xmsg *xcore_msg_heap(void);
+/**
+ * Most pooled messages each worker may have out of its pool at once
+ * (0 = no limit, the default): bounds what a flood of in-flight commands
+ * may hold, and lets tests exhaust the pool.  Context: start-up.
+ */
+void xcore_msg_limit(unsigned max);
 
 /** Stage m for worker `to`.  Never fails; published by xcore_flush(). */
 void xcore_send(struct worker *w, unsigned to, struct xmsg *m);

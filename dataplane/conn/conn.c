@@ -170,14 +170,7 @@ static void conn_free_rcu(struct rcu_head *h)
 
 static void conn_release(struct conn *c)
 {
-	struct rslot *s, *next;
-
-	for (s = c->qhead; s; s = next) {
-		next = s->next;
-		resp_out_free(&s->out);
-		mi_free(s);
-	}
-	c->qhead = c->qtail = NULL;
+	conn_slots_drop(c);
 	resp_out_free(&c->out);
 	mi_free(c->ib);
 	mi_free(c->argv_big);

@@ -131,6 +131,9 @@ void conn_holds_granted(struct worker *w, struct xhold *h);
 /** w's shard is back from the core that borrowed it: resume the
  * connections whose writes waited for it. */
 void conn_shard_back(struct worker *w);
+/** Free w's pool of reply slots.  Context: shutdown, w's connections
+ * released. */
+void conn_slots_teardown(struct worker *w);
 
 /* ---- for worker.c ------------------------------------------------ */
 /** Connections that paused (too many commands in flight): resume them. */

@@ -40,7 +40,7 @@ bool conn_kill(struct worker *w, uint64_t id)
 			if (o == w) {
 				conn_kill_local(w, id);
 			} else {
-				struct xmsg *m = xcore_msg_new(0);
+				struct xmsg *m = xcore_msg_heap();
 				if (!m)
 					return false;
 				m->type = XM_KILL;
@@ -158,8 +158,11 @@ void conn_visit_all(conn_visit_fn fn, void *arg)
  * Redis's fields, mapped onto our buffers: `out` plays Redis's reply
  * buffer (rbs its size, obl its unsent bytes), the reply slots its reply
  * list (oll); omem is all the memory output holds, out included, so a
- * slow reader shows what it costs.  Only counters are read: another core
- * may be changing them, never a pointer it may free.
+ * slow reader shows what it costs.  worker= (cachalot's own, last so
+ * parsers of Redis's fields are not disturbed) is the core that accepted
+ * the connection: which commands are remote for it depends on it, and
+ * bench/remote_bench.py picks its connections by it.  Only counters are
+ * read: another core may be changing them, never a pointer it may free.
  */
 static size_t conn_diff(size_t a, size_t b)
 {
@@ -184,11 +187,11 @@ int conn_info(const struct conn *c, int64_t now_ms, char *buf, size_t size)
 	    "flags=%s db=%u sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
 	    "qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu "
 	    "oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s user=default "
-	    "redir=-1 resp=%u",
+	    "redir=-1 resp=%u worker=%u",
 	    (unsigned long long)cl->id, cl->addr, cl->laddr, cl->fd, cl->name,
 	    (long long)((now_ms - cl->ctime_ms) / 1000),
 	    (long long)((now_ms - cl->last_ms) / 1000),
 	    cl->no_evict ? "e" : "N", cl->db, qbuf, qfree, c->rbs, c->rpeak,
 	    obl, c->nslots, omem, sizeof(*c) + c->icap + argv_mem + omem, cmd,
-	    cl->proto);
+	    cl->proto, cl->worker);
 }

@@ -64,11 +64,13 @@ static void conn_send_remote(struct conn *c, const struct cmd_def *d, int argc,
 
 	for (int i = 0; i < argc; i++)
 		bytes += argv[i].len;
-	m = xcore_msg_new(bytes);
+	/* Steady state: both from this worker's free lists.  A large value
+	 * may need memory; without it the client gets Redis's OOM error. */
+	m = xcore_msg_get(c->w, bytes);
 	s = m ? conn_slot_new(c) : NULL;
 	if (!s) {
 		if (m)
-			xcore_msg_free(m);
+			xcore_msg_put(c->w, m);
 		conn_reply_error(c, CONN_OOM_ERROR);
 		return;
 	}
@@ -80,8 +82,8 @@ static void conn_send_remote(struct conn *c, const struct cmd_def *d, int argc,
 	m->slot = s;
 	m->arg64 = s->out.limit; /* the reply's room, see conn_exec_remote */
 	m->argc = argc;
-	m->argv = (struct resp_arg *)m->data;
-	p = m->data + (size_t)argc * sizeof(struct resp_arg);
+	m->argv = (struct resp_arg *)xcore_msg_args(m);
+	p = (char *)(m->argv + argc);
 	for (int i = 0; i < argc; i++) {
 		memcpy(p, argv[i].ptr, argv[i].len);
 		m->argv[i].ptr = p;
@@ -111,9 +113,13 @@ void conn_exec_remote(struct worker *w, struct xmsg *m)
 	};
 	uint64_t t0 = clock_ticks();
 
-	resp_out_init(&m->out, m->proto);
-	/* The client's output limit, as its own core computed it. */
+	/* The message's buffer, kept from an earlier reply, and the client's
+	 * output limit as its own core computed it: within the buffer's room
+	 * resp_out checks no limit, so the room must not pass it. */
+	m->out.proto = m->proto;
 	m->out.limit = (size_t)m->arg64;
+	if (m->out.limit && m->out.cap > m->out.limit)
+		m->out.cap = m->out.limit;
 	d->fn(&ctx);
 	conn_account(&w->st, d, &m->out, 0,
 		     clock_ticks_to_ns(clock_ticks() - t0));
@@ -137,23 +143,22 @@ void conn_remote_done(struct worker *w, struct xmsg *m)
 	unsigned from = m->from;
 	int oom = m->out.oom;
 
-	/* The reply buffer moves into the slot; nothing is copied here. */
-	resp_out_free(&s->out);
-	c->oslot_mem += m->out.cap;
-	s->out = m->out;
-	m->out.buf = NULL;
-	m->out.len = m->out.cap = 0;
-	xcore_msg_free(m);
 	s->ready = true;
 	c->inflight[from]--;
 	c->inflight_total--;
 	if (c->closed) {
+		xcore_msg_put(w, m);
 		conn_maybe_release(c);
 		return;
 	}
+	/* The reply stays in its message until the slot's turn comes: at
+	 * once when it is the head, the usual case; nothing is copied twice
+	 * and the message goes back to the pool with the slot. */
 	if (s->discard)
-		s->out.len = 0;
-	c->oslots += s->out.len;
+		m->out.len = 0;
+	s->m = m;
+	c->oslots += m->out.len;
+	conn_slot_acct(c, s);
 	if (c->qhead == s)
 		conn_drain_slots(c);
 	conn_mem_sync(c);

@@ -3,7 +3,9 @@
  * Output: while no reply slot is pending, replies are written straight
  * into `out`.  A command sent to another core takes a slot; so does every
  * command after it until the slot queue drains.  When a slot at the head
- * becomes ready its bytes move to `out`.
+ * becomes ready its bytes move to `out`: copied, or for a large remote
+ * reply that finds `out` empty, its buffer handed over (the message gets
+ * out's old one).  Slots are recycled through the worker's free list.
  */
 #include <string.h>
 
@@ -19,6 +21,11 @@
  * queued, up to this much; they go with the reply that ends the run.
  */
 #define CONN_HOLD_TX_BATCH (16 * 1024)
+
+/* Free slots a worker keeps, and the reply buffer each may keep: enough
+ * for deep pipelines of small replies without pinning much memory. */
+#define CONN_SLOT_POOL 4096
+#define CONN_SLOT_KEEP 512
 
 const char *conn_tx_data(struct conn *c, size_t *len)
 {
@@ -62,6 +69,50 @@ bool conn_tx_close(const struct conn *c)
 	       (c->cl.close_after_reply && !c->qhead && c->inflight_total == 0);
 }
 
+static void conn_slot_put(struct worker *w, struct rslot *s)
+{
+	if (s->m) {
+		xcore_msg_put(w, s->m);
+		s->m = NULL;
+	}
+	/* As xcore_msg_put: a clipped cap is not worth a lookup. */
+	if (s->out.buf && (s->out.cap > CONN_SLOT_KEEP || s->out.oom))
+		resp_out_free(&s->out);
+	if (w->slot_nfree >= CONN_SLOT_POOL) {
+		resp_out_free(&s->out);
+		mi_free(s);
+		return;
+	}
+	s->next = w->slot_free;
+	w->slot_free = s;
+	w->slot_nfree++;
+}
+
+/* The bytes of a ready slot into out: a large remote reply finding out
+ * empty is handed over rather than copied. */
+static void conn_slot_emit(struct conn *c, struct rslot *s)
+{
+	struct resp_out *o = s->m ? &s->m->out : &s->out;
+
+	if (!o->len)
+		return;
+	if (s->m && o->len > XMSG_OUT_KEEP && !o->oom && !c->out.oom &&
+	    c->out.len == c->opos) {
+		char *buf = c->out.buf;
+		size_t cap = c->out.cap;
+
+		c->out.buf = o->buf;
+		c->out.cap = o->cap;
+		c->out.len = o->len;
+		c->opos = 0;
+		o->buf = buf;
+		o->cap = cap;
+		o->len = 0;
+		return;
+	}
+	resp_out_raw(&c->out, o->buf, o->len);
+}
+
 /* Move the ready prefix of the slot queue into out.  The bytes were
  * counted as pending already: moving them needs no limit. */
 void conn_drain_slots(struct conn *c)
@@ -70,32 +121,49 @@ void conn_drain_slots(struct conn *c)
 
 	c->out.limit = 0;
 	while ((s = c->qhead) != NULL && s->ready) {
-		if (s->out.len)
-			resp_out_raw(&c->out, s->out.buf, s->out.len);
+		size_t len = s->m ? s->m->out.len : s->out.len;
+
+		conn_slot_emit(c, s);
 		c->qhead = s->next;
 		if (!c->qhead)
 			c->qtail = NULL;
-		c->oslots -= s->out.len;
-		c->oslot_mem -= CONN_SLOT_MEM(s);
+		c->oslots -= len;
+		c->oslot_mem -= s->acct;
 		c->nslots--;
-		resp_out_free(&s->out);
-		mi_free(s);
+		conn_slot_put(c->w, s);
 	}
 	worker_mark_dirty(c->w, c);
 }
 
 struct rslot *conn_slot_new(struct conn *c)
 {
-	struct rslot *s = mi_malloc(sizeof(*s));
+	struct worker *w = c->w;
+	struct rslot *s = w->slot_free;
 
-	if (!s)
-		return NULL;
+	if (s) {
+		w->slot_free = s->next;
+		w->slot_nfree--;
+	} else {
+		s = mi_malloc(sizeof(*s));
+		if (!s)
+			return NULL;
+		w->slot_allocs++;
+		resp_out_init(&s->out, 2);
+	}
 	s->next = NULL;
+	s->m = NULL;
+	s->acct = 0;
 	s->ready = false;
 	s->discard = false;
-	resp_out_init(&s->out, c->cl.proto);
+	s->out.len = 0;
+	s->out.oom = 0;
+	s->out.proto = c->cl.proto;
 	s->out.limit = conn_obuf_room(c);
-	c->oslot_mem += CONN_SLOT_MEM(s);
+	/* Room kept from an earlier reply must not let this one past its
+	 * limit without growing (resp_out checks the limit on growth). */
+	if (s->out.limit && s->out.cap > s->out.limit)
+		s->out.cap = s->out.limit;
+	conn_slot_acct(c, s);
 	c->nslots++;
 	if (c->qtail)
 		c->qtail->next = s;
@@ -103,6 +171,32 @@ struct rslot *conn_slot_new(struct conn *c)
 		c->qhead = s;
 	c->qtail = s;
 	return s;
+}
+
+/* A released connection's slots, ready or not, back to the pool; their
+ * remote replies, if any came back, with them. */
+void conn_slots_drop(struct conn *c)
+{
+	struct rslot *s, *next;
+
+	for (s = c->qhead; s; s = next) {
+		next = s->next;
+		conn_slot_put(c->w, s);
+	}
+	c->qhead = c->qtail = NULL;
+	c->oslots = c->oslot_mem = c->nslots = 0;
+}
+
+void conn_slots_teardown(struct worker *w)
+{
+	struct rslot *s;
+
+	while ((s = w->slot_free) != NULL) {
+		w->slot_free = s->next;
+		resp_out_free(&s->out);
+		mi_free(s);
+	}
+	w->slot_nfree = 0;
 }
 
 /* Where the next reply goes: out, or a fresh slot behind pending ones. */
@@ -146,7 +240,7 @@ void conn_reply_done(struct conn *c, struct rslot *s, struct resp_out *o,
 	if (s) {
 		s->ready = true;
 		c->oslots += s->out.len;
-		c->oslot_mem += s->out.cap;
+		conn_slot_acct(c, s);
 		if (c->qhead == s)
 			conn_drain_slots(c);
 	} else {

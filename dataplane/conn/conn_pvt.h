@@ -38,15 +38,27 @@
  * reading (conn_rx_hold). */
 #define CONN_RX_HOLD (256 * 1024)
 
+/*
+ * A reply slot: a reply that must wait for an earlier one.  A command run
+ * here writes into `out`; a remote one's reply stays in its message (m)
+ * until the slot reaches the head of the queue, and is copied into the
+ * connection's out from there (or its buffer handed over, when large).
+ * Slots come from a per-worker free list and keep a small buffer, so a
+ * pipeline neither allocates a slot nor grows a buffer per command.
+ */
 struct rslot {
 	struct rslot *next;
 	struct resp_out out;
+	struct xmsg *m; /* the remote reply, once it came back */
+	size_t acct;	/* what c->oslot_mem holds for it */
 	bool ready;
 	bool discard; /* CLIENT REPLY said no answer */
 };
 
-/* Output memory a reply slot holds (CLIENT LIST omem). */
-#define CONN_SLOT_MEM(s) (sizeof(struct rslot) + (s)->out.cap)
+/* Output memory a reply slot holds (CLIENT LIST omem): the slot, its own
+ * buffer and the remote reply's buffer it keeps. */
+#define CONN_SLOT_MEM(s)                                                       \
+	(sizeof(struct rslot) + (s)->out.cap + ((s)->m ? (s)->m->out.cap : 0))
 
 struct conn {
 	struct client cl;
@@ -143,6 +155,7 @@ void conn_reply_error(struct conn *c, const char *text);
 bool conn_reply_suppressed(struct client *cl);
 struct resp_out *conn_reply_target(struct conn *c, struct rslot **sp);
 struct rslot *conn_slot_new(struct conn *c);
+void conn_slots_drop(struct conn *c);
 
 /* running commands (conn_exec.c) */
 bool conn_dispatch(struct conn *c, int argc, const struct resp_arg *argv);
@@ -183,6 +196,15 @@ static inline void conn_mem_sync(struct conn *c)
 				(int64_t)now - (int64_t)c->mem_acct);
 		c->mem_acct = now;
 	}
+}
+
+/* Re-count what s holds in c->oslot_mem after its buffers changed. */
+static inline void conn_slot_acct(struct conn *c, struct rslot *s)
+{
+	size_t now = CONN_SLOT_MEM(s);
+
+	c->oslot_mem = c->oslot_mem - s->acct + now;
+	s->acct = now;
 }
 
 static inline bool unlikely_suppress(const struct conn *c)

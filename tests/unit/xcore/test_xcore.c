@@ -8,6 +8,11 @@
  * another command over the same cores; a remote command checks that its
  * core is not lent; the run must finish (no deadlock, no starvation).
  * conn's entry points are stubbed: only xcore is tested.
+ *
+ * The message pools: a round trip recycles its message and the reply
+ * buffer in it, holds never allocate, an exhausted pool fails the one
+ * request (NULL, for the caller's error reply) and recovers, and nothing
+ * is left out of its pool after any of it.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -45,14 +50,16 @@ void conn_exec_remote(struct worker *w, struct xmsg *m)
 	if (w->held_by >= 0)
 		__atomic_fetch_add(&violations, 1, __ATOMIC_RELAXED);
 	executed[w->id]++;
+	/* As the real handler: the reply goes into the message's buffer. */
+	m->out.proto = m->proto;
+	resp_out_raw(&m->out, "+OK\r\n", 5);
 	m->type = XM_DONE;
 	xcore_send(w, m->from, m);
 }
 
 void conn_remote_done(struct worker *w, struct xmsg *m)
 {
-	(void)w;
-	xcore_msg_free(m);
+	xcore_msg_put(w, m);
 }
 
 void conn_kill_local(struct worker *w, uint64_t id)
@@ -201,7 +208,7 @@ static void *hold_worker(void *arg)
 			if (++started % 3 == 0) {
 				/* plain remote work too, so EXECs interleave
 				 * with holds */
-				struct xmsg *m = xcore_msg_new(0);
+				struct xmsg *m = xcore_msg_get(w, 0);
 				m->type = XM_EXEC;
 				xcore_send(w, (w->id + 1) % NW, m);
 			}
@@ -261,6 +268,11 @@ static void test_holds_exclusive_and_live(void **state)
 	assert_int_equal(violations, 0);
 	assert_true(parked_takes > 0 || NW < 2);
 	for (int i = 0; i < NW; i++) {
+		/* Every EXEC came home to its pool; HOLD, GRANT and RELEASE
+		 * used the fixed messages: the pool holds at most the EXECs
+		 * that were in flight at once. */
+		assert_int_equal(ws[i]->pool.out, 0);
+		assert_true(ws[i]->pool.allocs <= ROUNDS / 3);
 		assert_true(executed[i] > 0);
 		assert_int_equal(ws[i]->held_by, -1);
 		assert_false(ws[i]->self_held);
@@ -272,12 +284,170 @@ static void test_holds_exclusive_and_live(void **state)
 		free(ws[i]);
 }
 
+/* ---- pools --------------------------------------------------------- */
+
+static void pool_setup(void)
+{
+	for (int i = 0; i < 2; i++) {
+		ws[i] = calloc(1, sizeof(struct worker));
+		ws[i]->id = (unsigned)i;
+		ws[i]->n = 2;
+	}
+	assert_int_equal(xcore_setup(ws, 2), 0);
+}
+
+static void pool_teardown(void)
+{
+	xcore_teardown();
+	for (int i = 0; i < 2; i++) {
+		free(ws[i]);
+		ws[i] = NULL;
+	}
+}
+
+/* One EXEC from worker 0 to worker 1 and back, both on this thread. */
+static void round_trip(struct xmsg *m)
+{
+	m->type = XM_EXEC;
+	xcore_send(ws[0], 1, m);
+	xcore_flush(ws[0]);
+	assert_int_equal(xcore_poll(ws[1]), 1);
+	xcore_flush(ws[1]);
+	assert_int_equal(xcore_poll(ws[0]), 1);
+}
+
+static void test_pool_round_trips_recycle(void **state)
+{
+	char *buf = NULL;
+
+	(void)state;
+	pool_setup();
+	for (int i = 0; i < 10000; i++) {
+		struct xmsg *m = xcore_msg_get(ws[0], 40);
+
+		assert_non_null(m);
+		assert_int_equal(m->from, 0);
+		assert_int_equal(m->out.len, 0);
+		if (i == 1)
+			buf = m->out.buf; /* the first reply's buffer */
+		else if (i > 1)
+			assert_ptr_equal(m->out.buf, buf);
+		round_trip(m);
+	}
+	/* One message and one reply buffer served them all. */
+	assert_int_equal(ws[0]->pool.allocs, 1);
+	assert_int_equal(ws[0]->pool.out, 0);
+	assert_int_equal(ws[0]->pool.nfree[XMSG_POOL_SMALL], 1);
+	assert_int_equal(ws[1]->pool.allocs, 0);
+	pool_teardown();
+}
+
+static void test_pool_classes_and_big_args(void **state)
+{
+	struct xmsg *a, *b, *c;
+
+	(void)state;
+	pool_setup();
+	a = xcore_msg_get(ws[0], XMSG_SMALL);
+	b = xcore_msg_get(ws[0], XMSG_SMALL + 1);
+	c = xcore_msg_get(ws[0], 10u << 20); /* a 10 MB SET */
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_int_equal(a->kind, XMSG_POOL_SMALL);
+	assert_ptr_equal(xcore_msg_args(a), a->data);
+	assert_int_equal(b->kind, XMSG_POOL_BIG);
+	assert_ptr_equal(xcore_msg_args(b), b->data);
+	assert_non_null(c->ext);
+	assert_ptr_equal(xcore_msg_args(c), c->ext);
+	memset(xcore_msg_args(c), 'v', 10u << 20);
+	assert_int_equal(ws[0]->pool.allocs, 4); /* 3 messages, 1 area */
+	xcore_msg_put(ws[0], a);
+	xcore_msg_put(ws[0], b);
+	xcore_msg_put(ws[0], c);
+	assert_int_equal(ws[0]->pool.out, 0);
+	/* Back from the pool: the area went, the message stays. */
+	c = xcore_msg_get(ws[0], 100);
+	assert_null(c->ext);
+	xcore_msg_put(ws[0], c);
+	assert_int_equal(ws[0]->pool.allocs, 4);
+	pool_teardown();
+}
+
+/* Exhaustion fails the one request and nothing else: what is out still
+ * comes home, and the pool serves again once it did. */
+static void test_pool_exhaustion_is_bounded(void **state)
+{
+	struct xmsg *m[8];
+
+	(void)state;
+	pool_setup();
+	xcore_msg_limit(8);
+	for (int i = 0; i < 8; i++) {
+		m[i] = xcore_msg_get(ws[0], 16);
+		assert_non_null(m[i]);
+	}
+	assert_null(xcore_msg_get(ws[0], 16));
+	assert_null(xcore_msg_get(ws[0], XMSG_BIG * 4));
+	assert_int_equal(ws[0]->pool.out, 8);
+	/* Worker 1 has a pool of its own. */
+	struct xmsg *other = xcore_msg_get(ws[1], 16);
+	assert_non_null(other);
+	xcore_msg_put(ws[1], other);
+	for (int i = 0; i < 8; i++)
+		round_trip(m[i]);
+	assert_int_equal(ws[0]->pool.out, 0);
+	m[0] = xcore_msg_get(ws[0], 16);
+	assert_non_null(m[0]);
+	xcore_msg_put(ws[0], m[0]);
+	xcore_msg_limit(0);
+	assert_int_equal(ws[0]->pool.allocs, 8);
+	pool_teardown();
+}
+
+/* Holds use each worker's fixed HOLD and RELEASE messages: many rounds,
+ * no pool message, and each comes home (GRANT) or is left with the peer
+ * (RELEASE) to be sent again. */
+static void test_holds_do_not_allocate(void **state)
+{
+	struct tcmd t;
+
+	(void)state;
+	pool_setup();
+	inside[0] = inside[1] = -1;
+	for (int i = 0; i < 1000; i++) {
+		t.ran = false;
+		t.xh.mask = 1ull << 1;
+		if (xcore_hold(ws[0], &t.xh)) {
+			conn_holds_granted(ws[0], &t.xh);
+			xcore_release(ws[0], t.xh.mask);
+		}
+		xcore_flush(ws[0]);
+		while (!t.ran) {
+			xcore_poll(ws[1]); /* the HOLD, then a RELEASE */
+			xcore_flush(ws[1]);
+			xcore_poll(ws[0]); /* the GRANT runs it */
+			xcore_flush(ws[0]);
+		}
+		xcore_poll(ws[1]);
+		assert_int_equal(ws[1]->held_by, -1);
+	}
+	assert_int_equal(ws[0]->pool.allocs, 0);
+	assert_int_equal(ws[1]->pool.allocs, 0);
+	assert_int_equal(violations, 0);
+	pool_teardown();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ring_order),
 	    cmocka_unit_test(test_ring_full),
 	    cmocka_unit_test(test_holds_exclusive_and_live),
+	    cmocka_unit_test(test_pool_round_trips_recycle),
+	    cmocka_unit_test(test_pool_classes_and_big_args),
+	    cmocka_unit_test(test_pool_exhaustion_is_bounded),
+	    cmocka_unit_test(test_holds_do_not_allocate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
