@@ -327,29 +327,9 @@ static int setup_dpdk(const struct cfg *cfg, unsigned *nworkers,
 	return rc;
 }
 
-/* What the server commands see of the process (cmd_host.h). */
-static struct wstats *host_stats(unsigned i)
-{
-	return worker_stats(worker_get(i));
-}
-
-static struct cmd_host host = {
-    .workers = worker_count,
-    .stats = host_stats,
-    .max_loop_gap_us = worker_max_loop_gap_us,
-    .request_shutdown = worker_request_shutdown,
-    .transport_name = worker_transport_name,
-    .transport_mem = transport_mem_bytes,
-    .mempool_mem = transport_mempool_bytes,
-    .clients = conn_count,
-    .clients_mem = conn_mem_bytes,
-    .obuf_disconnections = conn_obuf_disconnections,
-    .clients_recent_max = conn_recent_max,
-    .visit_clients = conn_visit_all,
-    .client_info = conn_info,
-    .client_conn = client_conn,
-    .kill_client = conn_kill,
-};
+/* What the server commands see of the process (cmd_host.h): the workers'
+ * and clients' part from worker_cmd_host, the transport's here. */
+static struct cmd_host host;
 
 static int run(const struct cfg *cfg)
 {
@@ -395,6 +375,9 @@ static int run(const struct cfg *cfg)
 				   "used: %s)",
 				   tp->name, why);
 	}
+	worker_cmd_host(&host);
+	host.transport_mem = transport_mem_bytes;
+	host.mempool_mem = transport_mempool_bytes;
 	host.transport_info = tp->info;
 	cmd_host_set(&host);
 	wc.count = nworkers;

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "cfg.h"
 #include "cmd/cmd.h"
+#include "cmd/cmd_host.h"
 #include "conn.h"
 #include "ctlq.h"
 #include "log.h"
@@ -95,6 +96,28 @@ uint64_t *worker_rng(struct worker *w)
 const char *worker_transport_name(void)
 {
 	return nworkers ? workers[0]->tp->name : "none";
+}
+
+static struct wstats *worker_stats_of(unsigned i)
+{
+	return worker_stats(worker_get(i));
+}
+
+void worker_cmd_host(struct cmd_host *h)
+{
+	h->workers = worker_count;
+	h->stats = worker_stats_of;
+	h->max_loop_gap_us = worker_max_loop_gap_us;
+	h->request_shutdown = worker_request_shutdown;
+	h->transport_name = worker_transport_name;
+	h->clients = conn_count;
+	h->clients_mem = conn_mem_bytes;
+	h->obuf_disconnections = conn_obuf_disconnections;
+	h->clients_recent_max = conn_recent_max;
+	h->visit_clients = conn_visit_all;
+	h->client_info = conn_info;
+	h->client_conn = client_conn;
+	h->kill_client = conn_kill;
 }
 
 void worker_request_shutdown(void)

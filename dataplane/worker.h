@@ -80,6 +80,11 @@ int worker_relisten(const int *fds, int n);
 /** Wake w if it sleeps.  Context: any thread. */
 void worker_wake(struct worker *w);
 
+struct cmd_host;
+/** Fill the workers' and clients' entries of the server commands' host
+ * table (cmd_host.h); the transport's are the caller's.  Context: start-up. */
+void worker_cmd_host(struct cmd_host *h);
+
 /** True while writes that grow memory must be refused with -OOM.
  * Context: any thread. */
 bool worker_mem_oom(void);

@@ -21,7 +21,6 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "store/store_door.h"
 #include "stats.h"
 
 const char *const cmd_err_syntax = "ERR syntax error";
@@ -144,17 +143,11 @@ struct sobj *cmd_peek(struct cmd_ctx *c, unsigned db, const struct skey *k)
 struct sobj *cmd_put(struct cmd_ctx *c, unsigned db, struct sobj *o,
 		     int64_t expire_ms)
 {
-	struct store_op op = {.kind = STORE_CHG_PUT,
-			      .db = db,
-			      .obj = o,
-			      .expire_at = expire_ms,
-			      .event = c->event};
+	struct sobj *n = store_put_ev(db, o, expire_ms, c->event);
 
-	if (store_apply(&op) <= 0) {
+	if (!n)
 		resp_error(c->out, cmd_err_oom);
-		return NULL;
-	}
-	return op.result;
+	return n;
 }
 
 /* Redis names a subcommand "parent|sub" in this error (its fullname). */

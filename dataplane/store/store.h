@@ -181,6 +181,9 @@ struct sobj *store_find_w(unsigned db, const struct skey *k, int64_t now_ms);
  * Context: owner of o->slot.
  */
 struct sobj *store_put(unsigned db, struct sobj *o, int64_t expire_ms);
+/** store_put raising keyspace event `event` ("incrby", ...; NULL: "set"). */
+struct sobj *store_put_ev(unsigned db, struct sobj *o, int64_t expire_ms,
+			  const char *event);
 
 /** Delete a key; returns 1 if it existed (expired keys count as absent).
  * Context: owner. */

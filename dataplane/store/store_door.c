@@ -263,12 +263,21 @@ int store_apply(struct store_op *op)
 
 /* ---- the usual shapes (store.h) -------------------------------------- */
 
-struct sobj *store_put(unsigned db, struct sobj *o, int64_t expire_ms)
+struct sobj *store_put_ev(unsigned db, struct sobj *o, int64_t expire_ms,
+			  const char *event)
 {
-	struct store_op op = {
-	    .kind = STORE_CHG_PUT, .db = db, .obj = o, .expire_at = expire_ms};
+	struct store_op op = {.kind = STORE_CHG_PUT,
+			      .db = db,
+			      .obj = o,
+			      .expire_at = expire_ms,
+			      .event = event};
 
 	return store_apply(&op) > 0 ? op.result : NULL;
+}
+
+struct sobj *store_put(unsigned db, struct sobj *o, int64_t expire_ms)
+{
+	return store_put_ev(db, o, expire_ms, NULL);
 }
 
 int store_delete(unsigned db, const struct skey *k, int64_t now_ms)

@@ -48,26 +48,9 @@ static const struct transport_ops fake_tp = {
     .close = ft_close,
 };
 
-/* What the server commands see: this worker and its clients. */
-static struct wstats *host_stats(unsigned i)
-{
-	return worker_stats(worker_get(i));
-}
-
-static const struct cmd_host host = {
-    .workers = worker_count,
-    .stats = host_stats,
-    .max_loop_gap_us = worker_max_loop_gap_us,
-    .transport_name = worker_transport_name,
-    .clients = conn_count,
-    .clients_mem = conn_mem_bytes,
-    .obuf_disconnections = conn_obuf_disconnections,
-    .clients_recent_max = conn_recent_max,
-    .visit_clients = conn_visit_all,
-    .client_info = conn_info,
-    .client_conn = client_conn,
-    .kill_client = conn_kill,
-};
+/* What the server commands see: this worker and its clients, as in the
+ * server (worker_cmd_host), without a transport's gauges. */
+static struct cmd_host host;
 
 /* ---- environment --------------------------------------------------- */
 
@@ -86,6 +69,7 @@ static int setup_all(void **state)
 	if (cfg_setup() || store_setup(&sc) || cmd_setup() || conn_setup() ||
 	    route_setup() || worker_setup(&wc))
 		return -1;
+	worker_cmd_host(&host);
 	cmd_host_set(&host);
 	w = worker_get(0);
 	w->now_ms = 1700000000000LL;
