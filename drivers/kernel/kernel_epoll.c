@@ -163,10 +163,10 @@ static void ep_accept(struct worker *w, int li)
 			continue;
 		}
 		stats_gauge_add(&w->st.mem_clients, (int64_t)mi_usable_size(e));
-		e->c = c;
-		e->fd = fd;
-		e->want_out = false;
-		e->next_dead = NULL;
+		/* Every field: the block may be a closed connection's,
+		 * rx_hold still set (its next EPOLL_CTL_MOD then dropped
+		 * EPOLLIN for good). */
+		*e = (struct ep_conn){.c = c, .fd = fd};
 		conn_set_tp(c, e);
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = e};
 		if (epoll_ctl(ep->epfd, EPOLL_CTL_ADD, fd, &ev)) {

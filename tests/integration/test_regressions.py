@@ -772,3 +772,27 @@ def test_lent_core_leaves_its_expiry_heap_alone(make_server):
         for t in pingers:
             t.join(5)
     assert s.alive()
+
+
+def test_new_connection_reads_after_its_send_buffer_filled(server, raw):
+    """epoll: a connection's record came from a recycled block with its input hold
+    flag left set by a connection closed while held, so once a large reply filled
+    its send buffer the socket was re-armed for EPOLLOUT only and its next command
+    (STRLEN after GET of 10 MB) was never read."""
+    keys = spread_keys(64, "held")
+    burst = b"".join(resp.encode("SET", keys[i % 64], "v" * 200) for i in range(12000))
+    raw.cmd("SET", "big", "x" * (8 << 20))
+    for _ in range(12):
+        # connections closed while their input waits on other cores (held)
+        for _ in range(6):
+            s = socket.create_connection((server.host, server.port))
+            s.sendall(burst)
+            s.close()
+        for _ in range(4):
+            with server.raw() as c:
+                c.sock.settimeout(10)
+                c.send(resp.encode("GET", "big"))
+                time.sleep(0.05)  # the reply fills the send buffer before we read it
+                assert len(c.read()) == 8 << 20
+                assert c.cmd("STRLEN", "big") == 8 << 20
+    raw.cmd("DEL", "big", *keys)
