@@ -44,7 +44,8 @@ struct wstats {
 	uint64_t xcore_holds;	/* holds granted */
 	uint64_t xcore_wakeups; /* sleeping peers woken */
 	uint64_t loop_turns;
-	uint64_t max_loop_gap_us;
+	uint64_t max_loop_gap_us; /* the longest turn, waits excluded */
+	uint64_t max_evict_us;	  /* the longest eviction step of a turn */
 	struct errstat err[STATS_ERR_KINDS];
 	struct cmdstat *cmd; /* cmd_count() entries */
 	/* Gauges after cmd, which CONFIG RESETSTAT leaves alone: bytes as

@@ -30,10 +30,13 @@
  * the rest waits for the next turn: a fixed part, so that a large excess
  * (maxmemory lowered) goes in steps while requests keep being served, plus
  * twice the time the turn took so far, so that eviction keeps pace with
- * however many writes a turn brought.
+ * however many writes a turn brought, within a ceiling.
  */
 #define WORKER_EVICT_CHUNK 64
 #define WORKER_EVICT_BUDGET_US 1000
+/* ... and at most this: a turn slowed by the kernel (a send() on loopback
+ * delivers to the reader) must not make the next step long too. */
+#define WORKER_EVICT_MAX_US 4000
 
 static struct worker **workers;
 static unsigned nworkers;
@@ -107,7 +110,6 @@ void worker_cmd_host(struct cmd_host *h)
 {
 	h->workers = worker_count;
 	h->stats = worker_stats_of;
-	h->max_loop_gap_us = worker_max_loop_gap_us;
 	h->request_shutdown = worker_request_shutdown;
 	h->transport_name = worker_transport_name;
 	h->clients = conn_count;
@@ -355,6 +357,12 @@ static bool worker_poll_window(const struct worker *w, int64_t *since,
 	return false;
 }
 
+/* Bytes this worker owes the eviction round (worker_evict). */
+static uint64_t evict_owed(const struct worker *w)
+{
+	return __atomic_load_n(&w->evict_owed, __ATOMIC_ACQUIRE);
+}
+
 /* How long the worker may sleep: until its next timer, never past the
  * earliest key expiry it owns. */
 static int worker_timeout(struct worker *w)
@@ -365,8 +373,8 @@ static int worker_timeout(struct worker *w)
 	int64_t next_exp =
 	    xcore_lent(w) ? STORE_NO_EXPIRE : store_next_expire(w->id);
 
-	if (w->paused || (w->evicting && !xcore_lent(w)) || xcore_busy(w) ||
-	    ctlq_worker_pending(w->id))
+	if (w->paused || ((w->evicting || evict_owed(w)) && !xcore_lent(w)) ||
+	    xcore_busy(w) || ctlq_worker_pending(w->id))
 		return 0;
 	/* kernel-poll-us: after I/O too, so that a busy client's next send
 	 * finds the worker awake (cachalot.conf says why). */
@@ -404,7 +412,7 @@ static int worker_wait(struct worker *w)
 	__atomic_store_n(&w->sleeping, 1, __ATOMIC_RELAXED);
 	parked = xcore_park(w); /* others take my shard without waking me */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (xcore_busy(w))
+	if (xcore_busy(w) || evict_owed(w))
 		timeout = 0;
 	events = w->tp->wait(w, timeout);
 	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
@@ -425,15 +433,22 @@ static void worker_expire(struct worker *w)
 
 /*
  * maxmemory.  Every worker, each turn, sums the shards' bytes (one word
- * each) and what the connections hold; when that passes maxmemory it
- * evicts its own shard's share of the excess (its share of the store's
- * bytes), within a time budget so that a large excess (CONFIG SET
- * maxmemory halved) goes over several turns while requests keep being
- * served.  Writes are refused (OOM) only when nothing can be evicted: the
- * policy is noeviction, or a volatile policy finds no key with a TTL.
+ * each) and what the connections hold.  When that passes maxmemory, the
+ * first to see it opens an eviction round: each shard owes its share of
+ * the excess (its share of the store's bytes), and no new round opens
+ * until every shard has paid.  Each owner pays from its own shard, within
+ * a time budget so that a large excess (CONFIG SET maxmemory halved) goes
+ * over several turns while requests keep being served.  The round keeps
+ * the shards' choices one global choice: a core that turns more often than
+ * another would otherwise give back its share of an excess the other has
+ * not paid yet, again and again, and evict keys the others keep (with
+ * volatile-ttl, keys far from their expiry while nearer ones stay).
+ * Writes are refused (OOM) only when nothing can be evicted: the policy is
+ * noeviction, or a volatile policy finds no key with a TTL.
  */
 enum { MEM_OK, MEM_EVICTING, MEM_OOM };
 static int mem_state;
+static unsigned evict_open; /* atomic: shards that still owe this round */
 
 bool worker_mem_oom(void)
 {
@@ -446,38 +461,82 @@ static void mem_state_set(int s)
 		__atomic_store_n(&mem_state, s, __ATOMIC_RELAXED);
 }
 
+/* This shard has paid (or cannot pay) its part of the round. */
+static void evict_settle(struct worker *w)
+{
+	if (!evict_owed(w))
+		return;
+	__atomic_store_n(&w->evict_owed, 0, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&evict_open, 1, __ATOMIC_RELEASE);
+}
+
+/* Open a round for an excess of `excess` bytes over a store of `store`,
+ * unless one is open. */
+static void evict_round_open(uint64_t excess, uint64_t store)
+{
+	uint64_t owe[STORE_MAX_SHARDS];
+	unsigned k = 0, zero = 0;
+
+	for (unsigned i = 0; i < nworkers; i++) {
+		uint64_t mine = store_shard_used(i);
+
+		owe[i] =
+		    mine
+			? (uint64_t)((unsigned __int128)excess * mine / store) +
+			      1
+			: 0;
+		k += owe[i] != 0;
+	}
+	if (!k ||
+	    !__atomic_compare_exchange_n(&evict_open, &zero, k, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return;
+	for (unsigned i = 0; i < nworkers; i++)
+		if (owe[i])
+			__atomic_store_n(&workers[i]->evict_owed, owe[i],
+					 __ATOMIC_RELEASE);
+	/* Pairs with the fence of the sleep path (worker_wait). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < nworkers; i++)
+		if (owe[i] && workers[i] != worker_self &&
+		    __atomic_load_n(&workers[i]->sleeping, __ATOMIC_RELAXED))
+			worker_wake(workers[i]);
+}
+
 static void worker_evict(struct worker *w, int64_t turn_start_us)
 {
 	const struct worker_params *wp = worker_params();
-	uint64_t limit = wp->maxmemory, used, store, mine, need;
-	int64_t deadline;
+	uint64_t limit = wp->maxmemory, used, store, need, took;
+	int64_t start, budget, deadline;
 	int n = 0;
 
 	w->evicting = false;
 	if (!limit) {
+		evict_settle(w);
 		mem_state_set(MEM_OK);
 		return;
 	}
 	store = store_used();
 	used = store + conn_mem_bytes();
 	if (used <= limit) {
+		evict_settle(w);
 		mem_state_set(MEM_OK);
 		return;
 	}
-	if (wp->noeviction) {
+	if (wp->noeviction || !store) { /* !store: all of it is clients' */
+		evict_settle(w);
 		mem_state_set(MEM_OOM);
 		return;
 	}
-	if (!store) { /* all of it is the clients': nothing to evict */
-		mem_state_set(MEM_OOM);
+	if (!__atomic_load_n(&evict_open, __ATOMIC_ACQUIRE))
+		evict_round_open(used - limit, store);
+	need = evict_owed(w);
+	if (!need) /* paid: the other shards give back the rest */
 		return;
-	}
-	mine = store_shard_used(w->id);
-	if (!mine) /* the other shards give back the excess */
-		return;
-	need = (uint64_t)((unsigned __int128)(used - limit) * mine / store) + 1;
-	deadline = clock_mono_us();
-	deadline += WORKER_EVICT_BUDGET_US + 2 * (deadline - turn_start_us);
+	start = clock_mono_us();
+	budget = WORKER_EVICT_BUDGET_US + 2 * (start - turn_start_us);
+	deadline = start + (budget < WORKER_EVICT_MAX_US ? budget
+							 : WORKER_EVICT_MAX_US);
 	while (need) {
 		uint64_t freed;
 
@@ -491,7 +550,14 @@ static void worker_evict(struct worker *w, int64_t turn_start_us)
 			break;
 		}
 	}
+	if (need && n > 0)
+		__atomic_store_n(&w->evict_owed, need, __ATOMIC_RELAXED);
+	else
+		evict_settle(w);
 	mem_state_set(n < 0 ? MEM_OOM : MEM_EVICTING);
+	took = (uint64_t)(clock_mono_us() - start);
+	if (took > w->st.max_evict_us)
+		__atomic_store_n(&w->st.max_evict_us, took, __ATOMIC_RELAXED);
 }
 
 /* The longest busy stretch of the loop (a turn, waits excluded). */
@@ -501,19 +567,6 @@ static void worker_note_gap(struct worker *w, int64_t t0)
 
 	if (gap > w->st.max_loop_gap_us)
 		w->st.max_loop_gap_us = gap;
-}
-
-uint64_t worker_max_loop_gap_us(void)
-{
-	uint64_t m = 0;
-
-	for (unsigned i = 0; i < nworkers; i++) {
-		uint64_t g = __atomic_load_n(&workers[i]->st.max_loop_gap_us,
-					     __ATOMIC_RELAXED);
-		if (g > m)
-			m = g;
-	}
-	return m;
 }
 
 static void worker_loop(struct worker *w)

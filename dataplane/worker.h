@@ -90,6 +90,5 @@ void worker_cmd_host(struct cmd_host *h);
 bool worker_mem_oom(void);
 /** The longest turn of any worker's loop since start or CONFIG RESETSTAT,
  * in us (time spent waiting for events excluded).  Context: any thread. */
-uint64_t worker_max_loop_gap_us(void);
 
 #endif

@@ -51,6 +51,7 @@ struct worker {
 	struct worker_listen *relisten; /* atomic mailbox (worker_relisten) */
 	int wake_fd;			/* eventfd other cores write */
 	int sleeping;			/* atomic: 1 while blocked in wait */
+	uint64_t evict_owed; /* atomic: bytes owed to the eviction round */
 	int64_t now_ms;
 	uint64_t rng;
 	struct wstats st;

@@ -26,7 +26,6 @@ struct cmd_host {
 	/* workers */
 	unsigned (*workers)(void);
 	struct wstats *(*stats)(unsigned worker); /* read relaxed */
-	uint64_t (*max_loop_gap_us)(void);
 	void (*request_shutdown)(void);
 	/* the transport */
 	const char *(*transport_name)(void);

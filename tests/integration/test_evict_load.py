@@ -2,8 +2,9 @@
 """A cache at its limit all day: redis-benchmark writes random keys whose total is twice
 maxmemory for IT_EVICT_SECONDS (60) under allkeys-lru. Memory must stay at the limit (RSS
 within 20% of maxmemory plus the fixed overheads the server reports), every write must
-succeed (no OOM), eviction must keep up, and no cachalot worker may stall for more than
-10 ms between two turns of its loop (INFO cachalot_max_loop_gap_us)."""
+succeed (no OOM), eviction must keep up, no cachalot turn may spend 10 ms evicting
+(INFO cachalot_max_evict_us) and no worker may stall for 50 ms between two turns of its
+loop (cachalot_max_loop_gap_us)."""
 
 import os
 import subprocess
@@ -20,7 +21,8 @@ MAXMEMORY = 64 << 20
 VALUE = 64
 # ~16-byte keys with 64-byte values take about 130 bytes in Redis: twice the limit
 KEYSPACE = 2 * MAXMEMORY // 130
-MAX_GAP_US = 10000
+MAX_EVICT_US = 10000
+MAX_GAP_US = 50000
 
 
 def _rss_kb(pid):
@@ -39,7 +41,7 @@ def _fixed_overheads(inf):
     return sum(int(inf.get(n, 0)) for n in names)
 
 
-def test_sustained_writes_at_twice_maxmemory(make_server, server_kind):
+def test_sustained_writes_at_twice_maxmemory(make_server, server_kind, request):
     overrides = {"maxmemory": "64mb", "maxmemory-policy": "allkeys-lru"}
     if server_kind == "cachalot":
         overrides["workers"] = "1"
@@ -50,6 +52,10 @@ def test_sustained_writes_at_twice_maxmemory(make_server, server_kind):
     # pins itself to the first CPU and keeps its other threads off it (with both on one
     # CPU, a preempted turn would count as a stall); redis-server is pinned here.
     pin = len(os.sched_getaffinity(0)) >= 2
+    if pin:  # this process polls INFO: off the worker's CPU too
+        mask = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {1})
+        request.addfinalizer(lambda: os.sched_setaffinity(0, mask))
     if pin and server_kind != "cachalot":
         subprocess.run(["taskset", "-a", "-p", "-c", "0", str(pid)], check=True,
                        stdout=subprocess.DEVNULL)
@@ -102,10 +108,15 @@ def test_sustained_writes_at_twice_maxmemory(make_server, server_kind):
                                                inf["evicted_keys"], c.dbsize()))
     if server_kind == "cachalot":
         gap = int(inf["cachalot_max_loop_gap_us"])
-        sys.stderr.write("longest loop turn: %d us\n" % gap)
-        # Over DPDK on a 2-CPU machine the virtual NIC (af_packet over a veth) is the
-        # kernel's work on the same two CPUs as the polling worker and the load
-        # generator: a turn there measures preemption, not the server.
+        evict = int(inf["cachalot_max_evict_us"])
+        sys.stderr.write("longest loop turn: %d us, longest eviction step: %d us\n"
+                         % (gap, evict))
+        # Eviction is the server's own work in a turn: bounded by its budget.  The
+        # whole turn is wall-clock time, mostly the kernel's in send() and recv() (on
+        # loopback a send() delivers to the reader), 2-8 ms at worst on this 2-CPU VM
+        # even with nothing else running: only a gross stall is the server's.  Over
+        # DPDK the virtual NIC is the kernel's work on the same two CPUs.
+        assert evict < MAX_EVICT_US, "a turn spent %d us evicting" % evict
         if srvmod.transport() == "kernel":
             assert gap < MAX_GAP_US, "a worker went %d us between two loop turns" % gap
     c.close()

@@ -57,7 +57,6 @@ static void recent(uint64_t *in, uint64_t *out)
 static const struct cmd_host host = {
     .workers = two,
     .stats = stats_of,
-    .max_loop_gap_us = u0,
     .transport_name = fake_name,
     .transport_mem = u0,
     .mempool_mem = u0,
