@@ -253,7 +253,7 @@ int worker_setup(const struct worker_conf *conf)
 			return -ENOMEM;
 	}
 	nworkers = n;
-	return xcore_setup(workers, n);
+	return xcore_setup(workers, n, &conn_xcore);
 }
 
 /* The CPUs the process was given (taskset), captured before the main

@@ -8,7 +8,6 @@
 #include <mimalloc.h>
 #include <urcu-qsbr.h>
 
-#include "conn.h"
 #include "ring.h"
 #include "worker_pvt.h"
 #include "xcore.h"
@@ -38,9 +37,11 @@ static unsigned xc_limit; /* xcore_msg_limit, 0 = none */
 static unsigned xc_stopped, xc_drained;
 
 static struct xmsg *xcore_fixed_new(void);
+static const struct xcore_handlers *xc_h;
 
-int xcore_setup(struct worker **ws, unsigned n)
+int xcore_setup(struct worker **ws, unsigned n, const struct xcore_handlers *h)
 {
+	xc_h = h;
 	xc_workers = ws;
 	xc_n = n;
 	xc_stopped = xc_drained = 0;
@@ -365,7 +366,7 @@ static void xcore_do(struct worker *w, struct xmsg *m)
 {
 	switch (m->type) {
 	case XM_EXEC:
-		conn_exec_remote(w, m);
+		xc_h->exec(w, m);
 		break;
 	case XM_HOLD:
 		w->held_by = m->from;
@@ -374,7 +375,7 @@ static void xcore_do(struct worker *w, struct xmsg *m)
 		xcore_send(w, m->from, m);
 		break;
 	case XM_KILL:
-		conn_kill_local(w, m->arg64);
+		xc_h->kill(w, m->arg64);
 		xcore_msg_put(w, m);
 		break;
 	default:
@@ -404,7 +405,7 @@ static void xcore_handle(struct worker *w, struct xmsg *m)
 	switch (m->type) {
 	case XM_DONE:
 		w->execs_out--;
-		conn_remote_done(w, m);
+		xc_h->done(w, m);
 		return;
 	case XM_GRANT:
 		if ((int)m->from == w->hold_wait)
@@ -421,7 +422,7 @@ static void xcore_handle(struct worker *w, struct xmsg *m)
 		 * for my shard (holds the command leaves deferred). */
 		hold_advance(w);
 		xcore_drain_deferred(w);
-		conn_shard_back(w);
+		xc_h->shard_back(w);
 		return;
 	default:
 		break;
@@ -493,7 +494,7 @@ static void hold_run_batch(struct worker *w, struct xhold *h)
 
 	w->batch_mask = mask;
 	w->batch_left = XCORE_BATCH - 1;
-	conn_holds_granted(w, h);
+	xc_h->granted(w, h);
 	pp = &w->hold_head;
 	while ((p = *pp) != NULL && w->batch_left > 0) {
 		if ((p->mask | mask) != mask) {
@@ -507,7 +508,7 @@ static void hold_run_batch(struct worker *w, struct xhold *h)
 				? NULL
 				: caa_container_of(pp, struct xhold, next);
 		w->batch_left--;
-		conn_holds_granted(w, p);
+		xc_h->granted(w, p);
 		pp = &w->hold_head; /* the callback may have queued more */
 	}
 	w->batch_mask = 0;

@@ -69,6 +69,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ctlq.h"
 #include "resp/resp.h"
 
 struct worker;
@@ -112,11 +113,32 @@ struct xmsg {
 	struct resp_out out;   /* the reply; its buffer is kept when recycled */
 	struct xmsg *next;     /* deferred FIFO / overflow list / free list */
 	char *ext;	       /* arguments too big for data[]; sender frees */
+	struct ctlq_job job;   /* when it goes to the control thread */
 	char data[];
 };
 
-/** Allocate the rings between n workers.  Returns 0 or -errno. */
-int xcore_setup(struct worker **ws, unsigned n);
+struct xhold;
+
+/*
+ * What xcore calls on the receiving core, registered at setup (conn's
+ * conn_xcore), so that xcore depends on no module above it.
+ */
+struct xcore_handlers {
+	/* XM_EXEC: run m's command; m goes back to m->from as XM_DONE */
+	void (*exec)(struct worker *w, struct xmsg *m);
+	/* XM_DONE: a command this core sent finished: fill its reply */
+	void (*done)(struct worker *w, struct xmsg *m);
+	/* XM_KILL: CLIENT KILL of client id reached its core */
+	void (*kill)(struct worker *w, uint64_t id);
+	/* every hold h asked for is granted: run its request, release */
+	void (*granted)(struct worker *w, struct xhold *h);
+	/* w's shard is back from the core that borrowed it */
+	void (*shard_back)(struct worker *w);
+};
+
+/** Allocate the rings between n workers, with the handlers h (kept).
+ * Returns 0 or -errno. */
+int xcore_setup(struct worker **ws, unsigned n, const struct xcore_handlers *h);
 void xcore_teardown(void);
 
 /**
@@ -165,7 +187,7 @@ struct xhold {
  * Hold every core in h->mask and w itself.  Never waits.  Returns true
  * when all are held at once (every other core was parked): the caller
  * runs its command and calls xcore_release(w, h->mask).  Otherwise h is
- * queued, and once all are held conn_holds_granted(w, h) is called from
+ * queued, and once all are held the granted handler runs h from
  * xcore_poll (never from inside this call) to run the command; xcore
  * releases the cores after it, and after whatever else ran under the
  * same holds (xcore_hold_covers).
@@ -175,7 +197,7 @@ struct xhold {
 bool xcore_hold(struct worker *w, struct xhold *h);
 void xcore_release(struct worker *w, uint64_t mask);
 /**
- * Inside conn_holds_granted: whether a further command over the cores in
+ * Inside the granted handler: whether a further command over the cores in
  * mask may run at once under the holds already taken (and count it).
  */
 bool xcore_hold_covers(struct worker *w, uint64_t mask);

@@ -66,6 +66,7 @@ struct wstats;
 #define CMD_CLIENT (1u << 24)	  /* touches the client: run on its core */
 #define CMD_ALL_SHARDS (1u << 25) /* hold every shard (FLUSHALL, ...) */
 #define CMD_HAS_SUBS (1u << 26)	  /* dispatch on argv[1] */
+#define CMD_CONTROL (1u << 27)	  /* runs on the control thread */
 
 /* ACL categories, declared per command in the .def lines, in the order
  * COMMAND INFO lists them (Redis's ACLCommandCategories). */

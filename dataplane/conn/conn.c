@@ -221,3 +221,11 @@ struct conn *conn_next_dirty(const struct conn *c)
 {
 	return c->next_dirty;
 }
+
+const struct xcore_handlers conn_xcore = {
+    .exec = conn_exec_remote,
+    .done = conn_remote_done,
+    .kill = conn_kill_local,
+    .granted = conn_holds_granted,
+    .shard_back = conn_shard_back,
+};

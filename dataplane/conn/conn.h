@@ -119,18 +119,8 @@ struct client *conn_client(struct conn *c);
 struct conn *client_conn(struct client *cl);
 
 /* ---- for xcore.c ------------------------------------------------- */
-/** Run a command another core sent here; the message goes back.  */
-void conn_exec_remote(struct worker *w, struct xmsg *m);
-/** A command this core sent elsewhere finished: fill its reply slot. */
-void conn_remote_done(struct worker *w, struct xmsg *m);
-/** CLIENT KILL reached the owning core. */
-void conn_kill_local(struct worker *w, uint64_t id);
-struct xhold;
-/** Every hold a parked request asked for is granted: run it, release. */
-void conn_holds_granted(struct worker *w, struct xhold *h);
-/** w's shard is back from the core that borrowed it: resume the
- * connections whose writes waited for it. */
-void conn_shard_back(struct worker *w);
+/** What xcore calls on a receiving core (worker.c registers it). */
+extern const struct xcore_handlers conn_xcore;
 /** Free w's pool of reply slots.  Context: shutdown, w's connections
  * released. */
 void conn_slots_teardown(struct worker *w);

@@ -2,8 +2,9 @@
 /*
  * Running commands: route (route.h) decides where a request runs and
  * conn_dispatch carries that out: here (conn_exec_local), on its owner
- * (conn_send_remote, answered in conn_remote_done), here under holds of
- * several owners (conn_hold_start), or later (parked until the writes in
+ * (conn_send_remote, answered in conn_remote_done), on the control thread
+ * (conn_send_control), here under holds of several owners
+ * (conn_hold_start), or later (parked until the writes in
  * flight, the holds or the lent shard are back).
  */
 #include <stdio.h>
@@ -12,7 +13,10 @@
 
 #include "clock.h"
 #include "conn_pvt.h"
+#include "ctlq.h"
 #include "route/route.h"
+
+#include <urcu/compiler.h>
 
 static void conn_account(struct wstats *st, const struct cmd_def *d,
 			 const struct resp_out *o, size_t start, uint64_t ns)
@@ -54,8 +58,11 @@ void conn_exec_local(struct conn *c, const struct cmd_def *d, int argc,
 	conn_reply_done(c, s, o, start);
 }
 
-static void conn_send_remote(struct conn *c, const struct cmd_def *d, int argc,
-			     const struct resp_arg *argv, unsigned owner)
+/* A message carrying the request to another thread, with the reply slot
+ * its answer goes to; NULL (the client has Redis's OOM error) without
+ * memory. */
+static struct xmsg *conn_msg_new(struct conn *c, const struct cmd_def *d,
+				 int argc, const struct resp_arg *argv)
 {
 	size_t bytes = (size_t)argc * sizeof(struct resp_arg);
 	struct xmsg *m;
@@ -72,7 +79,7 @@ static void conn_send_remote(struct conn *c, const struct cmd_def *d, int argc,
 		if (m)
 			xcore_msg_put(c->w, m);
 		conn_reply_error(c, CONN_OOM_ERROR);
-		return;
+		return NULL;
 	}
 	m->type = XM_EXEC;
 	m->proto = c->cl.proto;
@@ -92,6 +99,16 @@ static void conn_send_remote(struct conn *c, const struct cmd_def *d, int argc,
 	}
 	if (unlikely_suppress(c))
 		s->discard = conn_reply_suppressed(&c->cl);
+	return m;
+}
+
+static void conn_send_remote(struct conn *c, const struct cmd_def *d, int argc,
+			     const struct resp_arg *argv, unsigned owner)
+{
+	struct xmsg *m = conn_msg_new(c, d, argc, argv);
+
+	if (!m)
+		return;
 	c->inflight[owner]++;
 	c->inflight_total++;
 	xcore_send(c->w, owner, m);
@@ -136,15 +153,13 @@ void conn_pause_list_add(struct worker *w, struct conn *c)
 	w->paused = c;
 }
 
-void conn_remote_done(struct worker *w, struct xmsg *m)
+/* A reply from another thread: into its slot, in the client's order. */
+static void conn_reply_arrived(struct worker *w, struct conn *c, struct xmsg *m)
 {
-	struct conn *c = m->conn;
 	struct rslot *s = m->slot;
-	unsigned from = m->from;
 	int oom = m->out.oom;
 
 	s->ready = true;
-	c->inflight[from]--;
 	c->inflight_total--;
 	if (c->closed) {
 		xcore_msg_put(w, m);
@@ -168,6 +183,72 @@ void conn_remote_done(struct worker *w, struct xmsg *m)
 	    (c->paused && (c->inflight_total < CONN_MAX_INFLIGHT / 2 ||
 			   c->inflight_total == 0)))
 		conn_pause_list_add(w, c);
+}
+
+void conn_remote_done(struct worker *w, struct xmsg *m)
+{
+	m->conn->inflight[m->from]--;
+	conn_reply_arrived(w, m->conn, m);
+}
+
+/*
+ * Control commands (CMD_CONTROL): the message goes to the control thread
+ * as a ctlq job, runs there, and comes back to the client's worker as
+ * another.  The command's time is counted on the client's worker, so
+ * INFO commandstats sums cores as for every command.
+ */
+static void conn_control_done(struct ctlq_job *j)
+{
+	struct xmsg *m = caa_container_of(j, struct xmsg, job);
+	struct conn *c = m->conn;
+	struct worker *w = c->w;
+
+	conn_account(&w->st, m->cmd, &m->out, 0, m->arg64);
+	c->ctl_inflight = false;
+	conn_reply_arrived(w, c, m);
+	if (!c->closed && c->paused)
+		conn_pause_list_add(w, c);
+}
+
+static uint64_t conn_control_rng = 0x9e3779b97f4a7c15ull; /* control's */
+
+static void conn_control_exec(struct ctlq_job *j)
+{
+	struct xmsg *m = caa_container_of(j, struct xmsg, job);
+	const struct cmd_def *d = m->cmd;
+	struct cmd_ctx ctx = {
+	    .db = m->db,
+	    .argc = m->argc,
+	    .argv = m->argv,
+	    .out = &m->out,
+	    .now_ms = clock_unix_ms(),
+	    .rng = &conn_control_rng,
+	};
+	uint64_t t0;
+
+	m->out.proto = m->proto;
+	m->out.limit = (size_t)m->arg64;
+	if (m->out.limit && m->out.cap > m->out.limit)
+		m->out.cap = m->out.limit;
+	t0 = clock_ticks();
+	d->fn(&ctx);
+	m->arg64 = clock_ticks_to_ns(clock_ticks() - t0);
+	m->job.fn = conn_control_done;
+	ctlq_to_worker(m->from, &m->job);
+}
+
+static void conn_send_control(struct conn *c, const struct cmd_def *d, int argc,
+			      const struct resp_arg *argv)
+{
+	struct xmsg *m = conn_msg_new(c, d, argc, argv);
+
+	if (!m)
+		return;
+	m->from = (uint8_t)c->w->id;
+	m->job.fn = conn_control_exec;
+	c->ctl_inflight = true;
+	c->inflight_total++;
+	ctlq_to_control(c->w->id, &m->job);
 }
 
 /* Keys on several cores, or every shard: park the request until its
@@ -210,6 +291,7 @@ bool conn_dispatch(struct conn *c, int argc, const struct resp_arg *argv)
 				  .total = c->inflight_total};
 	struct route_decision d;
 
+	fl.control = c->ctl_inflight;
 	switch (route_request(c->w, &c->cl, &fl, argc, argv, &d)) {
 	case ROUTE_RUN_HERE:
 		c->cl.last_cmd = d.cmd;
@@ -228,6 +310,10 @@ bool conn_dispatch(struct conn *c, int argc, const struct resp_arg *argv)
 	case ROUTE_WAIT_LENT:
 		c->cl.last_cmd = d.cmd;
 		return conn_wait_shard(c);
+	case ROUTE_CONTROL:
+		c->cl.last_cmd = d.cmd;
+		conn_send_control(c, d.cmd, argc, argv);
+		return true;
 	case ROUTE_ERROR:
 		break;
 	}

@@ -23,6 +23,13 @@
 #define CONN_IBUF_INIT 16384
 #define CONN_ARGV_INLINE 16
 #define CONN_MAX_INFLIGHT 1024
+/* conn_xcore's entries (xcore.h says when each runs). */
+void conn_exec_remote(struct worker *w, struct xmsg *m);
+void conn_remote_done(struct worker *w, struct xmsg *m);
+void conn_kill_local(struct worker *w, uint64_t id);
+void conn_holds_granted(struct worker *w, struct xhold *h);
+void conn_shard_back(struct worker *w);
+
 #define CONN_OOM_ERROR "OOM command not allowed when used memory > 'maxmemory'."
 #define CONN_OBUF_KEEP (64 * 1024)
 /* Redis 7.0's static reply buffer: PROTO_REPLY_CHUNK_BYTES, and what its
@@ -97,6 +104,7 @@ struct conn {
 	bool rx_stopped;   /* protocol error: ignore further input */
 	bool in_hold;	   /* its parked request waits for holds (xh) */
 	bool in_lent_wait; /* its parked request waits for my shard back */
+	bool ctl_inflight; /* a command of it runs on the control thread */
 	struct conn *next_dirty;
 	struct conn *next_paused;
 	struct conn *next_lent;

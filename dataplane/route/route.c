@@ -22,19 +22,50 @@
 #define ROUTE_OOM_ERROR                                                        \
 	"OOM command not allowed when used memory > 'maxmemory'."
 
-/* What route reads of the configuration: whether requirepass is set
- * (its cfg view, route_setup). */
+/* What route reads of the configuration (its cfg view, route_setup). */
+struct route_params {
+	bool requirepass;
+	bool noeviction;
+	uint64_t maxmemory; /* 0 = none */
+};
+
 static int route_params_id = -1;
 
 static void route_params_build(const struct cfg *c, void *view)
 {
-	*(bool *)view = c->requirepass[0] != '\0';
+	struct route_params *p = view;
+
+	p->requirepass = c->requirepass[0] != '\0';
+	p->noeviction = c->maxmemory_policy == CFG_POLICY_NOEVICTION;
+	p->maxmemory = (uint64_t)c->maxmemory;
+}
+
+static const struct route_params *route_params(void)
+{
+	return cfg_view(route_params_id);
 }
 
 int route_setup(void)
 {
-	route_params_id = cfg_view_register(sizeof(bool), route_params_build);
+	route_params_id =
+	    cfg_view_register(sizeof(struct route_params), route_params_build);
 	return route_params_id < 0 ? route_params_id : 0;
+}
+
+/* Over maxmemory, for a command that may grow memory?  Under noeviction
+ * the request itself looks, as Redis does per command, so that a
+ * pipeline's CONFIG SET maxmemory is in force for its next request; under
+ * an eviction policy only the workers know whether anything is left to
+ * evict (worker_mem_oom, their verdict at the end of a turn). */
+static bool route_oom(void)
+{
+	const struct route_params *p = route_params();
+
+	if (caa_likely(!p->maxmemory))
+		return false;
+	if (p->noeviction)
+		return store_used() + conn_mem_bytes() > p->maxmemory;
+	return caa_unlikely(worker_mem_oom());
 }
 
 static enum route_action route_error(struct route_decision *d,
@@ -159,6 +190,16 @@ static enum route_action route_place(struct worker *w,
 	uint64_t mask;
 	unsigned owner;
 
+	/* A control command waits for this client's writes, as a keyless
+	 * command does. */
+	if ((cmd->flags & CMD_CONTROL) && fl->total > 0) {
+		d->action = ROUTE_WAIT_FLIGHT;
+		return ROUTE_WAIT_FLIGHT;
+	}
+	if (cmd->flags & CMD_CONTROL) {
+		d->action = ROUTE_CONTROL;
+		return ROUTE_CONTROL;
+	}
 	if (w->n == 1 || (cmd->flags & CMD_CLIENT))
 		return route_here(d);
 	if (cmd->flags & CMD_ALL_SHARDS)
@@ -204,13 +245,20 @@ enum route_action route_request(struct worker *w, struct client *cl,
 			return route_unknown_sub(d, cmd, &argv[1]);
 		cmd = sub;
 	}
+	/* A control command in flight is a barrier: what it changes
+	 * (CONFIG SET maxmemory, requirepass) holds for every check below. */
+	if (caa_unlikely(fl->control)) {
+		d->cmd = cmd;
+		d->action = ROUTE_WAIT_FLIGHT;
+		return ROUTE_WAIT_FLIGHT;
+	}
 	/* 2. arity (a container without its subcommand has no handler) */
 	if ((cmd->arity > 0 && argc != cmd->arity) ||
 	    (cmd->arity < 0 && argc < -cmd->arity) || !cmd->fn)
 		return route_arity(d, cmd);
 	/* 3. authentication */
 	if (caa_unlikely(!cl->authed) && !(cmd->flags & CMD_NO_AUTH)) {
-		if (*(const bool *)cfg_view(route_params_id))
+		if (route_params()->requirepass)
 			return route_error(d, cmd,
 					   "NOAUTH Authentication required.");
 		cl->authed = true;
@@ -220,7 +268,7 @@ enum route_action route_request(struct worker *w, struct client *cl,
 	 * 5. Cluster: with cluster mode, the keys' slots (one slot, or
 	 *    -CROSSSLOT) and their node go here: -MOVED, -ASK, -TRYAGAIN. */
 	/* 6. OOM */
-	if ((cmd->flags & CMD_DENYOOM) && caa_unlikely(worker_mem_oom()))
+	if ((cmd->flags & CMD_DENYOOM) && route_oom())
 		return route_error(d, cmd, ROUTE_OOM_ERROR);
 	/* 7. -LOADING (a command without CMD_LOADING while a snapshot
 	 *    loads) and -BUSY (without CMD_ALLOW_BUSY while a script runs

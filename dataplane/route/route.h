@@ -17,6 +17,9 @@
  *      of the decisions below.
  *
  * Where it runs (the rules cmd.h states for handlers):
+ *  - CMD_CONTROL (CONFIG, INFO, later SAVE, SLOWLOG, replication): on the
+ *    control thread, once this client's writes in flight are done; every
+ *    later request of the client waits for its reply (ROUTE_WAIT_FLIGHT);
  *  - one core, or CMD_CLIENT: here;
  *  - no keys: here, once this client's writes in flight are done (a
  *    keyspace-wide read must see them): ROUTE_WAIT_FLIGHT until then;
@@ -47,13 +50,15 @@ enum route_action {
 	ROUTE_HOLD,	   /* hold the cores in .mask, then execute here */
 	ROUTE_WAIT_FLIGHT, /* wait until this client's writes in flight end */
 	ROUTE_WAIT_LENT,   /* wait until this core's lent shard comes back */
+	ROUTE_CONTROL,	   /* execute on the control thread (CMD_CONTROL) */
 	ROUTE_ERROR,	   /* reply .err; nothing runs */
 };
 
 /** This client's writes in flight, per owner core and in all. */
 struct route_flight {
 	const uint16_t *per_core;
-	uint32_t total;
+	uint32_t total; /* control commands included */
+	bool control;	/* a control command is in flight */
 };
 
 struct route_decision {

@@ -612,3 +612,35 @@ def test_shutdown_default(make_server):
         c.send_cmd("SHUTDOWN")
         assert c.read_until_close(timeout=10) == b""
     assert s.proc.wait(10) == 0
+
+
+def test_config_and_info_keep_the_pipeline_order(raw):
+    """CONFIG and INFO run on cachalot's control thread: in a pipeline they still see
+    the writes before them, and the requests after them see their effect."""
+    keys = spread_keys(16, "ctl")
+    raw.cmd("FLUSHALL")
+    req = b"".join(resp.encode("SET", k, "v") for k in keys)
+    req += resp.encode("INFO", "keyspace")
+    req += resp.encode("CONFIG", "SET", "maxmemory", "1")
+    req += resp.encode("SET", keys[0], "w")  # over the limit now: refused
+    req += resp.encode("CONFIG", "SET", "maxmemory", "0")
+    req += b"".join(resp.encode("SET", k, "x") for k in keys)
+    req += resp.encode("CONFIG", "GET", "maxmemory")
+    req += b"".join(resp.encode("GET", k) for k in keys)
+    try:
+        raw.send(req)
+        for _ in keys:
+            assert raw.read() == "OK"
+        assert b"db0:keys=16," in raw.read()
+        assert raw.read() == "OK"
+        e = raw.read()
+        assert isinstance(e, resp.Err) and e.msg.startswith("OOM "), e
+        assert raw.read() == "OK"
+        for _ in keys:
+            assert raw.read() == "OK"
+        assert raw.read() == [b"maxmemory", b"0"]
+        for _ in keys:
+            assert raw.read() == b"x"
+    finally:
+        raw.cmd("CONFIG", "SET", "maxmemory", "0")
+        raw.cmd("FLUSHALL")

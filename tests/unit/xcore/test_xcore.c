@@ -42,9 +42,9 @@ static int violations;
 static uint64_t executed[NW];
 static int ran[NW]; /* commands of worker i that ran */
 
-/* ---- stubs for what xcore calls in conn and worker ---------------- */
+/* ---- the handlers xcore calls, and worker_wake ------------------- */
 
-void conn_exec_remote(struct worker *w, struct xmsg *m)
+static void t_exec(struct worker *w, struct xmsg *m)
 {
 	/* The receiver must never write its shard while it is lent. */
 	if (w->held_by >= 0)
@@ -57,12 +57,12 @@ void conn_exec_remote(struct worker *w, struct xmsg *m)
 	xcore_send(w, m->from, m);
 }
 
-void conn_remote_done(struct worker *w, struct xmsg *m)
+static void t_done(struct worker *w, struct xmsg *m)
 {
 	xcore_msg_put(w, m);
 }
 
-void conn_kill_local(struct worker *w, uint64_t id)
+static void t_kill(struct worker *w, uint64_t id)
 {
 	(void)w;
 	(void)id;
@@ -73,7 +73,7 @@ void worker_wake(struct worker *w)
 	(void)w;
 }
 
-void conn_shard_back(struct worker *w)
+static void t_shard_back(struct worker *w)
 {
 	(void)w;
 }
@@ -86,7 +86,7 @@ struct tcmd {
 
 static int parked_takes; /* commands that ran at once, cores parked */
 
-void conn_holds_granted(struct worker *w, struct xhold *h)
+static void t_granted(struct worker *w, struct xhold *h)
 {
 	struct tcmd *t = (struct tcmd *)h;
 	uint64_t mask = h->mask | (1ull << w->id);
@@ -113,6 +113,14 @@ void conn_holds_granted(struct worker *w, struct xhold *h)
 	t->ran = true;
 	ran[w->id]++;
 }
+
+static const struct xcore_handlers handlers = {
+    .exec = t_exec,
+    .done = t_done,
+    .kill = t_kill,
+    .granted = t_granted,
+    .shard_back = t_shard_back,
+};
 
 /* ---- ring --------------------------------------------------------- */
 
@@ -214,7 +222,7 @@ static void *hold_worker(void *arg)
 			}
 			if (xcore_hold(w, &cmds[i].xh)) {
 				/* Every core was parked: run it now. */
-				conn_holds_granted(w, &cmds[i].xh);
+				t_granted(w, &cmds[i].xh);
 				xcore_release(w, cmds[i].xh.mask);
 				__atomic_fetch_add(&parked_takes, 1,
 						   __ATOMIC_RELAXED);
@@ -260,7 +268,7 @@ static void test_holds_exclusive_and_live(void **state)
 		ws[i]->n = NW;
 		inside[i] = -1;
 	}
-	assert_int_equal(xcore_setup(ws, NW), 0);
+	assert_int_equal(xcore_setup(ws, NW, &handlers), 0);
 	for (int i = 0; i < NW; i++)
 		pthread_create(&t[i], NULL, hold_worker, ws[i]);
 	for (int i = 0; i < NW; i++)
@@ -293,7 +301,7 @@ static void pool_setup(void)
 		ws[i]->id = (unsigned)i;
 		ws[i]->n = 2;
 	}
-	assert_int_equal(xcore_setup(ws, 2), 0);
+	assert_int_equal(xcore_setup(ws, 2, &handlers), 0);
 }
 
 static void pool_teardown(void)
@@ -419,7 +427,7 @@ static void test_holds_do_not_allocate(void **state)
 		t.ran = false;
 		t.xh.mask = 1ull << 1;
 		if (xcore_hold(ws[0], &t.xh)) {
-			conn_holds_granted(ws[0], &t.xh);
+			t_granted(ws[0], &t.xh);
 			xcore_release(ws[0], t.xh.mask);
 		}
 		xcore_flush(ws[0]);
