@@ -9,7 +9,10 @@
  * is not per request belongs here rather than on a worker: the once-a-
  * tick statistics today; save points, replication and cluster crons,
  * the metrics ring and the control-plane sockets as later issues add them
- * (each gets a timer or a descriptor of this loop).
+ * (each gets a timer or a descriptor of this loop: ctl_watch).  Control-
+ * plane traffic (the metrics endpoint, replication links, the cluster
+ * bus) goes over kernel sockets this thread owns and polls, whatever the
+ * data path's transport, so it never takes a worker's turn.
  *
  * Threading: everything here runs on the control thread.
  */
@@ -25,6 +28,19 @@ typedef void (*ctl_timer_fn)(int64_t now_ms, void *arg);
  * -ENOSPC past the fixed number of timers.  Context: before ctl_run, or
  * inside a job or timer of it. */
 int ctl_timer_every(int64_t period_ms, ctl_timer_fn fn, void *arg);
+
+/** A descriptor is ready: revents as poll(2) reports them. */
+typedef void (*ctl_fd_fn)(int fd, short revents, void *arg);
+
+/** Watch fd for events (POLLIN, POLLOUT) from the next turn on; watching
+ * a watched fd again replaces its events, fn and arg.  fn runs RCU-online
+ * and may watch or unwatch any descriptor, its own included.  Returns 0
+ * or -ENOMEM.  Context: before ctl_run, or inside a job, timer or fd
+ * callback of it. */
+int ctl_watch(int fd, short events, ctl_fd_fn fn, void *arg);
+/** Stop watching fd (its owner closes it after).  Context: as
+ * ctl_watch. */
+void ctl_unwatch(int fd);
 
 /**
  * Serve timers and worker jobs until SHUTDOWN is asked for (returns 0) or

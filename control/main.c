@@ -343,8 +343,14 @@ static int run(const struct cfg *cfg)
 	sigset_t mask;
 	int *fds = NULL, nb = 0, rc, sfd, helpers;
 
-	if (nworkers > STORE_MAX_SHARDS)
+	/* An explicit `workers` past the limit was refused by the table;
+	 * the default (one per CPU) is capped, and says so. */
+	if (nworkers > STORE_MAX_SHARDS) {
+		log_notice("%u CPUs: running the most workers there can be, "
+			   "%d",
+			   nworkers, STORE_MAX_SHARDS);
 		nworkers = STORE_MAX_SHARDS;
+	}
 	if (use_dpdk && setup_dpdk(cfg, &nworkers, &tp))
 		return 1;
 	/* Over DPDK clients are not descriptors. */
