@@ -170,7 +170,8 @@ struct cmd_def {
 	struct route_keyspec specs[ROUTE_MAX_SPECS];
 };
 
-/** Build the lookup tables.  Returns 0 or -errno.  Context: start-up. */
+/** Build the lookup tables and register the families' cfg view.  Returns
+ * 0 or -errno.  Context: start-up, after cfg_setup and cfg_load_args. */
 int cmd_setup(void);
 void cmd_teardown(void);
 

@@ -32,8 +32,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cfg.h"
 #include "cmd.h"
+#include "cmd_pvt.h"
 #include "glob.h"
 #include "stats.h"
 
@@ -693,16 +693,6 @@ static bool value_ll(const struct sobj *o, long long *v)
 	return cmd_parse_ll(&a, v);
 }
 
-static bool policy_lfu(enum cfg_policy p)
-{
-	return p == CFG_POLICY_ALLKEYS_LFU || p == CFG_POLICY_VOLATILE_LFU;
-}
-
-static bool policy_lru(enum cfg_policy p)
-{
-	return p == CFG_POLICY_ALLKEYS_LRU || p == CFG_POLICY_VOLATILE_LRU;
-}
-
 /* A collection's encoding is in its header (store_obj.h). */
 static const char *const enc_names[SOBJ_NENCS] = {
     [SOBJ_ENC_LISTPACK] = "listpack", [SOBJ_ENC_QUICKLIST] = "quicklist",
@@ -730,17 +720,16 @@ void cmd_object_encoding(struct cmd_ctx *c)
 void cmd_object_refcount(struct cmd_ctx *c)
 {
 	const struct sobj *o = lookup_notouch(c, &c->argv[2]);
-	const struct cfg *cf;
+	const struct cmd_params *p;
 	long long v;
 
 	if (!o) {
 		resp_null(c->out);
 		return;
 	}
-	cf = cfg_cur();
+	p = cmd_params();
 	if (value_ll(o, &v) && v >= 0 && v < 10000 &&
-	    (cf->maxmemory == 0 || !(policy_lru(cf->maxmemory_policy) ||
-				     policy_lfu(cf->maxmemory_policy))))
+	    (p->maxmemory == 0 || !(p->policy_lru || p->policy_lfu)))
 		resp_int(c->out, INT_MAX);
 	else
 		resp_int(c->out, 1);
@@ -754,7 +743,7 @@ void cmd_object_idletime(struct cmd_ctx *c)
 		resp_null(c->out);
 		return;
 	}
-	if (policy_lfu(cfg_cur()->maxmemory_policy)) {
+	if (cmd_params()->policy_lfu) {
 		resp_error(c->out,
 			   "ERR An LFU maxmemory policy is selected, "
 			   "idle time not tracked. Please note that when "
@@ -773,7 +762,7 @@ void cmd_object_freq(struct cmd_ctx *c)
 		resp_null(c->out);
 		return;
 	}
-	if (!policy_lfu(cfg_cur()->maxmemory_policy)) {
+	if (!cmd_params()->policy_lfu) {
 		resp_error(
 		    c->out,
 		    "ERR An LFU maxmemory policy is not selected, "

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Shared between the server-side command files (cmd_server.c, cmd_client.c,
- * cmd_command.c, cmd_info.c). */
+/* Shared between the command files: the families' cfg view, and what the
+ * server-side files (cmd_server.c, cmd_client.c, cmd_command.c,
+ * cmd_info.c) have in common. */
 #ifndef CACHALOT_CMD_PVT_H
 #define CACHALOT_CMD_PVT_H
 
@@ -12,6 +13,29 @@
 /* The Redis version cachalot answers as (HELLO, INFO): the command set and
  * replies it implements are those of this release. */
 #define CMD_REDIS_VERSION "7.0.15"
+
+/*
+ * What the command families read of the configuration: their cfg view
+ * (cmd_params.c), rebuilt with every snapshot, so a CONFIG SET holds from
+ * the next command.  CONFIG, INFO and MEMORY read the whole snapshot
+ * (cfg_cur()): showing it is their job.
+ */
+struct cmd_params {
+	long long proto_max_bulk_len; /* APPEND, SETRANGE: checkStringLength */
+	unsigned long long maxmemory; /* 0 = none */
+	bool policy_lru;	      /* allkeys-lru or volatile-lru */
+	bool policy_lfu;	      /* allkeys-lfu or volatile-lfu */
+	/* AUTH, HELLO AUTH, RESET; "" = none.  The snapshot's own string,
+	 * valid as long as the view: no length cap of its own. */
+	const char *requirepass;
+};
+
+/** Register the view.  Returns 0 or -errno.  Context: start-up, after
+ * cfg_setup; cmd_setup calls it. */
+int cmd_params_setup(void);
+/** The current snapshot's view.  Context: as cfg_cur(), after
+ * cmd_params_setup. */
+const struct cmd_params *cmd_params(void);
 
 /** Validate and set a client name (CLIENT SETNAME, HELLO SETNAME); on a
  * bad name writes the error and returns false. */

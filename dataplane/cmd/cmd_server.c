@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cfg.h"
 #include "cmd.h"
 #include "cmd_host.h"
 #include "cmd_pvt.h"
@@ -46,9 +45,8 @@ void cmd_echo(struct cmd_ctx *c)
 }
 
 /* Constant-time enough: the length leaks, as it does in Redis. */
-static bool password_ok(const struct resp_arg *a)
+static bool password_ok(const struct resp_arg *a, const char *pass)
 {
-	const char *pass = cfg_cur()->requirepass;
 	size_t n = strlen(pass);
 	unsigned char diff = 0;
 
@@ -63,11 +61,13 @@ static bool password_ok(const struct resp_arg *a)
  * requirepass it is "nopass": any password is accepted, as in Redis. */
 static bool auth_check(const struct resp_arg *user, const struct resp_arg *pass)
 {
+	const char *want = cmd_params()->requirepass;
+
 	if (user && !cmd_arg_is(user, "default"))
 		return false;
-	if (cfg_cur()->requirepass[0] == '\0')
+	if (want[0] == '\0')
 		return true;
-	return password_ok(pass);
+	return password_ok(pass, want);
 }
 
 void cmd_auth(struct cmd_ctx *c)
@@ -78,7 +78,7 @@ void cmd_auth(struct cmd_ctx *c)
 		resp_error(c->out, cmd_err_syntax);
 		return;
 	}
-	if (!user && cfg_cur()->requirepass[0] == '\0') {
+	if (!user && cmd_params()->requirepass[0] == '\0') {
 		resp_error(c->out,
 			   "ERR AUTH <password> called without any password "
 			   "configured for the default user. Are you sure your "
@@ -200,7 +200,7 @@ void cmd_reset(struct cmd_ctx *c)
 	cl->skip_next = false;
 	cl->no_evict = false;
 	cl->name[0] = '\0';
-	cl->authed = cfg_cur()->requirepass[0] == '\0';
+	cl->authed = cmd_params()->requirepass[0] == '\0';
 	resp_simple(c->out, "RESET");
 }
 

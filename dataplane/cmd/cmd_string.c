@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "cfg.h"
+#include "cmd_pvt.h"
 
 #define CMD(n, ...) void cmd_##n(struct cmd_ctx *c);
 #define SUB(p, n, ...) void cmd_##p##_##n(struct cmd_ctx *c);
@@ -54,7 +54,7 @@ static bool check_len(struct cmd_ctx *c, unsigned long long size,
 	unsigned long long total = size + add;
 
 	if (total < size ||
-	    total > (unsigned long long)cfg_cur()->proto_max_bulk_len) {
+	    total > (unsigned long long)cmd_params()->proto_max_bulk_len) {
 		resp_error(c->out, "ERR string exceeds maximum allowed size "
 				   "(proto-max-bulk-len)");
 		return false;

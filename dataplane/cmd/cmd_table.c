@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "cmd_pvt.h"
 
 #define CMD(n, ...)                                                            \
 	void cmd_##n(struct cmd_ctx *c);                                       \
@@ -135,7 +136,10 @@ static int cmd_fix_name(struct cmd_def *d)
 int cmd_setup(void)
 {
 	unsigned id = 0;
+	int rc = cmd_params_setup();
 
+	if (rc)
+		return rc;
 	for (unsigned i = 0; i < NTOPS; i++) {
 		cmd_derive_keys(&cmd_tops[i]);
 		if (cmd_fix_name(&cmd_tops[i]))

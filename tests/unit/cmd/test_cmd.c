@@ -6,9 +6,12 @@
  * bytes with what redis-server 7.0.15 answers to the same commands.
  *
  * Time is a fixed "now" that tests move by hand, so TTLs are exact.
- * cfg_cur() is replaced with -Wl,--wrap so each test picks the limits and
- * the maxmemory policy it needs.  The test thread is registered with
- * urcu-qsbr and passes a quiescent state after every command.
+ * The configuration is the real one: cfg_setup, and cmd_setup registers
+ * the families' view, as at server start.  A test sets the limits and the
+ * maxmemory policy it needs with cfg_set, the path of CONFIG SET, so the
+ * view it reads is rebuilt as in the server.  The test thread is
+ * registered with urcu-qsbr, as a worker: it passes a quiescent state
+ * after every command, which lets the replaced snapshots go.
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -31,14 +34,6 @@
 #define T0 1700000000000LL /* the fixed "now", unix ms */
 
 /* ---- environment: config, counters, clock ----------------------------- */
-
-static struct cfg test_cfg;
-
-const struct cfg *__wrap_cfg_cur(void);
-const struct cfg *__wrap_cfg_cur(void)
-{
-	return &test_cfg;
-}
 
 static struct wstats st;
 static uint64_t rng = 88172645463325252ULL;
@@ -230,13 +225,51 @@ static void expect_bytes(const char *line, const char *want, size_t n,
 
 /* ---- fixtures --------------------------------------------------------- */
 
-static void cfg_defaults(void)
+/* CONFIG SET name value [name value ...]; 0, or -EINVAL after printing
+ * cfg's error. */
+static int config_set(int n, const char *const *names,
+		      const char *const *values)
 {
-	memset(&test_cfg, 0, sizeof(test_cfg));
-	test_cfg.databases = 16;
-	test_cfg.proto_max_bulk_len = 512LL * 1024 * 1024;
-	test_cfg.maxmemory_policy = CFG_POLICY_NOEVICTION;
+	char err[256];
+	int rc = cfg_set(n, names, values, err, sizeof(err));
+
+	if (rc)
+		print_error("CONFIG SET %s: %s\n", names[0], err);
+	return rc;
+}
+
+#define CONFIG_SET(name, value)                                                \
+	assert_int_equal(config_set(1, (const char *const[]){name},            \
+				    (const char *const[]){value}),             \
+			 0)
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return cfg_setup() || cmd_setup() ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	cmd_teardown();
+	/* Offline, so that teardown waits for the snapshots cfg_set
+	 * replaced (rcu_barrier) instead of waiting for this thread. */
+	rcu_thread_offline();
+	cfg_teardown();
+	rcu_thread_online();
+	return 0;
+}
+
+/* What the tests change goes back to cachalot.conf's defaults. */
+static int cfg_defaults(void)
+{
+	static const char *const names[] = {"proto-max-bulk-len", "maxmemory",
+					    "maxmemory-policy"};
+	static const char *const values[] = {"512mb", "0", "noeviction"};
+
 	store_set_lfu(false, 10, 1);
+	return config_set(3, names, values);
 }
 
 static int setup(void **state)
@@ -244,7 +277,8 @@ static int setup(void **state)
 	struct store_conf conf = {.nshards = 1, .ndbs = 16};
 
 	(void)state;
-	cfg_defaults();
+	if (cfg_defaults())
+		return -1;
 	memset(&st, 0, sizeof(st));
 	now = T0;
 	cur_db = 0;
@@ -717,11 +751,13 @@ static void test_append_strlen(void **state)
 	EXPECT("EXPIRE a 100", ":1\r\n");
 	EXPECT("APPEND a !", ":12\r\n");
 	EXPECT("TTL a", ":100\r\n");
-	test_cfg.proto_max_bulk_len = 15;
-	EXPECT("APPEND a xyz", ":15\r\n");
+	/* 1mb is the least CONFIG SET takes: pad a to 3 bytes short of it */
+	CONFIG_SET("proto-max-bulk-len", "1mb");
+	EXPECT("SETRANGE a 1048572 x", ":1048573\r\n");
+	EXPECT("APPEND a xyz", ":1048576\r\n");
 	EXPECT("APPEND a x", "-ERR string exceeds maximum allowed size "
 			     "(proto-max-bulk-len)\r\n");
-	EXPECT("STRLEN a", ":15\r\n");
+	EXPECT("STRLEN a", ":1048576\r\n");
 }
 
 static void test_getrange(void **state)
@@ -774,13 +810,16 @@ static void test_setrange(void **state)
 	EXPECT("SETRANGE nk 0 x", ":5\r\n");
 	EXPECT("TTL nk", ":100\r\n");
 	EXPECT("GET nk", "$5\r\nx\0\0ab\r\n");
-	test_cfg.proto_max_bulk_len = 100;
-	EXPECT("SETRANGE nk 99 a", ":100\r\n");
-	EXPECT("SETRANGE nk 100 a", "-ERR string exceeds maximum allowed size "
-				    "(proto-max-bulk-len)\r\n");
-	EXPECT("SETRANGE nk2 100 \"\"", ":0\r\n");
-	EXPECT("SETRANGE nk2 100 a", "-ERR string exceeds maximum allowed size "
-				     "(proto-max-bulk-len)\r\n");
+	/* 1mb is the least CONFIG SET takes */
+	CONFIG_SET("proto-max-bulk-len", "1mb");
+	EXPECT("SETRANGE nk 1048575 a", ":1048576\r\n");
+	EXPECT("SETRANGE nk 1048576 a",
+	       "-ERR string exceeds maximum allowed size "
+	       "(proto-max-bulk-len)\r\n");
+	EXPECT("SETRANGE nk2 1048576 \"\"", ":0\r\n");
+	EXPECT("SETRANGE nk2 1048576 a",
+	       "-ERR string exceeds maximum allowed size "
+	       "(proto-max-bulk-len)\r\n");
 	EXPECT("SETRANGE nk 9223372036854775807 a",
 	       "-ERR string exceeds maximum allowed size "
 	       "(proto-max-bulk-len)\r\n");
@@ -1290,10 +1329,10 @@ static void test_object(void **state)
 	EXPECT("SET n 0", "+OK\r\n");
 	EXPECT("OBJECT REFCOUNT n", ":2147483647\r\n");
 	/* no shared integers under an LRU/LFU policy with a maxmemory */
-	test_cfg.maxmemory = 1 << 30;
-	test_cfg.maxmemory_policy = CFG_POLICY_ALLKEYS_LRU;
+	CONFIG_SET("maxmemory", "1gb");
+	CONFIG_SET("maxmemory-policy", "allkeys-lru");
 	EXPECT("OBJECT REFCOUNT n", ":1\r\n");
-	test_cfg.maxmemory_policy = CFG_POLICY_ALLKEYS_RANDOM;
+	CONFIG_SET("maxmemory-policy", "allkeys-random");
 	EXPECT("OBJECT REFCOUNT n", ":2147483647\r\n");
 }
 
@@ -1315,7 +1354,7 @@ static void test_object_idle_freq(void **state)
 	    "-ERR An LFU maxmemory policy is not selected, access frequency "
 	    "not tracked. Please note that when switching between policies at "
 	    "runtime LRU and LFU data will take some time to adjust.\r\n");
-	test_cfg.maxmemory_policy = CFG_POLICY_VOLATILE_LFU;
+	CONFIG_SET("maxmemory-policy", "volatile-lfu");
 	store_set_lfu(true, 10, 1);
 	/* a new key starts at Redis's LFU_INIT_VAL; OBJECT does not touch */
 	EXPECT("SET f abc", "+OK\r\n");
@@ -1430,7 +1469,7 @@ int main(void)
 	int rc;
 
 	rcu_register_thread();
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
 	rcu_unregister_thread();
 	return rc;
 }

@@ -8,7 +8,8 @@
  * The connection and transport gauges come from a host table (cmd_host.h)
  * with nothing behind it, and cmd_reply_help is stubbed, so the linker
  * takes cmd_memory.o and cmd_string.o (for SET) out of cmd_lib without
- * the server-side files.
+ * the server-side files.  The configuration is the real one (cfg_setup,
+ * and the families' view that cmd_setup would register).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,14 +29,6 @@
 
 #define T0 1700000000000LL
 #define MB (1024ull * 1024)
-
-static struct cfg test_cfg;
-
-const struct cfg *__wrap_cfg_cur(void);
-const struct cfg *__wrap_cfg_cur(void)
-{
-	return &test_cfg;
-}
 
 /* What cmd_memory.c reads outside cmd_lib: no clients, no transport. */
 static uint64_t zero64(void)
@@ -120,9 +113,6 @@ static int setup(void **state)
 	struct store_conf conf = {.nshards = 1, .ndbs = 16};
 
 	(void)state;
-	memset(&test_cfg, 0, sizeof(test_cfg));
-	test_cfg.databases = 16;
-	test_cfg.proto_max_bulk_len = 512LL * 1024 * 1024;
 	cmd_host_set(&host);
 	return store_setup(&conf);
 }
@@ -133,6 +123,19 @@ static int teardown(void **state)
 	resp_out_free(&out);
 	resp_out_init(&out, 2);
 	store_teardown();
+	return 0;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return cfg_setup() || cmd_params_setup() ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	cfg_teardown();
 	return 0;
 }
 
@@ -321,7 +324,7 @@ int main(void)
 	int rc;
 
 	rcu_register_thread();
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
 	rcu_unregister_thread();
 	return rc;
 }
