@@ -3,7 +3,7 @@
 """Smoke run of one benchmark script with tiny counts (meson suite bench-smoke).
 
   bench/smoke.py PART        PART: run, run-memtier, batching, run-veth, callgrind,
-                             callgrind-net, net-cost, mem-per-key, evict
+                             callgrind-net, net-cost, mem-per-key, evict, remote
 
 A benchmark reports; this checks only that it still works: the script exits 0 and prints
 every result row it is meant to print, each with a number in every numeric column. The
@@ -11,7 +11,8 @@ numbers' values are not judged (a run of a few thousand requests on a shared mac
 nothing about speed). Exit 0 (pass), 1 (fail, with the script's output) or 77 (skipped: a
 prerequisite of this part is not available here, named on stderr).
 
-Environment: CACHALOT (the binary under test), NET_COST (build/bench/net_cost),
+Environment: CACHALOT (the binary under test), NET_COST (build/bench/net_cost), REMOTE_LOAD
+(build/bench/remote_load),
 SMOKE_DPDK (1 when cachalot was built with DPDK), SMOKE_PORT (first port; each part adds
 its own offset, so parts may run in parallel).
 """
@@ -149,11 +150,21 @@ def part(name, port):
                 [r"^%s\s+limit/no\s+[\d.]+" % s for s in ("cachalot", "redis")] +
                 [r"^%s\s+%s(%s){10}\s*$" % (p, s, num)
                  for p in ("allkeys-lru", "allkeys-lfu") for s in ("cachalot", "redis")])
+    if name == "remote":
+        load = os.environ.get("REMOTE_LOAD", "")
+        if not load or not os.access(load, os.X_OK):
+            skip("REMOTE_LOAD (build/bench/remote_load) not built")
+        num = r"\s+[+-]?[\d.]+"
+        return (py + [os.path.join(HERE, "remote_bench.py")],
+                {"REMOTE_REQUESTS": "20000", "REMOTE_REPEAT": "1", "REMOTE_KEYS": "500",
+                 "REMOTE_CONNS": "4", "BENCH_PORT": str(port)},
+                [r"^%s P%d%s%s%sx%s-[\d.]+%s%s\s*$" % (c, p, num, num, num, num, num, num)
+                 for c in ("SET", "GET") for p in (1, 16)])
     raise SystemExit("unknown part %r" % name)
 
 
 PARTS = ["run", "run-memtier", "batching", "run-veth", "callgrind", "callgrind-net", "net-cost",
-         "mem-per-key", "evict"]
+         "mem-per-key", "evict", "remote"]
 
 
 def main():

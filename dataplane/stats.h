@@ -54,6 +54,7 @@ struct wstats {
 	 * per-core buffers.  The owner stores (relaxed), anyone reads. */
 	uint64_t mem_clients;
 	uint64_t mem_transport;
+	uint64_t blocked_clients; /* conn_block.c */
 	/* Redis's ClientsPeakMemInput/Output, per core: the largest query
 	 * buffer and reply list a client of this core had at a cron visit,
 	 * per second (slot: unix seconds % STATS_PEAK_SLOTS; the slot after

@@ -17,6 +17,7 @@
 #include "conn.h"
 #include "ctlq.h"
 #include "log.h"
+#include "timer.h"
 #include "transport.h"
 #include "worker_pvt.h"
 #include "xcore.h"
@@ -120,6 +121,8 @@ void worker_cmd_host(struct cmd_host *h)
 	h->client_info = conn_info;
 	h->client_conn = client_conn;
 	h->kill_client = conn_kill;
+	h->unblock_client = conn_unblock_id;
+	h->blocked_clients = conn_blocked_count;
 }
 
 void worker_request_shutdown(void)
@@ -246,6 +249,9 @@ int worker_setup(const struct worker_conf *conf)
 		    0x9E3779B97F4A7C15ull * (i + 1) ^ (uint64_t)clock_unix_us();
 		w->held_by = -1;
 		w->hold_wait = -1;
+		w->tw = timer_wheel_new((uint64_t)clock_mono_us());
+		if (!w->tw)
+			return -ENOMEM;
 		CDS_INIT_LIST_HEAD(&w->clients);
 		resp_limits_default(&w->lim);
 		w->st.cmd = calloc(cmd_count(), sizeof(struct cmdstat));
@@ -385,6 +391,13 @@ static int worker_timeout(struct worker *w)
 	if (next_exp != STORE_NO_EXPIRE && next_exp < until)
 		until = next_exp;
 	until -= w->now_ms;
+	if (caa_unlikely(w->st.blocked_clients)) { /* a deadline first? */
+		uint64_t t = timer_next(w->tw), now = (uint64_t)w->turn_us;
+		int64_t ms = t > now ? (int64_t)((t - now + 999) / 1000) : 0;
+
+		if (t != UINT64_MAX && ms < until)
+			until = ms;
+	}
 	if (until <= 0)
 		return 0;
 	return until > WORKER_MAX_SLEEP_MS ? WORKER_MAX_SLEEP_MS : (int)until;
@@ -588,6 +601,7 @@ static void worker_loop(struct worker *w)
 			0))
 			worker_take_listeners(w);
 		ctlq_worker_poll(w->id);
+		timer_run(w->tw, (uint64_t)t0);
 		w->tp->dispatch(w);
 		xcore_poll(w);
 		conn_resume_paused(w);
@@ -712,6 +726,7 @@ void worker_teardown(void)
 	xcore_teardown();
 	for (unsigned i = 0; i < nworkers; i++) {
 		conn_slots_teardown(workers[i]);
+		timer_wheel_free(workers[i]->tw);
 		close(workers[i]->wake_fd);
 		free(workers[i]->st.cmd);
 		mi_free(workers[i]);

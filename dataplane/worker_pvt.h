@@ -51,7 +51,8 @@ struct worker {
 	struct worker_listen *relisten; /* atomic mailbox (worker_relisten) */
 	int wake_fd;			/* eventfd other cores write */
 	int sleeping;			/* atomic: 1 while blocked in wait */
-	uint64_t evict_owed; /* atomic: bytes owed to the eviction round */
+	uint64_t evict_owed;	/* atomic: bytes owed to the eviction round */
+	struct timer_wheel *tw; /* blocked clients' deadlines (conn_block.c) */
 	int64_t now_ms;
 	uint64_t rng;
 	struct wstats st;

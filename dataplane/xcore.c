@@ -378,6 +378,10 @@ static void xcore_do(struct worker *w, struct xmsg *m)
 		xc_h->kill(w, m->arg64);
 		xcore_msg_put(w, m);
 		break;
+	case XM_UNBLOCK:
+		xc_h->unblock(w, m->arg64, (unsigned)m->argc);
+		xcore_msg_put(w, m);
+		break;
 	default:
 		xcore_msg_put(w, m);
 		break;

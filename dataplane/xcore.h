@@ -25,8 +25,8 @@
  *     a core asks a peer for a second hold only after the grant of the
  *     first came back, and releases it again only after a grant that the
  *     peer sent after reading (and so after handling) the last RELEASE.
- *  4. XM_KILL (CLIENT KILL of another core's client) is rare: it is
- *     allocated with mi_malloc and freed by its receiver.
+ *  4. XM_KILL and XM_UNBLOCK (CLIENT KILL / UNBLOCK of another core's
+ *     client) are rare: allocated with mi_malloc, freed by the receiver.
  *
  * A pool keeps XCORE_POOL_KEEP free messages per class; what comes back
  * beyond that goes back to the allocator, so a burst does not pin memory
@@ -82,7 +82,8 @@ enum xmsg_type {
 	XM_HOLD,     /* lend me your shard until RELEASE */
 	XM_GRANT,    /* HOLD came back */
 	XM_RELEASE,
-	XM_KILL, /* close client arg64 */
+	XM_KILL,    /* close client arg64 */
+	XM_UNBLOCK, /* wake client arg64 for reason argc (CLIENT UNBLOCK) */
 };
 
 /* Arguments carried inline: a small message's room, a big one's. */
@@ -130,6 +131,8 @@ struct xcore_handlers {
 	void (*done)(struct worker *w, struct xmsg *m);
 	/* XM_KILL: CLIENT KILL of client id reached its core */
 	void (*kill)(struct worker *w, uint64_t id);
+	/* XM_UNBLOCK: CLIENT UNBLOCK of client id, for reason why */
+	void (*unblock)(struct worker *w, uint64_t id, unsigned why);
 	/* every hold h asked for is granted: run its request, release */
 	void (*granted)(struct worker *w, struct xhold *h);
 	/* w's shard is back from the core that borrowed it */

@@ -121,6 +121,12 @@ struct cmd_doc {
 	int nargs;
 };
 
+/* Why a blocked request runs again (cmd_block). */
+enum cmd_wake {
+	CMD_WAKE_NONE,	  /* not a rerun */
+	CMD_WAKE_TIMEOUT, /* its deadline passed, or CLIENT UNBLOCK TIMEOUT */
+};
+
 /** What a handler is given. */
 struct cmd_ctx {
 	struct worker *w;  /* the executing core */
@@ -136,7 +142,36 @@ struct cmd_ctx {
 	 * ...); NULL for "set".  Deletes, renames and expiries are named by
 	 * the store's change door itself. */
 	const char *event;
+	/* Blocking (cmd_block): why this run is a rerun, whether the client
+	 * may wait at all (not inside a hold: Redis's commands in MULTI
+	 * never block), and what the handler asked. */
+	enum cmd_wake wake;
+	bool may_block;
+	bool block;
+	int64_t block_until_ms;
 };
+
+#define CMD_BLOCK_FOREVER INT64_MAX
+
+/**
+ * Make the client wait instead of replying (WAIT; BLPOP and the other
+ * blocking commands with the collections): the handler writes nothing,
+ * the client reads no further requests, counts in blocked_clients and
+ * shows flag b in CLIENT LIST, and the same request runs again, with
+ * c->wake set, once until_ms (unix ms, or CMD_BLOCK_FOREVER) passes or
+ * CLIENT UNBLOCK TIMEOUT asks; that run must reply.  CLIENT UNBLOCK ERROR
+ * answers -UNBLOCKED without running it.  Returns false when the client
+ * may not wait (c->may_block false): the handler replies as on a timeout.
+ * Context: a handler run on the client's core (c->cl set).
+ */
+static inline bool cmd_block(struct cmd_ctx *c, int64_t until_ms)
+{
+	if (!c->may_block)
+		return false;
+	c->block = true;
+	c->block_until_ms = until_ms;
+	return true;
+}
 
 typedef void (*cmd_fn)(struct cmd_ctx *c);
 

@@ -272,6 +272,37 @@ void cmd_client_kill(struct cmd_ctx *c)
 	}
 }
 
+void cmd_client_unblock(struct cmd_ctx *c)
+{
+	unsigned why = CMD_WAKE_TIMEOUT;
+	long long id;
+
+	if (c->argc > 4) { /* Redis's addReplySubcommandSyntaxError */
+		resp_errorf(c->out,
+			    "ERR unknown subcommand or wrong number of "
+			    "arguments for '%.*s'. Try CLIENT HELP.",
+			    (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len),
+			    c->argv[1].ptr);
+		return;
+	}
+	if (!cmd_parse_ll(&c->argv[2], &id)) {
+		resp_error(c->out, cmd_err_notint);
+		return;
+	}
+	if (c->argc == 4) {
+		if (cmd_arg_is(&c->argv[3], "error")) {
+			why = CMD_HOST_UNBLOCK_ERROR;
+		} else if (!cmd_arg_is(&c->argv[3], "timeout")) {
+			resp_error(c->out,
+				   "ERR CLIENT UNBLOCK reason should be "
+				   "TIMEOUT or ERROR");
+			return;
+		}
+	}
+	resp_int(c->out,
+		 id > 0 && cmd_host->unblock_client(c->w, (uint64_t)id, why));
+}
+
 void cmd_client_no_evict(struct cmd_ctx *c)
 {
 	if (cmd_arg_is(&c->argv[2], "on"))
@@ -325,6 +356,8 @@ void cmd_client_help(struct cmd_ctx *c)
 	    "    Control the replies sent to the current connection.",
 	    "SETNAME <name>",
 	    "    Assign the name <name> to the current connection.",
+	    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+	    "    Unblock the specified blocked client.",
 	    "HELP",
 	    "    Print this help.",
 	};

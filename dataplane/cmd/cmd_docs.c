@@ -749,6 +749,14 @@ const struct cmd_doc cmd_doc_role = {};
 
 const struct cmd_doc cmd_doc_lastsave = {};
 
+const struct cmd_doc cmd_doc_wait = {
+    .args =
+	(const struct cmd_arg[]){
+	    {.name = "numreplicas", .type = "integer", .key_spec_index = -1},
+	    {.name = "timeout", .type = "integer", .key_spec_index = -1}},
+    .nargs = 2,
+};
+
 const struct cmd_doc cmd_doc_info = {
     .history =
 	(const char *const[]){
@@ -1063,6 +1071,26 @@ const struct cmd_doc cmd_doc_client_no_evict = {
 					       .token = "OFF"}},
 	     .nargs = 2}},
     .nargs = 1,
+};
+
+const struct cmd_doc cmd_doc_client_unblock = {
+    .args =
+	(const struct cmd_arg[]){
+	    {.name = "client-id", .type = "integer", .key_spec_index = -1},
+	    {.name = "timeout_error",
+	     .type = "oneof",
+	     .key_spec_index = -1,
+	     .flags = CMD_ARG_OPTIONAL,
+	     .args = (const struct cmd_arg[]){{.name = "timeout",
+					       .type = "pure-token",
+					       .key_spec_index = -1,
+					       .token = "TIMEOUT"},
+					      {.name = "error",
+					       .type = "pure-token",
+					       .key_spec_index = -1,
+					       .token = "ERROR"}},
+	     .nargs = 2}},
+    .nargs = 2,
 };
 
 const struct cmd_doc cmd_doc_client_setinfo = {

@@ -44,7 +44,13 @@ struct cmd_host {
 			   size_t size);
 	struct conn *(*client_conn)(struct client *cl);
 	bool (*kill_client)(struct worker *w, uint64_t id);
+	/* CLIENT UNBLOCK (why: CMD_WAKE_TIMEOUT or CMD_HOST_UNBLOCK_ERROR):
+	 * whether client id was blocked */
+	bool (*unblock_client)(struct worker *w, uint64_t id, unsigned why);
+	unsigned (*blocked_clients)(void);
 };
+
+#define CMD_HOST_UNBLOCK_ERROR 255 /* conn.h's CONN_UNBLOCK_ERROR */
 
 /** The process's table.  Context: start-up, before any command runs. */
 void cmd_host_set(const struct cmd_host *h);

@@ -210,7 +210,7 @@ static void info_clients(struct info_buf *b)
 	add(b, "maxclients:%lld", cfg_cur()->maxclients);
 	add(b, "client_recent_max_input_buffer:%llu", (unsigned long long)in);
 	add(b, "client_recent_max_output_buffer:%llu", (unsigned long long)out);
-	add(b, "blocked_clients:0");
+	add(b, "blocked_clients:%u", cmd_host->blocked_clients());
 	add(b, "tracking_clients:0");
 	add(b, "clients_in_timeout_table:0");
 }

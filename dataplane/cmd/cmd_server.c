@@ -227,6 +227,39 @@ void cmd_lastsave(struct cmd_ctx *c)
 	resp_int(c->out, cmd_start_time_ms() / 1000);
 }
 
+/*
+ * WAIT numreplicas timeout: the number of replicas that acknowledged this
+ * client's writes, once numreplicas did or timeout (ms, 0: none) passed.
+ * With no replicas (replication comes later) the count is 0: WAIT 0 (or
+ * a negative count) answers at once, anything more blocks for the whole
+ * timeout, as a redis-server without replicas does.  A deadline past the
+ * clock's range waits for ever.
+ */
+void cmd_wait(struct cmd_ctx *c)
+{
+	long long want, ms;
+	int64_t until = CMD_BLOCK_FOREVER;
+	const long long acked = 0;
+
+	if (!cmd_parse_ll(&c->argv[1], &want)) {
+		resp_error(c->out, cmd_err_notint);
+		return;
+	}
+	if (!cmd_parse_ll(&c->argv[2], &ms)) {
+		resp_error(c->out,
+			   "ERR timeout is not an integer or out of range");
+		return;
+	}
+	if (ms < 0) {
+		resp_error(c->out, "ERR timeout is negative");
+		return;
+	}
+	if (ms > 0 && ms < CMD_BLOCK_FOREVER - c->now_ms)
+		until = c->now_ms + ms;
+	if (c->wake || acked >= want || !cmd_block(c, until))
+		resp_int(c->out, acked);
+}
+
 /* Redis's MAX_LONG_DOUBLE_CHARS: enough for any number strtod reads. */
 #define DEBUG_SLEEP_MAX_CHARS (5 * 1024)
 

@@ -187,6 +187,7 @@ void conn_closed(struct conn *c)
 	if (c->closed)
 		return;
 	c->closed = true;
+	conn_block_closed(c);
 	cds_list_del_rcu(&c->link);
 	__atomic_sub_fetch(&conn_total, 1, __ATOMIC_RELAXED);
 	if (c->inflight_total == 0 && !c->in_dirty && !c->in_paused &&
@@ -226,6 +227,7 @@ const struct xcore_handlers conn_xcore = {
     .exec = conn_exec_remote,
     .done = conn_remote_done,
     .kill = conn_kill_local,
+    .unblock = conn_unblock_local,
     .granted = conn_holds_granted,
     .shard_back = conn_shard_back,
 };

@@ -170,5 +170,12 @@ unsigned long conn_obuf_disconnections(void);
 /** Ask the owning worker to close client id after its pending replies.
  * Returns true if such a client exists.  Context: worker thread. */
 bool conn_kill(struct worker *w, uint64_t id);
+/** CLIENT UNBLOCK: wake client id if it is blocked (cmd_block), why
+ * CMD_WAKE_TIMEOUT or CONN_UNBLOCK_ERROR.  Returns whether it was blocked.
+ * Context: worker thread. */
+#define CONN_UNBLOCK_ERROR 255
+bool conn_unblock_id(struct worker *w, uint64_t id, unsigned why);
+/** Clients blocked now (INFO blocked_clients).  Context: any thread. */
+unsigned conn_blocked_count(void);
 
 #endif

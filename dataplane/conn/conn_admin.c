@@ -106,7 +106,9 @@ void conn_cron(struct worker *w)
 	__atomic_store_n(&w->st.peak_out[zero], 0, __ATOMIC_RELAXED);
 	cds_list_for_each_entry_safe(c, tmp, &w->clients, link)
 	{
-		if (timeout > 0 && c->inflight_total == 0 &&
+		/* A blocked client is not idle (Redis's
+		 * clientsCronHandleTimeout leaves it to its own deadline). */
+		if (timeout > 0 && c->inflight_total == 0 && !c->blocked &&
 		    w->now_ms - c->cl.last_ms > timeout * 1000)
 			w->tp->close(w, c);
 		else
@@ -169,8 +171,24 @@ static size_t conn_diff(size_t a, size_t b)
 	return a > b ? a - b : 0; /* racy reads may see b moved first */
 }
 
+/* Redis's flag letters, in its order; N for none. */
+static const char *conn_flags(const struct conn *c, char *f)
+{
+	char *p = f;
+
+	if (__atomic_load_n(&c->blocked, __ATOMIC_RELAXED))
+		*p++ = 'b';
+	if (c->cl.no_evict)
+		*p++ = 'e';
+	if (p == f)
+		*p++ = 'N';
+	*p = '\0';
+	return f;
+}
+
 int conn_info(const struct conn *c, int64_t now_ms, char *buf, size_t size)
 {
+	char flags[8];
 	const struct client *cl = &c->cl;
 	size_t qbuf = conn_diff(c->ilen, c->ipos);
 	size_t qfree = conn_diff(c->icap, c->ilen);
@@ -190,8 +208,7 @@ int conn_info(const struct conn *c, int64_t now_ms, char *buf, size_t size)
 	    "redir=-1 resp=%u worker=%u",
 	    (unsigned long long)cl->id, cl->addr, cl->laddr, cl->fd, cl->name,
 	    (long long)((now_ms - cl->ctime_ms) / 1000),
-	    (long long)((now_ms - cl->last_ms) / 1000),
-	    cl->no_evict ? "e" : "N", cl->db, qbuf, qfree, c->rbs, c->rpeak,
-	    obl, c->nslots, omem, sizeof(*c) + c->icap + argv_mem + omem, cmd,
-	    cl->proto, cl->worker);
+	    (long long)((now_ms - cl->last_ms) / 1000), conn_flags(c, flags),
+	    cl->db, qbuf, qfree, c->rbs, c->rpeak, obl, c->nslots, omem,
+	    sizeof(*c) + c->icap + argv_mem + omem, cmd, cl->proto, cl->worker);
 }

@@ -32,8 +32,14 @@ static void conn_account(struct wstats *st, const struct cmd_def *d,
 	}
 }
 
-void conn_exec_local(struct conn *c, const struct cmd_def *d, int argc,
-		     const struct resp_arg *argv)
+/*
+ * Run a request here.  Returns false when its handler blocked the client
+ * (cmd_block; only when may_block): nothing was answered or counted, and
+ * the request runs again when woken (conn_block.c).  Redis counts a
+ * blocked command's call once, when it answers.
+ */
+bool conn_exec_local(struct conn *c, const struct cmd_def *d, int argc,
+		     const struct resp_arg *argv, bool may_block)
 {
 	struct worker *w = c->w;
 	struct rslot *s;
@@ -49,13 +55,26 @@ void conn_exec_local(struct conn *c, const struct cmd_def *d, int argc,
 	    .out = o,
 	    .now_ms = w->now_ms,
 	    .rng = &w->rng,
+	    .wake = (enum cmd_wake)c->wake,
+	    .may_block = may_block && !c->wake,
 	};
 	uint64_t t0 = clock_ticks();
 
-	d->fn(&ctx);
+	if (caa_unlikely(c->wake == CONN_WAKE_ERROR))
+		resp_error(o, CONN_UNBLOCKED_ERROR);
+	else
+		d->fn(&ctx);
+	c->wake = CMD_WAKE_NONE;
+	if (caa_unlikely(ctx.block)) {
+		if (s)
+			conn_slot_skip(c, s);
+		conn_block(c, ctx.block_until_ms);
+		return false;
+	}
 	conn_account(&w->st, d, o, start,
 		     clock_ticks_to_ns(clock_ticks() - t0));
 	conn_reply_done(c, s, o, start);
+	return true;
 }
 
 /* A message carrying the request to another thread, with the reply slot
@@ -204,10 +223,9 @@ static void conn_control_done(struct ctlq_job *j)
 	struct worker *w = c->w;
 
 	conn_account(&w->st, m->cmd, &m->out, 0, m->arg64);
+	/* Nothing else of c was in flight (route): a paused c resumes. */
 	c->ctl_inflight = false;
 	conn_reply_arrived(w, c, m);
-	if (!c->closed && c->paused)
-		conn_pause_list_add(w, c);
 }
 
 static uint64_t conn_control_rng = 0x9e3779b97f4a7c15ull; /* control's */
@@ -258,7 +276,7 @@ static bool conn_hold_start(struct conn *c, const struct cmd_def *d, int argc,
 {
 	c->xh.mask = mask;
 	if (xcore_hold(c->w, &c->xh)) { /* the other cores were idle */
-		conn_exec_local(c, d, argc, argv);
+		conn_exec_local(c, d, argc, argv, false);
 		xcore_release(c->w, mask);
 		return true;
 	}
@@ -291,12 +309,13 @@ bool conn_dispatch(struct conn *c, int argc, const struct resp_arg *argv)
 				  .total = c->inflight_total};
 	struct route_decision d;
 
+	if (caa_unlikely(c->blocked)) /* woken only by conn_unblock */
+		return false;
 	fl.control = c->ctl_inflight;
 	switch (route_request(c->w, &c->cl, &fl, argc, argv, &d)) {
 	case ROUTE_RUN_HERE:
 		c->cl.last_cmd = d.cmd;
-		conn_exec_local(c, d.cmd, argc, argv);
-		return true;
+		return conn_exec_local(c, d.cmd, argc, argv, true);
 	case ROUTE_SEND:
 		c->cl.last_cmd = d.cmd;
 		conn_send_remote(c, d.cmd, argc, argv, d.owner);

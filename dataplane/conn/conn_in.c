@@ -307,7 +307,7 @@ void conn_holds_granted(struct worker *w, struct xhold *h)
 	c->in_hold = false;
 	if (!c->closed)
 		conn_exec_local(c, c->hold_cmd, c->parked_argc,
-				conn_parked_args(c));
+				conn_parked_args(c), false);
 	c->ipos += c->parked_used;
 	c->parked_argv = NULL;
 	if (c->closed) {

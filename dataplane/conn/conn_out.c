@@ -249,6 +249,17 @@ void conn_reply_done(struct conn *c, struct rslot *s, struct resp_out *o,
 	conn_obuf_check(c, oom);
 }
 
+/* A slot that carries nothing: its request blocked, and answers later in a
+ * slot of its own (CLIENT REPLY's state is left for that answer). */
+void conn_slot_skip(struct conn *c, struct rslot *s)
+{
+	s->out.len = 0;
+	s->ready = true;
+	conn_slot_acct(c, s);
+	if (c->qhead == s)
+		conn_drain_slots(c);
+}
+
 void conn_count_error(struct wstats *st, const struct resp_out *o, size_t start)
 {
 	const char *p = o->buf + start + 1;

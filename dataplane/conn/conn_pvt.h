@@ -17,6 +17,7 @@
 #include "cmd/cmd.h"
 #include "conn.h"
 #include "stats.h"
+#include "timer.h"
 #include "worker_pvt.h"
 #include "xcore.h"
 
@@ -29,6 +30,9 @@ void conn_remote_done(struct worker *w, struct xmsg *m);
 void conn_kill_local(struct worker *w, uint64_t id);
 void conn_holds_granted(struct worker *w, struct xhold *h);
 void conn_shard_back(struct worker *w);
+
+/* c->wake: CLIENT UNBLOCK ERROR, answered without running the request. */
+#define CONN_WAKE_ERROR CONN_UNBLOCK_ERROR
 
 #define CONN_OOM_ERROR "OOM command not allowed when used memory > 'maxmemory'."
 #define CONN_OBUF_KEEP (64 * 1024)
@@ -105,6 +109,9 @@ struct conn {
 	bool in_hold;	   /* its parked request waits for holds (xh) */
 	bool in_lent_wait; /* its parked request waits for my shard back */
 	bool ctl_inflight; /* a command of it runs on the control thread */
+	bool blocked;	   /* its parked request waits (cmd_block) */
+	uint8_t wake;	   /* enum cmd_wake, or CONN_WAKE_ERROR: next run's */
+	struct timer block_timer; /* the blocked request's deadline */
 	struct conn *next_dirty;
 	struct conn *next_paused;
 	struct conn *next_lent;
@@ -157,6 +164,7 @@ void conn_rbuf_sent(struct conn *c, size_t before, size_t n);
 void conn_count_error(struct wstats *st, const struct resp_out *o,
 		      size_t start);
 void conn_drain_slots(struct conn *c);
+void conn_slot_skip(struct conn *c, struct rslot *s);
 void conn_reply_done(struct conn *c, struct rslot *s, struct resp_out *o,
 		     size_t start);
 void conn_reply_error(struct conn *c, const char *text);
@@ -167,8 +175,15 @@ void conn_slots_drop(struct conn *c);
 
 /* running commands (conn_exec.c) */
 bool conn_dispatch(struct conn *c, int argc, const struct resp_arg *argv);
-void conn_exec_local(struct conn *c, const struct cmd_def *d, int argc,
-		     const struct resp_arg *argv);
+bool conn_exec_local(struct conn *c, const struct cmd_def *d, int argc,
+		     const struct resp_arg *argv, bool may_block);
+
+/* blocked clients (conn_block.c) */
+#define CONN_UNBLOCKED_ERROR "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+void conn_block(struct conn *c, int64_t until_ms);
+void conn_unblock(struct conn *c, unsigned why); /* cmd_wake or ERROR */
+void conn_block_closed(struct conn *c);
+void conn_unblock_local(struct worker *w, uint64_t id, unsigned why);
 void conn_pause_list_add(struct worker *w, struct conn *c);
 
 /*

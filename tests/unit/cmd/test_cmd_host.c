@@ -40,6 +40,10 @@ static unsigned seven(void)
 {
 	return 7;
 }
+static unsigned five(void)
+{
+	return 5;
+}
 static unsigned long obufs(void)
 {
 	return 3;
@@ -64,6 +68,7 @@ static const struct cmd_host host = {
     .clients_mem = u0,
     .obuf_disconnections = obufs,
     .clients_recent_max = recent,
+    .blocked_clients = five,
 };
 
 static char *info(const char *section)
@@ -102,6 +107,7 @@ static void test_info_reads_the_host(void **state)
 	s = info("clients");
 	assert_non_null(strstr(s, "connected_clients:7\r\n"));
 	assert_non_null(strstr(s, "client_recent_max_input_buffer:11\r\n"));
+	assert_non_null(strstr(s, "blocked_clients:5\r\n"));
 	free(s);
 	s = info("stats");
 	assert_non_null(strstr(s, "total_commands_processed:42\r\n"));

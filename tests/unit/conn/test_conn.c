@@ -23,11 +23,13 @@
 #include <urcu-qsbr.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "cmd/cmd.h"
 #include "cmd/cmd_host.h"
 #include "conn.h"
 #include "route/route.h"
 #include "store/store.h"
+#include "timer.h"
 #include "transport.h"
 #include "worker.h"
 #include "worker_pvt.h"
@@ -262,6 +264,47 @@ static void test_client_list_sees_this_client(void **state)
 	assert_non_null(strstr(out, "addr=127.0.0.1:40000 "));
 }
 
+/* WAIT with nobody to acknowledge blocks: nothing of the pipeline is
+ * answered until its deadline passes on the worker's timer wheel, then
+ * both replies come in order; the blocked count follows. */
+static void test_blocked_request_holds_the_pipeline(void **state)
+{
+	(void)state;
+	outlen = 0;
+	feed("WAIT 1 20\r\nPING\r\n");
+	assert_string_equal(drain(), "");
+	assert_int_equal(conn_blocked_count(), 1);
+	timer_run(w->tw, (uint64_t)clock_mono_us() + 1000);
+	conn_resume_paused(w);
+	assert_string_equal(drain(), ""); /* not yet */
+	timer_run(w->tw, (uint64_t)clock_mono_us() + 30000);
+	conn_resume_paused(w);
+	assert_string_equal(drain(), ":0\r\n+PONG\r\n");
+	assert_int_equal(conn_blocked_count(), 0);
+}
+
+/* CLIENT UNBLOCK ERROR answers -UNBLOCKED without running the request; a
+ * client that is not blocked is not woken. */
+static void test_unblock_error_and_close(void **state)
+{
+	uint64_t id = conn_client(c)->id;
+
+	(void)state;
+	assert_false(conn_unblock_id(w, id, CONN_UNBLOCK_ERROR));
+	outlen = 0;
+	feed("WAIT 1 0\r\n");
+	assert_string_equal(drain(), "");
+	assert_true(conn_unblock_id(w, id, CONN_UNBLOCK_ERROR));
+	conn_resume_paused(w);
+	assert_string_equal(
+	    drain(), "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+	/* blocked again, then gone: the count goes back */
+	feed("WAIT 1 0\r\n");
+	assert_int_equal(conn_blocked_count(), 1);
+	ft_close(w, c);
+	assert_int_equal(conn_blocked_count(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +323,10 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_output_hard_limit_closes,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_blocked_request_holds_the_pipeline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unblock_error_and_close, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_client_list_sees_this_client,
 					    setup, teardown),
 	};

@@ -73,6 +73,13 @@ void worker_wake(struct worker *w)
 	(void)w;
 }
 
+static void t_unblock(struct worker *w, uint64_t id, unsigned why)
+{
+	(void)w;
+	(void)id;
+	(void)why;
+}
+
 static void t_shard_back(struct worker *w)
 {
 	(void)w;
@@ -118,6 +125,7 @@ static const struct xcore_handlers handlers = {
     .exec = t_exec,
     .done = t_done,
     .kill = t_kill,
+    .unblock = t_unblock,
     .granted = t_granted,
     .shard_back = t_shard_back,
 };
