@@ -312,7 +312,12 @@ bool conn_dispatch(struct conn *c, int argc, const struct resp_arg *argv)
 	if (caa_unlikely(c->blocked)) /* woken only by conn_unblock */
 		return false;
 	fl.control = c->ctl_inflight;
-	switch (route_request(c->w, &c->cl, &fl, argc, argv, &d)) {
+	route_request(c->w, &c->cl, &fl, argc, argv, &d);
+	/* A woken request that does not run here now is not the rerun its
+	 * wake was for: the next request must not see it. */
+	if (caa_unlikely(c->wake) && d.action != ROUTE_RUN_HERE)
+		c->wake = CMD_WAKE_NONE;
+	switch (d.action) {
 	case ROUTE_RUN_HERE:
 		c->cl.last_cmd = d.cmd;
 		return conn_exec_local(c, d.cmd, argc, argv, true);
