@@ -162,6 +162,9 @@ struct cmd_ctx {
  * CLIENT UNBLOCK TIMEOUT asks; that run must reply.  CLIENT UNBLOCK ERROR
  * answers -UNBLOCKED without running it.  Returns false when the client
  * may not wait (c->may_block false): the handler replies as on a timeout.
+ * The blocking list, set and stream commands will add a third wake, a
+ * change of one of the request's keys on its owner (the change door's
+ * event), and the owner-side wait for clients on other cores.
  * Context: a handler run on the client's core (c->cl set).
  */
 static inline bool cmd_block(struct cmd_ctx *c, int64_t until_ms)
