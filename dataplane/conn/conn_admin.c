@@ -27,30 +27,51 @@ void conn_kill_local(struct worker *w, uint64_t id)
 	}
 }
 
-bool conn_kill(struct worker *w, uint64_t id)
+/* Client id on any core (RCU: its struct stays readable), or NULL; *at
+ * is its worker's index. */
+const struct conn *conn_find(uint64_t id, unsigned *at)
 {
 	for (unsigned i = 0; i < worker_count(); i++) {
-		struct worker *o = worker_get(i);
 		struct conn *c;
 
-		cds_list_for_each_entry_rcu(c, &o->clients, link)
+		cds_list_for_each_entry_rcu(c, &worker_get(i)->clients, link)
 		{
-			if (c->cl.id != id)
-				continue;
-			if (o == w) {
-				conn_kill_local(w, id);
-			} else {
-				struct xmsg *m = xcore_msg_heap();
-				if (!m)
-					return false;
-				m->type = XM_KILL;
-				m->arg64 = id;
-				xcore_send(w, i, m);
+			if (c->cl.id == id) {
+				*at = i;
+				return c;
 			}
-			return true;
 		}
 	}
-	return false;
+	return NULL;
+}
+
+/* A rare one-way message about client id to worker `to` (XM_KILL,
+ * XM_UNBLOCK with reason arg). */
+bool conn_admin_send(struct worker *w, unsigned to, uint8_t type, uint64_t id,
+		     int arg)
+{
+	struct xmsg *m = xcore_msg_heap();
+
+	if (!m)
+		return false;
+	m->type = type;
+	m->arg64 = id;
+	m->argc = arg;
+	xcore_send(w, to, m);
+	return true;
+}
+
+bool conn_kill(struct worker *w, uint64_t id)
+{
+	unsigned at;
+
+	if (!conn_find(id, &at))
+		return false;
+	if (at == w->id) {
+		conn_kill_local(w, id);
+		return true;
+	}
+	return conn_admin_send(w, at, XM_KILL, id, 0);
 }
 
 /* Redis clientsCron's output check: a client over its soft limit that

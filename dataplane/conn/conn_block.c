@@ -75,34 +75,19 @@ void conn_unblock_local(struct worker *w, uint64_t id, unsigned why)
 
 bool conn_unblock_id(struct worker *w, uint64_t id, unsigned why)
 {
-	for (unsigned i = 0; i < worker_count(); i++) {
-		struct worker *o = worker_get(i);
-		struct conn *c;
+	unsigned at;
+	const struct conn *c = conn_find(id, &at);
 
-		cds_list_for_each_entry_rcu(c, &o->clients, link)
-		{
-			if (c->cl.id != id)
-				continue;
-			/* As Redis: 1 for a client blocked now.  One on
-			 * another core may wake meanwhile; the message
-			 * then finds it awake and does nothing. */
-			if (!__atomic_load_n(&c->blocked, __ATOMIC_RELAXED))
-				return false;
-			if (o == w) {
-				conn_unblock(c, why);
-			} else {
-				struct xmsg *m = xcore_msg_heap();
-				if (!m)
-					return false;
-				m->type = XM_UNBLOCK;
-				m->arg64 = id;
-				m->argc = (int)why;
-				xcore_send(w, i, m);
-			}
-			return true;
-		}
+	/* As Redis: 1 for a client blocked now.  One on another core may
+	 * wake meanwhile; the message then finds it awake, and does
+	 * nothing. */
+	if (!c || !__atomic_load_n(&c->blocked, __ATOMIC_RELAXED))
+		return false;
+	if (at == w->id) {
+		conn_unblock_local(w, id, why);
+		return true;
 	}
-	return false;
+	return conn_admin_send(w, at, XM_UNBLOCK, id, (int)why);
 }
 
 unsigned conn_blocked_count(void)
