@@ -345,7 +345,8 @@ static void worker_cron(struct worker *w)
  * paying a wake-up (tens of microseconds on a VM).  A sleeping peer needs
  * none to be held (xcore_park).  Past the budget it sleeps and is woken
  * by the next message, so a peer that has no CPU right now (kernel mode
- * on a busy host) gets ours.
+ * on a busy host) gets ours.  It is woken once per sleep however many
+ * peers publish to it before it runs (worker_wake_sleeper).
  */
 #define WORKER_HOLD_POLL_US 50
 #define WORKER_POLL (-2) /* worker_timeout: poll, nothing pending */
@@ -422,13 +423,13 @@ static int worker_wait(struct worker *w)
 	/* Going to sleep: announce it, then look at the rings once more so a
 	 * message published just before cannot be missed (see xcore_flush). */
 	rcu_thread_offline();
-	__atomic_store_n(&w->sleeping, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->sleeping, WORKER_ASLEEP, __ATOMIC_RELAXED);
 	parked = xcore_park(w); /* others take my shard without waking me */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (xcore_busy(w) || evict_owed(w))
 		timeout = 0;
 	events = w->tp->wait(w, timeout);
-	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->sleeping, WORKER_AWAKE, __ATOMIC_RELAXED);
 	if (parked)
 		xcore_unpark(w);
 	rcu_thread_online();
@@ -511,9 +512,8 @@ static void evict_round_open(uint64_t excess, uint64_t store)
 	/* Pairs with the fence of the sleep path (worker_wait). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (unsigned i = 0; i < nworkers; i++)
-		if (owe[i] && workers[i] != worker_self &&
-		    __atomic_load_n(&workers[i]->sleeping, __ATOMIC_RELAXED))
-			worker_wake(workers[i]);
+		if (owe[i] && workers[i] != worker_self)
+			worker_wake_sleeper(workers[i]);
 }
 
 static void worker_evict(struct worker *w, int64_t turn_start_us)

@@ -50,7 +50,7 @@ struct worker {
 	int nlisten;
 	struct worker_listen *relisten; /* atomic mailbox (worker_relisten) */
 	int wake_fd;			/* eventfd other cores write */
-	int sleeping;			/* atomic: 1 while blocked in wait */
+	int sleeping;			/* atomic: enum worker_sleep */
 	uint64_t evict_owed;	/* atomic: bytes owed to the eviction round */
 	struct timer_wheel *tw; /* blocked clients' deadlines (conn_block.c) */
 	int64_t now_ms;
@@ -103,6 +103,32 @@ struct worker {
 	int start_rc; /* 0, or -errno if setup failed */
 	bool started;
 } __attribute__((aligned(64)));
+
+/*
+ * worker.sleeping.  The worker moves AWAKE -> ASLEEP before it blocks and
+ * back to AWAKE when it wakes.  A peer that finds it ASLEEP moves it to
+ * WOKEN and writes its eventfd; the others find it WOKEN and write
+ * nothing.  A wake-up takes tens of microseconds on a VM, several turns of
+ * a busy peer, and each of them used to write again.
+ */
+enum worker_sleep { WORKER_AWAKE, WORKER_ASLEEP, WORKER_WOKEN };
+
+/**
+ * Wake w if it sleeps and nobody has woken it yet; returns whether this
+ * call did.  Call after publishing what w must see, and a seq_cst fence
+ * that pairs with the one of w's sleep path.  Context: any thread.
+ */
+static inline bool worker_wake_sleeper(struct worker *w)
+{
+	int v = WORKER_ASLEEP;
+
+	if (__atomic_load_n(&w->sleeping, __ATOMIC_RELAXED) != WORKER_ASLEEP ||
+	    !__atomic_compare_exchange_n(&w->sleeping, &v, WORKER_WOKEN, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return false;
+	worker_wake(w);
+	return true;
+}
 
 /** Add c to the turn's flush list.  Context: owner. */
 void worker_mark_dirty(struct worker *w, struct conn *c);

@@ -266,12 +266,13 @@ void xcore_flush(struct worker *w)
 			w->staged_to &= ~(1ull << to);
 		/* Pairs with the fence in worker's sleep path: either the
 		 * peer sees our entries before it blocks, or we see it
-		 * sleeping and wake it. */
+		 * asleep and wake it, or we see it WOKEN: then the write of
+		 * whoever woke it is still to wake it, and it looks at its
+		 * rings again before it blocks again (an entry it misses on
+		 * waking is found there), so one write per sleep is enough. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&peer->sleeping, __ATOMIC_RELAXED)) {
+		if (worker_wake_sleeper(peer))
 			w->st.xcore_wakeups++;
-			worker_wake(peer);
-		}
 	}
 }
 

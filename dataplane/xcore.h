@@ -6,7 +6,8 @@
  * travels out and comes back: a command sent to its shard's owner
  * (XM_EXEC) returns as XM_DONE carrying the reply, a hold request (XM_HOLD)
  * returns as XM_GRANT.  Sends are staged and published once per loop turn
- * (xcore_flush), which is also when a sleeping peer is woken; a full ring
+ * (xcore_flush), which is also when a sleeping peer is woken (once per
+ * sleep, however many cores publish to it: worker_wake_sleeper); a full ring
  * never blocks, the message waits in a per-peer overflow list that keeps
  * its order.
  *
