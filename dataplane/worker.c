@@ -338,15 +338,43 @@ static void worker_cron(struct worker *w)
 }
 
 /*
- * A core that trades holds with another polls for a short while after
- * each hold message (a request, a grant, a release) before it sleeps: its
- * loop keeps serving I/O meanwhile, and the next message (a grant due
- * within microseconds from a busy peer) then finds it awake instead of
- * paying a wake-up (tens of microseconds on a VM).  A sleeping peer needs
- * none to be held (xcore_park).  Past the budget it sleeps and is woken
- * by the next message, so a peer that has no CPU right now (kernel mode
- * on a busy host) gets ours.  It is woken once per sleep however many
- * peers publish to it before it runs (worker_wake_sleeper).
+ * When a worker sleeps.  A kernel-transport worker with nothing to do
+ * blocks in its transport's wait, and whoever brings it work pays for the
+ * wake-up: a client's send, or another core's eventfd write (xcore_flush),
+ * tens of microseconds of latency on a VM and several of CPU on each side.
+ * So after work that more work usually follows it polls a while first,
+ * with sched_yield between looks, and sleeps once the window has passed:
+ *
+ *  1. kernel-poll-us after a turn with transport events (I/O, and also a
+ *     wake-up by another core: an owner woken for a batch of commands
+ *     polls that long for the next batch), so that a busy client's next
+ *     send finds it awake (cachalot.conf says why).
+ *  2. WORKER_HOLD_POLL_US after each hold message (a request, a grant, a
+ *     release): its loop keeps serving I/O meanwhile, and the next message
+ *     (a grant due within microseconds from a busy peer) finds it awake.
+ *     A sleeping peer needs none to be held (xcore_park).
+ *
+ * Past its window a worker sleeps and is woken by the next message or
+ * I/O, so a peer that has no CPU right now (kernel mode on a busy host)
+ * gets ours.  A sleeper is woken once per sleep however many peers publish
+ * to it before it runs (worker_wake_sleeper).
+ *
+ * sched_yield defers only to threads of the worker's own scheduling group.
+ * Against a busy thread in another cgroup or autogroup (another session)
+ * on the same CPU, a polling worker takes its fair share of the CPU: a
+ * thread that works 40 us per message echoed through a pipe answered in
+ * 131 us beside a sched_yield loop of its own session, in 248 us beside
+ * one started with setsid.  That is why the owner does not also poll
+ * after every command another core sends it (a window that restarts with
+ * each batch), nor leaves the time it yields out of its window: both were
+ * tried with remote SETs on two CPUs, the generator sharing the owner's
+ * CPU (bench/remote_bench.py).  With server and generator in one session
+ * they cut the server CPU per remote SET at pipeline 16 by about 10% (the
+ * owner stayed awake through the generator's turn instead of being woken
+ * for 40% of the batches); with the server in its own session, as the
+ * bench starts it, pipeline 16 did not change beyond the noise and
+ * pipeline 1 cost 10% more, the owner's polling holding the generator off
+ * its CPU.
  */
 #define WORKER_HOLD_POLL_US 50
 #define WORKER_POLL (-2) /* worker_timeout: poll, nothing pending */
