@@ -29,7 +29,7 @@ void conn_kill_local(struct worker *w, uint64_t id)
 
 /* Client id on any core (RCU: its struct stays readable), or NULL; *at
  * is its worker's index. */
-const struct conn *conn_find(uint64_t id, unsigned *at)
+struct conn *conn_find(uint64_t id, unsigned *at)
 {
 	for (unsigned i = 0; i < worker_count(); i++) {
 		struct conn *c;

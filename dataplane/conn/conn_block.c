@@ -76,7 +76,7 @@ void conn_unblock_local(struct worker *w, uint64_t id, unsigned why)
 bool conn_unblock_id(struct worker *w, uint64_t id, unsigned why)
 {
 	unsigned at;
-	const struct conn *c = conn_find(id, &at);
+	struct conn *c = conn_find(id, &at);
 
 	/* As Redis: 1 for a client blocked now.  One on another core may
 	 * wake meanwhile; the message then finds it awake, and does
@@ -84,7 +84,7 @@ bool conn_unblock_id(struct worker *w, uint64_t id, unsigned why)
 	if (!c || !__atomic_load_n(&c->blocked, __ATOMIC_RELAXED))
 		return false;
 	if (at == w->id) {
-		conn_unblock_local(w, id, why);
+		conn_unblock(c, why);
 		return true;
 	}
 	return conn_admin_send(w, at, XM_UNBLOCK, id, (int)why);

@@ -106,7 +106,7 @@ static struct xmsg *conn_msg_new(struct conn *c, const struct cmd_def *d,
 	m->cmd = d;
 	m->conn = c;
 	m->slot = s;
-	m->arg64 = s->out.limit; /* the reply's room, see conn_exec_remote */
+	m->arg64 = s->out.limit; /* the reply's room: conn_msg_out_ready */
 	m->argc = argc;
 	m->argv = (struct resp_arg *)xcore_msg_args(m);
 	p = (char *)(m->argv + argc);
@@ -133,6 +133,18 @@ static void conn_send_remote(struct conn *c, const struct cmd_def *d, int argc,
 	xcore_send(c->w, owner, m);
 }
 
+/* Before a message's command runs on the receiving thread: the message's
+ * buffer, kept from an earlier reply, and the client's output limit as its
+ * own core computed it (conn_msg_new).  Within the buffer's room resp_out
+ * checks no limit, so the room must not pass it. */
+static void conn_msg_out_ready(struct xmsg *m)
+{
+	m->out.proto = m->proto;
+	m->out.limit = (size_t)m->arg64;
+	if (m->out.limit && m->out.cap > m->out.limit)
+		m->out.cap = m->out.limit;
+}
+
 void conn_exec_remote(struct worker *w, struct xmsg *m)
 {
 	const struct cmd_def *d = m->cmd;
@@ -149,13 +161,7 @@ void conn_exec_remote(struct worker *w, struct xmsg *m)
 	};
 	uint64_t t0 = clock_ticks();
 
-	/* The message's buffer, kept from an earlier reply, and the client's
-	 * output limit as its own core computed it: within the buffer's room
-	 * resp_out checks no limit, so the room must not pass it. */
-	m->out.proto = m->proto;
-	m->out.limit = (size_t)m->arg64;
-	if (m->out.limit && m->out.cap > m->out.limit)
-		m->out.cap = m->out.limit;
+	conn_msg_out_ready(m);
 	d->fn(&ctx);
 	conn_account(&w->st, d, &m->out, 0,
 		     clock_ticks_to_ns(clock_ticks() - t0));
@@ -244,10 +250,7 @@ static void conn_control_exec(struct ctlq_job *j)
 	};
 	uint64_t t0;
 
-	m->out.proto = m->proto;
-	m->out.limit = (size_t)m->arg64;
-	if (m->out.limit && m->out.cap > m->out.limit)
-		m->out.cap = m->out.limit;
+	conn_msg_out_ready(m);
 	t0 = clock_ticks();
 	d->fn(&ctx);
 	m->arg64 = clock_ticks_to_ns(clock_ticks() - t0);

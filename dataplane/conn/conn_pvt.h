@@ -186,7 +186,7 @@ void conn_block_closed(struct conn *c);
 void conn_unblock_local(struct worker *w, uint64_t id, unsigned why);
 
 /* clients by id (conn_admin.c) */
-const struct conn *conn_find(uint64_t id, unsigned *at);
+struct conn *conn_find(uint64_t id, unsigned *at);
 bool conn_admin_send(struct worker *w, unsigned to, uint8_t type, uint64_t id,
 		     int arg);
 void conn_pause_list_add(struct worker *w, struct conn *c);
